@@ -1,0 +1,26 @@
+# Two entry points, each doing its own set-up on a fresh machine (Python 3.10+):
+#   make quickstart   train + evaluate + sample a character GRU on text shipped with Python
+#   make test         run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The exact torch build installed first; pyproject's range then accepts it.
+TORCH  ?= torch==2.13.0
+
+.PHONY: quickstart test install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check "$(TORCH)"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+quickstart: install
+	$(BIN)/python -m seqlit fit --config configs/quickstart.yaml
+
+test: install
+	HF_DATASETS_OFFLINE=1 WANDB_MODE=offline $(BIN)/python -m pytest -q

@@ -1,0 +1,10 @@
+"""LightningDataModules: Hugging Face `datasets` in, padded tensors out.
+
+Each module takes `path` (a hub id for users online, or local files) and
+builds its vocabularies from the training split only.
+"""
+
+from data_modules.base import SeqDataModule
+from data_modules.language_modeling import LanguageModelingData
+
+__all__ = ["SeqDataModule", "LanguageModelingData"]

@@ -1,0 +1,150 @@
+"""`python -m seqlit fit|validate|test|predict|generate|benchmark`.
+
+LightningCLI does the work: YAML configs that compose (`--config a --config b`),
+dotted overrides, `--print_config`, subclass mode for tasks and data modules.
+seqlit adds:
+
+* `data_spec` (vocabulary size, labels …) linked from the data module into the
+  model at instantiation, so sizes are never typed twice;
+* `--ckpt_path` alone is enough: the model and data configuration, and the
+  vocabulary, are read (safely) from the checkpoint; later `--config`/`--key`
+  arguments still override them;
+* defaults that suit a real run: W&B offline logging, best-and-last
+  checkpoints on the task's own metric, atomic checkpoint writes, a rich
+  progress bar, per-run config files that never overwrite one another;
+* `--test_after_fit true`: test the best checkpoint when fit ends;
+* bad input ends in one line naming the culprit (`SEQLIT_DEBUG=1` for tracebacks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import sys
+import tempfile
+
+import yaml
+from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from data_modules.base import SeqDataModule
+from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
+from seqlit.config_errors import summarize
+from seqlit.errors import SeqlitError
+from seqlit.run_config import RunConfigSaver
+from seqlit.tasks.base import SeqTask
+
+TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+class SeqlitCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.data_spec", "model.init_args.data_spec", apply_on="instantiate")
+        parser.add_argument("--test_after_fit", type=bool, default=False,
+                            help="After fit, run test on the best checkpoint.")
+
+    def _parse_ckpt_path(self) -> None:
+        """Replaced by `checkpoint_config`, which runs before parsing so that later arguments win."""
+
+    def _instantiate_trainer(self, config, callbacks):
+        if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
+            callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
+                                             filename="best-{epoch}-{step}", save_last=True))
+        if not config.get("plugins"):
+            config["plugins"] = [SafeCheckpointIO()]
+        return super()._instantiate_trainer(config, callbacks)
+
+    def after_fit(self) -> None:
+        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+        if best:
+            print(f"[seqlit] best checkpoint: {best}")
+        if self.config.fit.test_after_fit:
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
+
+
+TRAINER_DEFAULTS = {
+    "logger": {
+        "class_path": "pytorch_lightning.loggers.WandbLogger",
+        "init_args": {"save_dir": "runs", "project": "seqlit"},
+    },
+    "callbacks": [RichProgressBar(leave=True)],
+}
+
+
+def checkpoint_config(argv: list[str]) -> list[str]:
+    """If `--ckpt_path` names a checkpoint, put its model and data config first in `argv`.
+
+    The checkpoint is read with `weights_only=True`. The model's `data_spec` is
+    left out (the data module re-links it, and a mismatch then fails loudly), and
+    the data module is told to take its vocabulary from the checkpoint.
+    """
+    if not argv or argv[0] not in TRAINER_SUBCOMMANDS:
+        return argv
+    path = None
+    for i, arg in enumerate(argv):
+        if arg == "--ckpt_path" and i + 1 < len(argv):
+            path = argv[i + 1]
+        elif arg.startswith("--ckpt_path="):
+            path = arg.split("=", 1)[1]
+    if not path or path in ("best", "last", "hpc", "registry"):
+        return argv
+    ckpt = load_checkpoint(path)
+    config: dict = {}
+    for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
+        if stored and "_class_path" in stored:
+            init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
+            config[key] = {"class_path": stored["_class_path"], "init_args": init_args}
+    if "data" in config:
+        config["data"]["init_args"]["vocab_from"] = path
+    if not config:
+        return argv
+    fd, tmp = tempfile.mkstemp(prefix="seqlit-ckpt-", suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config, f)
+    atexit.register(lambda: os.path.exists(tmp) and os.remove(tmp))
+    return [argv[0], "--config", tmp, *argv[1:]]
+
+
+def run_cli(argv: list[str]) -> None:
+    if argv and argv[0] == "generate":
+        from seqlit.generate import main as generate_main
+
+        return generate_main(argv[1:])
+    # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
+    sys.argv = [sys.argv[0], *checkpoint_config(argv)]
+    SeqlitCLI(
+        SeqTask,
+        SeqDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        save_config_callback=RunConfigSaver,
+        trainer_defaults=TRAINER_DEFAULTS,
+        parser_kwargs={"exit_on_error": False},
+    )
+
+
+def user_error(err: BaseException) -> str | None:
+    """The one-line message if `err` (or what caused it) is bad input, else None."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, SeqlitError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, argparse.ArgumentError):
+        return summarize(str(err))
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
+    os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        run_cli(argv)
+    except Exception as err:
+        message = user_error(err)
+        if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
+            raise
+        print(f"seqlit: error: {message}", file=sys.stderr)
+        sys.exit(2)

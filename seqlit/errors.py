@@ -1,0 +1,11 @@
+"""User-facing errors.
+
+A `SeqlitError` is a mistake in the user's input (config, data, checkpoint):
+the command line prints its message as one line and exits non-zero, without a
+traceback unless `SEQLIT_DEBUG=1`. Anything else is a bug and keeps its
+traceback.
+"""
+
+
+class SeqlitError(Exception):
+    """Bad input, with a message that names the culprit and the fix."""

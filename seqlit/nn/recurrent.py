@@ -1,0 +1,278 @@
+"""`Recurrent`: one RNN/GRU/LSTM backbone with two interchangeable backends.
+
+- ``backend="fused"`` runs torch's ``nn.RNN/GRU/LSTM`` (cuDNN on GPU, ATen
+  kernels on CPU): the fast path for training.
+- ``backend="scratch"`` steps through time with the cells of
+  :mod:`seqlit.nn.cells`: readable, hackable, and the reference the fused path
+  is tested against.
+
+Both read the *same* parameters, those of the wrapped torch module stored as
+``self.rnn``, so state-dict keys are torch's own (``rnn.weight_ih_l0``,
+``rnn.bias_hh_l1_reverse``, ...) and a checkpoint trained with one backend loads
+into the other; ``backend`` may even be switched on a live module.
+
+Variable-length batches (``lengths`` given): padding never changes a result.
+Outputs at padded steps are exactly zero, final states are those of each
+sequence's last real step, and the reverse direction of a bidirectional layer
+reads each sequence backwards from its own last real step.
+"""
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqlit.nn.cells import NONLINEARITIES, gru_cell, lstm_cell, rnn_cell
+
+KINDS = ("rnn", "gru", "lstm")
+BACKENDS = ("fused", "scratch")
+
+State = Tensor | tuple[Tensor, Tensor]
+
+
+class Recurrent(nn.Module):
+    """Stacked, optionally bidirectional RNN/GRU/LSTM over batch-first input.
+
+    Args:
+        kind: "rnn", "gru" or "lstm".
+        input_size: features per time step of ``x``.
+        hidden_size: H, size of ``a<t>`` (and ``c<t>``) per direction.
+        num_layers: stacked layers; layer l+1 reads layer l's outputs.
+        bidirectional: add a right-to-left direction; outputs are the two
+            directions concatenated (forward first), like torch.
+        dropout: dropout on each layer's outputs except the last, like torch.
+        backend: "fused" (torch's module) or "scratch" (loop over the cells).
+        nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
+        compile: scratch backend only: run its time loop through
+            ``torch.compile``.  The first forward per input shape pays the
+            compile (tens of seconds on a small CPU, growing with T since the
+            loop is unrolled) and every new T (or lengths/no-lengths switch)
+            compiles again; after that each step's element-wise ops are fused.
+            See ``bench/RESULTS_backends.md`` for measured costs.
+
+    Attributes:
+        num_directions: D, 2 if bidirectional else 1.
+        output_size: D * H, the last dimension of the outputs.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        backend: str = "fused",
+        nonlinearity: str = "tanh",
+        compile: bool = False,
+    ):
+        super().__init__()
+        _check_choice("kind", kind, KINDS)
+        _check_choice("backend", backend, BACKENDS)
+        _check_choice("nonlinearity", nonlinearity, tuple(NONLINEARITIES))
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Recurrent: {name} must be a positive integer, got {value!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+            raise ValueError(f"Recurrent: dropout must be a number in [0, 1), got {dropout!r}")
+        if kind != "rnn" and nonlinearity != "tanh":
+            raise ValueError(f"Recurrent: nonlinearity applies only to kind='rnn', got {nonlinearity!r} for kind={kind!r}")
+        if compile and backend != "scratch":
+            raise ValueError("Recurrent: compile=True applies only to backend='scratch' (the fused backend is already compiled code)")
+
+        self.kind = kind
+        self.backend = backend
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bool(bidirectional)
+        self.dropout = float(dropout)
+        self.nonlinearity = nonlinearity
+        self.use_compile = bool(compile)  # not `self.compile`: that is nn.Module's method
+        self.num_directions = 2 if self.bidirectional else 1
+        self.output_size = self.num_directions * hidden_size
+
+        module = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
+        extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
+        self.rnn = module(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            batch_first=True,
+            **extra,
+        )
+
+    def extra_repr(self) -> str:
+        return f"backend={self.backend!r}, compile={self.use_compile}"
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> tuple[Tensor, State]:
+        """Run the whole sequence.
+
+        Args:
+            x: (B, T, input_size), batch first.
+            lengths: optional (B,) real lengths, each in [1, T]; steps at and
+                after a sequence's length are padding.
+            state: optional initial state, shaped like the returned final
+                state; a<0> = 0 (and c<0> = 0) when omitted.
+
+        Returns:
+            ``(outputs, final_state)``: outputs (B, T, D*H), zero at padded
+            steps; final state (L*D, B, H), or an ``(a, c)`` pair of those for
+            the LSTM, row ``layer * D + direction`` as in torch.
+        """
+        self._check_input(x)
+        if lengths is not None:
+            lengths = self._check_lengths(lengths, x)
+        if state is not None:
+            state = self._check_state(state, x)
+        if self.backend == "fused":
+            return self._fused(x, lengths, state)
+        return self._scratch(x, lengths, state)
+
+    def _fused(self, x: Tensor, lengths: Tensor | None, state: State | None) -> tuple[Tensor, State]:
+        self._flatten_if_needed()
+        if lengths is None:
+            return self.rnn(x, state)
+        packed = pack_padded_sequence(x, lengths.to("cpu", torch.int64), batch_first=True, enforce_sorted=False)
+        outputs, final = self.rnn(packed, state)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
+        return outputs, final
+
+    def _flatten_if_needed(self) -> None:
+        """Re-pack the weights into one buffer for cuDNN, only when they are not.
+
+        torch already does this on ``.to()``/``.cuda()``; it is needed only after
+        something swaps the parameter tensors (replicas, ``load_state_dict(...,
+        assign=True)``).  Without it every forward warns and copies; calling it
+        unconditionally would instead re-flatten on every step.
+        """
+        weights = list(self.rnn.parameters())
+        if weights[0].is_cuda and len({w.untyped_storage().data_ptr() for w in weights}) > 1:
+            self.rnn.flatten_parameters()
+
+    def _scratch(self, x: Tensor, lengths: Tensor | None, state: State | None) -> tuple[Tensor, State]:
+        batch, steps, _ = x.shape
+        directions = self.num_directions
+        if state is None:
+            zeros = x.new_zeros(self.num_layers * directions, batch, self.hidden_size)
+            state = (zeros, zeros) if self.kind == "lstm" else zeros
+        initial = state if self.kind == "lstm" else (state,)
+
+        mask = reverse_index = None
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+            time = torch.arange(steps, device=x.device)[:, None]
+            mask = (time < lengths).unsqueeze(-1)  # (T, B, 1): True at real steps
+            reverse_index = _reverse_index(lengths, steps)
+        scan = _compiled_scan() if self.use_compile else _scan
+
+        layer_input = x.transpose(0, 1)  # time-major (T, B, F): row t is step t
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                reverse = direction == 1
+                seq = _reverse(layer_input, reverse_index) if reverse else layer_input
+                start = tuple(s[layer * directions + direction] for s in initial)
+                out, final = scan(self.kind, self.nonlinearity, F.linear(seq, w_ih, b_ih), start, w_hh, b_hh, mask)
+                outputs.append(_reverse(out, reverse_index) if reverse else out)
+                finals.append(final)
+            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+            if self.dropout and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, self.training)
+
+        final_state = tuple(torch.stack(parts) for parts in zip(*finals))
+        return layer_input.transpose(0, 1), final_state if self.kind == "lstm" else final_state[0]
+
+    def _weights(self, layer: int, direction: int) -> list[Tensor]:
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        return [getattr(self.rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+    def _check_input(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"Recurrent: x must be a (B, T, {self.input_size}) tensor with T >= 1, got {got}")
+
+    def _check_lengths(self, lengths, x: Tensor) -> Tensor:
+        lengths = torch.as_tensor(lengths)
+        batch, steps, _ = x.shape
+        if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.is_complex():
+            raise ValueError(f"Recurrent: lengths must be {batch} integers (one per sequence), got {lengths!r}")
+        if lengths.min() < 1 or lengths.max() > steps:
+            raise ValueError(f"Recurrent: lengths must lie in [1, T={steps}], got {lengths.tolist()}")
+        return lengths
+
+    def _check_state(self, state: State, x: Tensor) -> State:
+        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        if self.kind == "lstm":
+            ok = isinstance(state, tuple | list) and len(state) == 2
+            parts = tuple(state) if ok else ()
+            expected = f"an (a, c) pair of {shape} tensors"
+        else:
+            ok, parts, expected = True, (state,), f"a {shape} tensor"
+        if not ok or not all(isinstance(p, Tensor) and p.shape == shape for p in parts):
+            raise ValueError(f"Recurrent: state must be {expected} for kind={self.kind!r}")
+        return parts if self.kind == "lstm" else state
+
+
+def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None):
+    """Run one direction of one layer over time.
+
+    ``wx`` (T, B, G*H) holds every step's input term; ``state`` is ``(a,)`` or
+    ``(a, c)``.  Where ``mask`` (T, B, 1) is False the step is padding: the
+    state is carried through unchanged, so the final state is that of the last
+    real step, and the output there is zeroed.  Returns outputs (T, B, H) and
+    the final state tuple.
+    """
+    outputs = []
+    for t in range(wx.shape[0]):
+        if kind == "lstm":
+            new = lstm_cell(wx[t], *state, w_hh, b_hh)
+        elif kind == "gru":
+            new = (gru_cell(wx[t], state[0], w_hh, b_hh),)
+        else:
+            new = (rnn_cell(wx[t], state[0], w_hh, b_hh, nonlinearity),)
+        if mask is not None:
+            new = tuple(torch.where(mask[t], n, old) for n, old in zip(new, state))
+        state = new
+        outputs.append(state[0])
+    outputs = torch.stack(outputs)
+    if mask is not None:
+        outputs = outputs.masked_fill(~mask, 0.0)
+    return outputs, state
+
+
+@functools.cache
+def _compiled_scan():
+    """``_scan`` through torch.compile, built once and shared by all modules."""
+    return torch.compile(_scan)
+
+
+def _reverse_index(lengths: Tensor, steps: int) -> Tensor:
+    """(T, B) time index that reverses each sequence within its own length.
+
+    Step t of sequence b maps to ``lengths[b] - 1 - t``; padded steps map to
+    themselves, so padding stays at the end.  The map is its own inverse.
+    """
+    time = torch.arange(steps, device=lengths.device)[:, None]
+    flipped = lengths - 1 - time
+    return torch.where(flipped >= 0, flipped, time)
+
+
+def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
+    """Reverse time-major ``seq`` (T, B, F) per sequence; whole-T flip without lengths."""
+    if index is None:
+        return seq.flip(0)
+    return seq.gather(0, index.unsqueeze(-1).expand_as(seq))
+
+
+def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"Recurrent: {name} must be one of {choices}, got {value!r}")

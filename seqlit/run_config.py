@@ -1,0 +1,46 @@
+"""Save each run's full config beside its checkpoints, never over another run's.
+
+Lightning's `SaveConfigCallback` writes `config.yaml` into the logger's
+directory and aborts when one is already there; with W&B that directory is
+shared by all runs. Here the config goes into the run's own folder (the
+parent of its `checkpoints/`), and if a file is already there (a resumed run,
+a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import SaveConfigCallback
+from pytorch_lightning.utilities import rank_zero_info
+
+
+def run_dir(trainer) -> str:
+    """The folder of this run: where its checkpoints go, minus `checkpoints/`."""
+    ckpt = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
+    if ckpt is not None and ckpt.dirpath:
+        return os.path.dirname(os.path.normpath(ckpt.dirpath))
+    if trainer.loggers:
+        logger = trainer.loggers[0]
+        return os.path.join(logger.save_dir or trainer.default_root_dir, str(logger.name), str(logger.version))
+    return trainer.default_root_dir
+
+
+class RunConfigSaver(SaveConfigCallback):
+    def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = False,
+                 multifile: bool = False, save_to_log_dir: bool = False):
+        super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        folder = run_dir(trainer)
+        os.makedirs(folder, exist_ok=True)
+        stem, ext = os.path.splitext(self.config_filename)
+        path, n = os.path.join(folder, self.config_filename), 0
+        while os.path.exists(path):
+            n += 1
+            path = os.path.join(folder, f"{stem}-{n}{ext}")
+        if n:
+            rank_zero_info(f"[seqlit] {self.config_filename} exists in {folder}; this run's config is {os.path.basename(path)}")
+        self.parser.save(self.config, path, skip_none=False, multifile=self.multifile)
+        rank_zero_info(f"[seqlit] config saved to {path}")

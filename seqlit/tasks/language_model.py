@@ -1,0 +1,176 @@
+"""One-to-many: a recurrent language model, P(next token | tokens so far), and its sampler.
+
+    x<t> = E · onehot(token t)                  (embedding = one-hot times a matrix)
+    a<t>, state = Recurrent(x<t>, a<t-1>)        (any kind, depth, backend)
+    ŷ<t> = softmax(Wya a<t> + by)                (full, tied, or adaptive softmax)
+
+Training is stateful truncated BPTT: the data module serves contiguous
+windows of the same streams, and the hidden state of one window is detached
+and carried into the next, so the model sees unbounded context while gradients
+flow `bptt` steps back. Lightning removed its own TBPTT; this module does it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from seqlit.errors import SeqlitError
+from seqlit.nn import Recurrent
+from seqlit.nn.dropout import LockedDropout
+from seqlit.tasks.base import SeqTask
+
+
+def detach_state(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class LanguageModel(SeqTask):
+    """Word- or character-level recurrent language model.
+
+    Args:
+        data_spec: linked from the data module (vocab_size, pad_id, level).
+        kind / backend / hidden_size / num_layers / nonlinearity: the `Recurrent` backbone.
+        embedding_dim: size of x<t>.
+        dropout: between stacked layers and on the last layer's output.
+        embedding_dropout: on x<t>, one mask per sequence (variational / locked dropout).
+        tie_weights: share the embedding matrix with the output layer (a projection
+            maps hidden_size -> embedding_dim when they differ).
+        adaptive_cutoffs: use `nn.AdaptiveLogSoftmaxWithLoss` with these cutoffs
+            (frequent tokens first, which the vocabulary guarantees).
+        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+    """
+
+    monitor = "val/ppl"
+    monitor_mode = "min"
+    required_spec = ("vocab_size", "pad_id", "level")
+
+    def __init__(
+        self,
+        data_spec: dict | None = None,
+        kind: Literal["rnn", "gru", "lstm"] = "lstm",
+        backend: Literal["fused", "scratch"] = "fused",
+        embedding_dim: int = 256,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        nonlinearity: Literal["tanh", "relu"] = "tanh",
+        dropout: float = 0.2,
+        embedding_dropout: float = 0.1,
+        tie_weights: bool = False,
+        adaptive_cutoffs: list[int] | None = None,
+        lr: float = 2e-3,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(data_spec, lr, weight_decay)
+        self.save_hyperparameters()
+        vocab_size = data_spec["vocab_size"]
+        if tie_weights and adaptive_cutoffs:
+            raise SeqlitError("model.tie_weights and model.adaptive_cutoffs cannot be combined: choose one")
+        if adaptive_cutoffs and not all(0 < c < vocab_size for c in adaptive_cutoffs):
+            raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must lie strictly between 0 and vocab_size={vocab_size}")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.embedding_dropout = LockedDropout(embedding_dropout)
+        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout,
+                             backend=backend, nonlinearity=nonlinearity)
+        self.output_dropout = LockedDropout(dropout)
+        out_dim = hidden_size
+        self.project = None
+        if tie_weights and hidden_size != embedding_dim:
+            self.project = nn.Linear(hidden_size, embedding_dim)
+            out_dim = embedding_dim
+        if adaptive_cutoffs:
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(out_dim, vocab_size, list(adaptive_cutoffs), div_value=4.0)
+            self.decoder = None
+        else:
+            self.adaptive = None
+            self.decoder = nn.Linear(out_dim, vocab_size)
+            if tie_weights:
+                self.decoder.weight = self.embedding.weight
+        # token-weighted mean NLL in float64, synced across ranks: exp of it is the split's perplexity
+        self.train_nll, self.val_nll, self.test_nll = (MeanMetric().set_dtype(torch.float64) for _ in range(3))
+        self._state = {"train": None, "val": None, "test": None}
+
+    # -- model ---------------------------------------------------------------
+    def features(self, input_ids: torch.Tensor, state=None):
+        """Hidden features for every position, and the recurrent state after the last one."""
+        x = self.embedding_dropout(self.embedding(input_ids))
+        out, state = self.rnn(x, state=state)
+        out = self.output_dropout(out)
+        if self.project is not None:
+            out = self.project(out)
+        return out, state
+
+    def log_probs(self, features: torch.Tensor) -> torch.Tensor:
+        if self.adaptive is not None:
+            return self.adaptive.log_prob(features.reshape(-1, features.size(-1))).view(*features.shape[:-1], -1)
+        return F.log_softmax(self.decoder(features), dim=-1)
+
+    def step(self, input_ids: torch.Tensor, state=None):
+        """Log-probabilities of the next token after each position, and the new state (for sampling)."""
+        out, state = self.features(input_ids, state)
+        return self.log_probs(out), state
+
+    def token_nll(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Summed negative log-likelihood of `targets` (nats)."""
+        flat, tgt = features.reshape(-1, features.size(-1)), targets.reshape(-1)
+        if self.adaptive is not None:
+            return self.adaptive(flat, tgt).loss * tgt.numel()
+        return F.cross_entropy(self.decoder(flat), tgt, reduction="sum")
+
+    # -- loops ----------------------------------------------------------------
+    def _run(self, batch, stage: str) -> torch.Tensor:
+        features, state = self.features(batch["input_ids"], self._state[stage])
+        self._state[stage] = detach_state(state)
+        n = batch["targets"].numel()
+        nll_sum = self.token_nll(features, batch["targets"])
+        getattr(self, f"{stage}_nll").update(nll_sum.detach().double() / n, weight=n)
+        return nll_sum / n
+
+    def training_step(self, batch, batch_idx):
+        loss = self._run(batch, "train")
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self._run(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._run(batch, "test")
+
+    def _reset(self, stage: str) -> None:
+        self._state[stage] = None
+
+    def on_train_epoch_start(self):
+        self._reset("train")
+
+    def on_validation_epoch_start(self):
+        self._reset("val")
+
+    def on_test_epoch_start(self):
+        self._reset("test")
+
+    def _log_epoch(self, stage: str) -> None:
+        metric = getattr(self, f"{stage}_nll")
+        nll = float(metric.compute())
+        metric.reset()
+        self.log(f"{stage}/ppl", math.exp(min(nll, 50.0)), prog_bar=stage == "val")
+        if self.spec["level"] == "char":
+            self.log(f"{stage}/bpc", nll / math.log(2), prog_bar=stage == "val")
+
+    def on_train_epoch_end(self):
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self):
+        self._log_epoch("test")

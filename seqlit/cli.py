@@ -29,6 +29,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from data_modules.base import SeqDataModule
+from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
 from seqlit.config_errors import summarize
 from seqlit.errors import SeqlitError
@@ -43,6 +44,8 @@ class SeqlitCLI(LightningCLI):
         parser.link_arguments("data.data_spec", "model.init_args.data_spec", apply_on="instantiate")
         parser.add_argument("--test_after_fit", type=bool, default=False,
                             help="After fit, run test on the best checkpoint.")
+        parser.add_argument("--predict_output", type=str, default="-",
+                            help="predict: JSON-lines file for the predictions ('-': standard output).")
 
     def _parse_ckpt_path(self) -> None:
         """Replaced by `checkpoint_config`, which runs before parsing so that later arguments win."""
@@ -51,6 +54,8 @@ class SeqlitCLI(LightningCLI):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
                                              filename="best-{epoch}-{step}", save_last=True))
+        if self.subcommand == "predict":
+            callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
         if not config.get("plugins"):
             config["plugins"] = [SafeCheckpointIO()]
         return super()._instantiate_trainer(config, callbacks)
@@ -69,6 +74,8 @@ TRAINER_DEFAULTS = {
         "init_args": {"save_dir": "runs", "project": "seqlit"},
     },
     "callbacks": [RichProgressBar(leave=True)],
+    # seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams)
+    "use_distributed_sampler": False,
 }
 
 

@@ -1,0 +1,87 @@
+"""Length-bucketed batches, so padding is the exception and not the rule.
+
+Sorting a whole split by length would give every epoch the same batches;
+shuffling freely fills batches with padding. The middle road (AllenNLP's and
+Flair's): shuffle, cut into pools of `pool_batches` batches, sort each pool by
+length (with a little noise), cut it into batches, and shuffle the batches.
+
+Distributed-aware: with `num_replicas` > 1 each rank takes a disjoint share
+of the batches, all ranks take the same number of steps, and shuffling is
+seeded by (seed, epoch) so ranks agree without talking. For evaluation
+(`shuffle=False`) no example is ever duplicated: the last ranks may get one
+batch fewer, instead of the duplicates `DistributedSampler` pads with, so
+metrics count each example exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import Sampler
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        pool_batches: int = 50,
+        noise: float = 0.1,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} outside [0, {num_replicas})")
+        self.lengths = list(lengths)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.num_replicas, self.rank = num_replicas, rank
+        self.pool_batches, self.noise = pool_batches, noise
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[int]]:
+        """All batches of the epoch, for all ranks, in the order they are dealt."""
+        n = len(self.lengths)
+        if not self.shuffle:
+            order = sorted(range(n), key=lambda i: (self.lengths[i], i))
+            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        perm = torch.randperm(n, generator=g).tolist()
+        jitter = (torch.rand(n, generator=g) * 2 - 1).tolist()
+        pool = self.batch_size * self.pool_batches
+        batches = []
+        for start in range(0, n, pool):
+            chunk = sorted(perm[start : start + pool], key=lambda i: self.lengths[i] * (1 + self.noise * jitter[i]))
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        order = torch.randperm(len(batches), generator=g).tolist()
+        return [batches[i] for i in order]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.batches()
+        if self.shuffle and self.num_replicas > 1:
+            # same number of steps on every rank: drop the few batches that do not divide evenly
+            batches = batches[: len(batches) - len(batches) % self.num_replicas]
+        return iter(batches[self.rank :: self.num_replicas])
+
+    def __len__(self) -> int:
+        total = math.ceil(len(self.lengths) / self.batch_size)
+        if self.shuffle:
+            return total // self.num_replicas if self.num_replicas > 1 else total
+        return len(range(self.rank, total, self.num_replicas))
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists into (B, T) and return their lengths (B,) as CPU int64, as packing wants."""
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    out = torch.full((len(seqs), int(lengths.max()) if len(seqs) else 0), pad_id, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return out, lengths

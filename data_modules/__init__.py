@@ -6,5 +6,7 @@ builds its vocabularies from the training split only.
 
 from data_modules.base import SeqDataModule
 from data_modules.language_modeling import LanguageModelingData
+from data_modules.sentiment import SentimentData
+from data_modules.tagging import TaggingData
 
-__all__ = ["SeqDataModule", "LanguageModelingData"]
+__all__ = ["SeqDataModule", "LanguageModelingData", "SentimentData", "TaggingData"]

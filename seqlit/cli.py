@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 import yaml
-from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from data_modules.base import SeqDataModule
@@ -54,6 +54,8 @@ class SeqlitCLI(LightningCLI):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
                                              filename="best-{epoch}-{step}", save_last=True))
+        if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks.append(RichProgressBar(leave=True))
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
         if not config.get("plugins"):
@@ -73,7 +75,6 @@ TRAINER_DEFAULTS = {
         "class_path": "pytorch_lightning.loggers.WandbLogger",
         "init_args": {"save_dir": "runs", "project": "seqlit"},
     },
-    "callbacks": [RichProgressBar(leave=True)],
     # seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams)
     "use_distributed_sampler": False,
 }

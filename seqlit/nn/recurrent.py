@@ -28,6 +28,7 @@ from seqlit.nn.cells import NONLINEARITIES, gru_cell, lstm_cell, rnn_cell
 
 KINDS = ("rnn", "gru", "lstm")
 BACKENDS = ("fused", "scratch")
+COMPILE_CHUNK = 16  # time steps per compiled graph, see `_scan`
 
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -45,12 +46,15 @@ class Recurrent(nn.Module):
         dropout: dropout on each layer's outputs except the last, like torch.
         backend: "fused" (torch's module) or "scratch" (loop over the cells).
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
-        compile: scratch backend only: run its time loop through
-            ``torch.compile``.  The first forward per input shape pays the
-            compile (tens of seconds on a small CPU, growing with T since the
-            loop is unrolled) and every new T (or lengths/no-lengths switch)
-            compiles again; after that each step's element-wise ops are fused.
-            See ``bench/RESULTS_backends.md`` for measured costs.
+        compile: scratch backend only: run the time loop through
+            ``torch.compile`` in chunks of ``COMPILE_CHUNK`` steps, fusing each
+            step's element-wise ops forward and backward.  The first forward
+            pays the compile: roughly 20 s (GRU) to 100 s (LSTM) on a 2-core
+            CPU, again for the first forward without gradients, with/without
+            ``lengths``, or in another dtype, and once more when the batch size
+            first changes.  The graph does not depend on T, the layer or the
+            direction.  Sequences shorter than a chunk run eagerly.  See
+            ``bench/RESULTS_backends.md`` for measured costs.
 
     Attributes:
         num_directions: D, 2 if bidirectional else 1.
@@ -169,7 +173,6 @@ class Recurrent(nn.Module):
             time = torch.arange(steps, device=x.device)[:, None]
             mask = (time < lengths).unsqueeze(-1)  # (T, B, 1): True at real steps
             reverse_index = _reverse_index(lengths, steps)
-        scan = _compiled_scan() if self.use_compile else _scan
 
         layer_input = x.transpose(0, 1)  # time-major (T, B, F): row t is step t
         finals = []
@@ -180,7 +183,8 @@ class Recurrent(nn.Module):
                 reverse = direction == 1
                 seq = _reverse(layer_input, reverse_index) if reverse else layer_input
                 start = tuple(s[layer * directions + direction] for s in initial)
-                out, final = scan(self.kind, self.nonlinearity, F.linear(seq, w_ih, b_ih), start, w_hh, b_hh, mask)
+                wx = F.linear(seq, w_ih, b_ih)
+                out, final = _scan(self.kind, self.nonlinearity, wx, start, w_hh, b_hh, mask, self.use_compile)
                 outputs.append(_reverse(out, reverse_index) if reverse else out)
                 finals.append(final)
             layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
@@ -221,8 +225,30 @@ class Recurrent(nn.Module):
         return parts if self.kind == "lstm" else state
 
 
-def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None):
-    """Run one direction of one layer over time.
+def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None, compile: bool):
+    """Run one direction of one layer over all T steps; see `_steps`.
+
+    With ``compile`` the steps go through torch.compile in chunks of
+    ``COMPILE_CHUNK`` steps and the leftover steps run eagerly.  Compiling a
+    fixed-size chunk rather than the whole loop keeps the compile cost (which
+    grows faster than linearly with the unrolled length) independent of T, and
+    lets one compiled graph serve every sequence length, every layer and both
+    directions.
+    """
+    if not compile:
+        return _steps(kind, nonlinearity, wx, state, w_hh, b_hh, mask)
+    outputs = []
+    for start in range(0, wx.shape[0], COMPILE_CHUNK):
+        stop = start + COMPILE_CHUNK
+        steps = _compiled_steps() if stop <= wx.shape[0] else _steps
+        chunk_mask = None if mask is None else mask[start:stop]
+        out, state = steps(kind, nonlinearity, wx[start:stop], state, w_hh, b_hh, chunk_mask)
+        outputs.append(out)
+    return torch.cat(outputs), state
+
+
+def _steps(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None):
+    """Step the cell over every row of ``wx``.
 
     ``wx`` (T, B, G*H) holds every step's input term; ``state`` is ``(a,)`` or
     ``(a, c)``.  Where ``mask`` (T, B, 1) is False the step is padding: the
@@ -249,9 +275,9 @@ def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w
 
 
 @functools.cache
-def _compiled_scan():
-    """``_scan`` through torch.compile, built once and shared by all modules."""
-    return torch.compile(_scan)
+def _compiled_steps():
+    """``_steps`` through torch.compile, built once and shared by all modules."""
+    return torch.compile(_steps, fullgraph=True)
 
 
 def _reverse_index(lengths: Tensor, steps: int) -> Tensor:

@@ -1,6 +1,8 @@
 """One LightningModule per architecture of the course."""
 
 from seqlit.tasks.base import SeqTask
+from seqlit.tasks.classifier import Classifier
 from seqlit.tasks.language_model import LanguageModel
+from seqlit.tasks.tagger import Tagger
 
-__all__ = ["SeqTask", "LanguageModel"]
+__all__ = ["SeqTask", "LanguageModel", "Classifier", "Tagger"]

@@ -79,7 +79,8 @@ class LanguageModel(SeqTask):
             raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must lie strictly between 0 and vocab_size={vocab_size}")
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout,
+        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers,
+                             dropout=dropout if num_layers > 1 else 0.0,
                              backend=backend, nonlinearity=nonlinearity)
         self.output_dropout = LockedDropout(dropout)
         out_dim = hidden_size

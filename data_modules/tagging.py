@@ -1,0 +1,440 @@
+"""Many-to-many tagging data (NER, chunking, POS): one tag per token.
+
+Sources (`path`):
+
+* a hub id or a folder of parquet/json/csv split files, through `load_splits`
+  (`../shared/data/conll2003` loads as it is);
+* CoNLL-format text (`.conll` / `.txt`): one token per line, the token in the
+  first column and its tag in the last, a blank line between sentences,
+  `-DOCSTART-` lines skipped. A folder of `train`/`valid(ation)`/`dev`/`test`
+  files, or a single file.
+
+A source with only a training split (a single file) is cut by sentences into
+train/validation/test with `split_fractions`.
+
+What the model gets per token: a word id (lower-cased and digits mapped to
+0 by default, from a training-split vocabulary), the token's characters
+(original case, at most `max_word_length`), and a casing class (all-lower,
+all-upper, title, has-digit, other), so lower-casing words never loses the
+capitalisation that marks most names. Word ids are ordered by training
+frequency; `rare_start`, the first id seen only once, lets the model replace
+singletons by `<unk>` while training, so `<unk>` is learnt too.
+
+Long sentences: `max_length` truncates *training* sentences only (bounding
+memory and time per step); validation, test and prediction always see whole
+sentences, because dropping tokens there would change the score or lose output.
+
+Prediction (`predict_file`): a text file with one sentence per line, cut into
+tokens by a regex that keeps character offsets, or a JSON-lines file whose
+objects hold `"text"` (tokenized the same way) or `"tokens"` (a list, aligned
+to `"text"` when it is also given, else joined by spaces). Blank lines are
+skipped; each prediction's `index` is its 0-based line number in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import torch
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from torch.utils.data import DataLoader
+
+from data_modules.base import SeqDataModule, positive
+from data_modules.bucketing import BucketBatchSampler, pad
+from data_modules.loading import SPLIT_ALIASES, load_splits
+from seqlit.errors import SeqlitError
+from seqlit.metrics import count_invalid_bio
+from seqlit.vocab import PAD, UNK, Vocab
+
+SPLITS = ("train", "validation", "test")
+CONLL_SUFFIXES = (".conll", ".txt")
+CASINGS = ("<pad>", "lower", "upper", "title", "digit", "other")
+IGNORE = -100  # tag id at padded positions (cross-entropy's ignore_index)
+
+# Roughly the CoNLL-2003 (Reuters) tokenization: clitics and punctuation apart, numbers whole.
+TOKEN = re.compile(
+    r"""
+    (?:[^\W\d_]\.){2,}                          # abbreviations: U.S.  e.g.
+  | \d+(?:[.,:/-]\d+)*[^\W_]*                   # numbers: 1,000  3.5  12:30  1996-08-22  3-1  1990s
+  | \w+(?=n't\b)                                # do|n't
+  | n't\b | '(?:s|re|ve|ll|d|m)\b               # clitics: n't 's 're 've 'll 'd 'm
+  | \w+(?:-\w+|'(?!(?:s|re|ve|ll|d|m)\b)\w+|&\w+)*   # words: well-known  O'Neill  AT&T
+  | \S                                          # anything else, one character at a time
+""",
+    re.X | re.I,
+)
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Tokens of raw text and their (start, end) character offsets."""
+    matches = list(TOKEN.finditer(text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+def align(text: str, tokens: list[str], where: str) -> list[tuple[int, int]]:
+    """Character offsets of given tokens, found left to right in `text`."""
+    offsets, cursor = [], 0
+    for token in tokens:
+        start = text.find(token, cursor)
+        if start < 0:
+            raise SeqlitError(f"{where}: token {token!r} is not in its \"text\" after character {cursor}: fix the tokens or drop \"text\"")
+        offsets.append((start, start + len(token)))
+        cursor = start + len(token)
+    return offsets
+
+
+def casing(token: str) -> int:
+    """Index into CASINGS of a token's capitalisation class."""
+    if any(c.isdigit() for c in token):
+        return 4
+    if token.islower():
+        return 1
+    if token.isupper():
+        return 2
+    if token.istitle():
+        return 3
+    return 5
+
+
+def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dataset:
+    """CoNLL columns -> a Dataset of sentences (token = first column, tag = last)."""
+    sentences: dict[str, list] = {tokens_column: [], tags_column: []}
+    tokens: list[str] = []
+    tags: list[str] = []
+
+    def flush():
+        if tokens:
+            sentences[tokens_column].append(tokens.copy())
+            sentences[tags_column].append(tags.copy())
+            tokens.clear()
+            tags.clear()
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.split()
+                if not fields or fields[0] == "-DOCSTART-":
+                    flush()
+                    continue
+                if len(fields) < 2:
+                    raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
+                tokens.append(fields[0])
+                tags.append(fields[-1])
+    except UnicodeDecodeError as err:
+        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
+    flush()
+    return datasets.Dataset.from_dict(sentences)
+
+
+def conll_files(p: Path) -> dict[str, Path]:
+    """Split -> CoNLL text file, for a folder holding only such split files (or one such file)."""
+    if p.is_file():
+        return {"train": p} if p.suffix.lower() in CONLL_SUFFIXES else {}
+    if not p.is_dir():
+        return {}
+    split_files = [f for f in sorted(p.iterdir()) if f.is_file() and f.name.split(".")[0].lower() in SPLIT_ALIASES]
+    if any(f.suffix.lower() not in CONLL_SUFFIXES for f in split_files):
+        return {}  # parquet/json/csv present: `load_splits` reads the folder
+    return {SPLIT_ALIASES[f.name.split(".")[0].lower()]: f for f in split_files}
+
+
+def read_predict_file(path: str) -> list[dict]:
+    """Sentences to tag: `index` (line number), `text`, `tokens`, `offsets`; blank lines skipped."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise SeqlitError(f"data.predict_file {path!r} does not exist: pass a text file (one sentence per line) or a .jsonl file")
+    is_jsonl = p.suffix.lower() in (".jsonl", ".json")
+    examples = []
+    with open(p, encoding="utf-8") as f:
+        for index, line in enumerate(f):
+            if not line.strip():
+                continue
+            where = f"{path}:{index + 1}"
+            text, tokens, offsets = line.rstrip("\r\n"), None, None
+            if is_jsonl:
+                text, tokens = _json_sentence(line, where)
+                if tokens is not None:
+                    text = " ".join(tokens) if text is None else text
+                    offsets = align(text, tokens, where)
+            if tokens is None:
+                tokens, offsets = tokenize(text)
+            if tokens:
+                examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
+    if not examples:
+        raise SeqlitError(f"data.predict_file {path!r} holds no sentences: write one sentence per line")
+    return examples
+
+
+def _json_sentence(line: str, where: str) -> tuple[str | None, list[str] | None]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise SeqlitError(f"{where}: not valid JSON ({err.msg}): write one JSON object per line") from err
+    text, tokens = (record.get("text"), record.get("tokens")) if isinstance(record, dict) else (None, None)
+    if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) and t for t in tokens)):
+        raise SeqlitError(f"{where}: \"tokens\" must be a list of non-empty strings")
+    if (text is not None and not isinstance(text, str)) or (text is None and tokens is None):
+        raise SeqlitError(f"{where}: each line needs a \"text\" string or a \"tokens\" list")
+    return text, tokens
+
+
+class TaggingData(SeqDataModule):
+    """Token-level tags (BIO/IOB2 entity tags or any other tag set).
+
+    Args:
+        path: hub id (`eriktks/conll2003`), a folder (`../shared/data/conll2003`, or CoNLL
+            `train/valid/test.conll|.txt`), or one CoNLL file.
+        name: hub configuration name, if the hub dataset has several.
+        tokens_column / tags_column: columns holding the token lists and the tag lists.
+        tag_names: the names of integer tag ids (default: the column's ClassLabel names), or,
+            for string tags, the label set and its order (default: sorted from the training split).
+        lowercase: lower-case words for the word vocabulary (casing and characters keep the case).
+        normalize_digits: map every digit to 0 for the word vocabulary (1996 and 1997 share a word).
+        max_vocab: cap on the word vocabulary, specials included (None: no cap).
+        min_freq: words seen fewer times in training become `<unk>`.
+        max_word_length: characters per token given to the character encoder (longer are cut).
+        max_length: truncate training sentences to this many tokens (None: never); evaluation
+            and prediction always use whole sentences.
+        batch_size / eval_batch_size: sentences per training / evaluation batch, per device.
+        num_workers: DataLoader worker processes (0: load in the main process).
+        split_fractions: train/validation/test fractions of sentences for single-split sources.
+        predict_file: sentences to tag with `predict` (text lines or JSON lines).
+        seed: seed of the bucketed shuffling.
+        vocab_from: read the vocabularies and tag names from this checkpoint instead.
+    """
+
+    def __init__(
+        self,
+        path: str = "../shared/data/conll2003",
+        name: str | None = None,
+        tokens_column: str = "tokens",
+        tags_column: str = "ner_tags",
+        tag_names: list[str] | None = None,
+        lowercase: bool = True,
+        normalize_digits: bool = True,
+        max_vocab: int | None = None,
+        min_freq: int = 1,
+        max_word_length: int = 20,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        eval_batch_size: int = 128,
+        num_workers: int = 0,
+        split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        predict_file: str | None = None,
+        seed: int = 0,
+        vocab_from: str | None = None,
+    ):
+        super().__init__(vocab_from=vocab_from)
+        for arg in ("batch_size", "eval_batch_size", "min_freq", "max_word_length"):
+            positive(f"data.{arg}", locals()[arg])
+        positive("data.max_vocab", max_vocab, allow_none=True)
+        positive("data.max_length", max_length, allow_none=True)
+        if num_workers < 0:
+            raise SeqlitError(f"data.num_workers must be 0 or more, got {num_workers}")
+        if abs(sum(split_fractions) - 1.0) > 1e-6 or min(split_fractions) <= 0:
+            raise SeqlitError(f"data.split_fractions must be three positive fractions summing to 1, got {split_fractions}")
+        if tag_names is not None and len(set(tag_names)) != len(tag_names):
+            raise SeqlitError(f"data.tag_names has duplicates: {tag_names}")
+        self.save_hyperparameters(ignore=["vocab_from"])
+        self.path, self.name = path, name
+        self.tokens_column, self.tags_column, self.tag_names_arg = tokens_column, tags_column, tag_names
+        self.lowercase, self.normalize_digits = lowercase, normalize_digits
+        self.max_vocab, self.min_freq, self.max_word_length, self.max_length = max_vocab, min_freq, max_word_length, max_length
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.split_fractions, self.predict_file, self.seed = split_fractions, predict_file, seed
+        self.vocab: Vocab | None = None
+        self.chars: Vocab | None = None
+        self.tag_names: list[str] | None = None
+        self.rare_start = 0
+        self._sentences: dict[str, tuple[list[list[str]], list[list[str]]]] | None = None
+        self._label_names: list[str] | None = None
+        self._encoded: dict[str, list[dict]] = {}
+
+    # -- reading -------------------------------------------------------------
+    def sentences(self) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
+        """Each split as (token lists, tag-name lists), checked."""
+        if self._sentences is None:
+            files = conll_files(Path(self.path).expanduser())
+            if files:
+                data = {s: read_conll(f, self.tokens_column, self.tags_column) for s, f in files.items()}
+            else:
+                data = dict(load_splits(self.path, self.name))
+            self._label_names = self.tag_names_arg or _classlabel_names(data.get("train"), self.tags_column)
+            sentences = {split: self._read_split(split, ds) for split, ds in data.items()}
+            self._sentences = sentences if set(SPLITS) <= set(sentences) else self._cut(sentences)
+            for split in SPLITS:
+                if not self._sentences[split][0]:
+                    raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
+            self._warn_invalid_bio()
+        return self._sentences
+
+    def _read_split(self, split: str, ds: datasets.Dataset) -> tuple[list[list[str]], list[list[str]]]:
+        for column, arg in ((self.tokens_column, "tokens_column"), (self.tags_column, "tags_column")):
+            if column not in ds.column_names:
+                raise SeqlitError(
+                    f"{self.path!r} split {split!r} has no column {column!r} "
+                    f"(columns: {', '.join(ds.column_names)}): set --data.init_args.{arg}"
+                )
+        names = self.tag_names_arg or _classlabel_names(ds, self.tags_column) or self._label_names
+        all_tokens, all_tags = list(ds[self.tokens_column]), []
+        for i, (tokens, tags) in enumerate(zip(all_tokens, ds[self.tags_column])):
+            where = f"{self.path!r} split {split!r} sentence {i}"
+            if not tokens:
+                raise SeqlitError(f"{where} has no tokens: remove empty sentences from the data")
+            if tags is None or len(tags) != len(tokens):
+                raise SeqlitError(f"{where}: {len(tokens)} tokens but {len(tags or [])} {self.tags_column}: give one tag per token")
+            all_tags.append([self._tag_name(t, names, where) for t in tags])
+        return all_tokens, all_tags
+
+    def _tag_name(self, tag, names: list[str] | None, where: str) -> str:
+        if isinstance(tag, str):
+            return tag
+        if names is None:
+            raise SeqlitError(f"{where}: {self.tags_column} holds integer ids without ClassLabel names: set --data.init_args.tag_names")
+        if not 0 <= tag < len(names):
+            raise SeqlitError(
+                f"{where}: {self.tags_column} value {tag} is outside the {len(names)} tag names "
+                f"({', '.join(names)}): fix the data or set --data.init_args.tag_names"
+            )
+        return names[tag]
+
+    def _cut(self, sentences: dict) -> dict:
+        if "train" not in sentences:
+            raise SeqlitError(f"{self.path!r} has no train split (found: {', '.join(sentences)})")
+        tokens, tags = sentences["train"]
+        n_train = int(len(tokens) * self.split_fractions[0])
+        n_val = int(len(tokens) * self.split_fractions[1])
+        bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_val), "test": (n_train + n_val, len(tokens))}
+        cut = {s: (tokens[a:b], tags[a:b]) for s, (a, b) in bounds.items()}
+        rank_zero_info(f"[seqlit] {self.path!r} has no {' or '.join(s for s in SPLITS if s not in sentences)} split: "
+                       f"cut the training sentences by data.split_fractions={tuple(self.split_fractions)}")
+        return {**cut, **{s: v for s, v in sentences.items() if s in ("validation", "test")}}
+
+    def _warn_invalid_bio(self) -> None:
+        """An I-X that does not continue an X span is legal IOB1 but costs a BIO-constrained CRF dearly."""
+        counts = {s: sum(count_invalid_bio(tags) for tags in self._sentences[s][1]) for s in SPLITS}
+        if any(counts.values()):
+            found = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
+            rank_zero_warn(f"{self.path!r}: I- tags that do not continue a span of their type ({found}): "
+                           "convert the data to IOB2 (start each span with B-), or set --model.init_args.constrain_bio false")
+
+    # -- vocabulary ----------------------------------------------------------
+    def word_key(self, token: str) -> str:
+        """The word-vocabulary form of a token."""
+        key = token.lower() if self.lowercase else token
+        return re.sub(r"\d", "0", key) if self.normalize_digits else key
+
+    def build_vocab(self) -> None:
+        tokens, tags = self.sentences()["train"]
+        counts = Counter(self.word_key(t) for sentence in tokens for t in sentence)
+        self.vocab = Vocab.build([counts.elements()], specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
+        self.rare_start = next((i for i, w in enumerate(self.vocab.tokens) if counts.get(w) == 1), len(self.vocab))
+        self.chars = Vocab.build((t for sentence in tokens for t in sentence), specials=(PAD, UNK))
+        self.tag_names = self._label_names or sorted({t for sentence in tags for t in sentence}, key=lambda t: (t != "O", t))
+        rank_zero_info(f"[seqlit] vocabulary: {len(self.vocab):,} words ({len(self.vocab) - self.rare_start:,} seen once), "
+                       f"{len(self.chars)} characters, {len(self.tag_names)} tags, from the training split")
+
+    def vocab_state(self) -> dict:
+        return {"words": self.vocab.to_state(), "rare_start": self.rare_start, "chars": self.chars.to_state(),
+                "tag_names": list(self.tag_names), "lowercase": self.lowercase, "normalize_digits": self.normalize_digits}
+
+    def load_vocab_state(self, state: dict) -> None:
+        for key in ("lowercase", "normalize_digits"):
+            if state[key] != getattr(self, key):
+                raise SeqlitError(f"the checkpoint's vocabulary was built with {key}={state[key]}, but data.{key} is {getattr(self, key)}")
+        self.vocab, self.chars = Vocab.from_state(state["words"]), Vocab.from_state(state["chars"])
+        self.rare_start, self.tag_names = state["rare_start"], list(state["tag_names"])
+
+    def spec(self) -> dict:
+        return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "unk_id": self.vocab.unk_id,
+                "rare_start": self.rare_start, "char_vocab_size": len(self.chars), "char_pad_id": self.chars.pad_id,
+                "num_casings": len(CASINGS), "tag_names": list(self.tag_names)}
+
+    # -- tensors ---------------------------------------------------------------
+    def encode(self, tokens: list[str]) -> dict:
+        """Word ids, casing ids and a (tokens, characters) id matrix of one sentence."""
+        chars = [self.chars.encode(t[: self.max_word_length]) or [self.chars.pad_id] for t in tokens]
+        char_ids, _ = pad(chars, self.chars.pad_id)
+        return {
+            "words": torch.tensor(self.vocab.encode(self.word_key(t) for t in tokens)),
+            "casing": torch.tensor([casing(t) for t in tokens]),
+            "chars": char_ids,
+        }
+
+    def encoded(self, split: str) -> list[dict]:
+        if split not in self._encoded:
+            self.ensure_vocab()
+            if split == "predict":
+                if not self.predict_file:
+                    raise SeqlitError("predict needs sentences: pass --data.init_args.predict_file FILE (one sentence per line, or .jsonl)")
+                self._encoded[split] = [{**self.encode(e["tokens"]), **e} for e in read_predict_file(self.predict_file)]
+            else:
+                self._encoded[split] = self._encode_labelled(split)
+        return self._encoded[split]
+
+    def _encode_labelled(self, split: str) -> list[dict]:
+        tag_index = {t: i for i, t in enumerate(self.tag_names)}
+        examples = []
+        for i, (tokens, tags) in enumerate(zip(*self.sentences()[split])):
+            if split == "train" and self.max_length:
+                tokens, tags = tokens[: self.max_length], tags[: self.max_length]
+            unknown = next((t for t in tags if t not in tag_index), None)
+            if unknown is not None:
+                raise SeqlitError(
+                    f"{self.path!r} split {split!r} sentence {i}: {self.tags_column} value {unknown!r} is not among the "
+                    f"tag names ({', '.join(self.tag_names)}): list every tag in --data.init_args.tag_names"
+                )
+            examples.append({**self.encode(tokens), "tags": torch.tensor([tag_index[t] for t in tags])})
+        return examples
+
+    def collate(self, examples: list[dict]) -> dict:
+        """Pad to the batch's longest sentence (and word); keep raw text fields for prediction."""
+        words, lengths = pad([e["words"] for e in examples], self.vocab.pad_id)
+        casings, _ = pad([e["casing"] for e in examples], 0)
+        longest_word = max(e["chars"].size(1) for e in examples)
+        chars = torch.full((len(examples), words.size(1), longest_word), self.chars.pad_id, dtype=torch.long)
+        for i, e in enumerate(examples):
+            chars[i, : e["chars"].size(0), : e["chars"].size(1)] = e["chars"]
+        batch = {"words": words, "casing": casings, "chars": chars, "lengths": lengths}
+        if "tags" in examples[0]:
+            batch["tags"], _ = pad([e["tags"] for e in examples], IGNORE)
+        if "text" in examples[0]:
+            for key in ("index", "text", "tokens", "offsets"):
+                batch[key] = [e[key] for e in examples]
+        return batch
+
+    # -- loaders -----------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        self.ensure_vocab()
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        examples = self.encoded(split)
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = BucketBatchSampler([len(e["words"]) for e in examples], self.batch_size if shuffle else self.eval_batch_size,
+                                     shuffle=shuffle, seed=self.seed, num_replicas=replicas, rank=rank)
+        return DataLoader(examples, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict", shuffle=False)
+
+
+def _classlabel_names(ds: datasets.Dataset | None, column: str) -> list[str] | None:
+    """The ClassLabel names of a column of tag lists, if it has them."""
+    feature = ds.features.get(column) if ds is not None else None
+    inner = getattr(feature, "feature", None)
+    return list(inner.names) if isinstance(inner, datasets.ClassLabel) else None

@@ -1,0 +1,73 @@
+"""`python -m seqlit generate`: sample text from a trained language-model checkpoint.
+
+Everything comes from the checkpoint (read with `weights_only=True`): the
+model's class and hyper-parameters, its weights, and the data module's
+vocabulary and tokenization level. No config, no data files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+import torch
+
+from seqlit.checkpoint_io import load_checkpoint
+from seqlit.errors import SeqlitError
+from seqlit.generation import sample
+
+
+def _class(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_language_model(ckpt_path: str):
+    """(model in eval mode, data module holding the vocabulary) from a checkpoint alone."""
+    ckpt = load_checkpoint(ckpt_path)
+    hparams = dict(ckpt.get("hyper_parameters") or {})
+    data_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
+    model_cls = hparams.pop("_class_path", None)
+    data_cls = data_hparams.pop("_class_path", None)
+    if not model_cls or not data_cls or not hasattr(_class(model_cls), "step"):
+        raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
+                          "generate needs a checkpoint of seqlit.tasks.LanguageModel")
+    hparams.pop("_instantiator", None)
+    data_hparams.pop("_instantiator", None)
+    model = _class(model_cls)(**hparams)
+    model.load_state_dict(ckpt["state_dict"])
+    dm = _class(data_cls)(**data_hparams, vocab_from=ckpt_path)
+    dm.ensure_vocab()
+    return model.eval(), dm
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m seqlit generate", description=__doc__.splitlines()[0])
+    p.add_argument("--ckpt_path", required=True, help="checkpoint of a LanguageModel (e.g. runs/…/checkpoints/last.ckpt)")
+    p.add_argument("--prompt", default="", help="text to continue ('' starts a new line)")
+    p.add_argument("--max_tokens", type=int, default=200, help="tokens to generate")
+    p.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy")
+    p.add_argument("--top_k", type=int, default=None, help="sample among the k most likely tokens only")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
+    p.add_argument("--stop_at_eos", action="store_true", help="stop at the end of a line (<eos>, or newline for characters)")
+    p.add_argument("--num_samples", type=int, default=1, help="independent samples (seeds seed, seed+1, …)")
+    return p
+
+
+def main(argv: list[str]) -> None:
+    from seqlit.callbacks.samples import encode_prompt
+
+    args = build_parser().parse_args(argv)
+    if args.max_tokens <= 0 or args.num_samples <= 0:
+        raise SeqlitError("--max_tokens and --num_samples must be positive")
+    if args.top_k is not None and args.top_k <= 0:
+        raise SeqlitError(f"--top_k must be positive, got {args.top_k}")
+    torch.set_grad_enabled(False)
+    model, dm = load_language_model(args.ckpt_path)
+    prompt = encode_prompt(dm, args.prompt)
+    stop = dm.vocab.encode(["\n" if dm.level == "char" else "<eos>"])[0] if args.stop_at_eos else None
+    for i in range(args.num_samples):
+        ids = sample(model, prompt, args.max_tokens, args.temperature, args.top_k, stop_id=stop, seed=args.seed + i)
+        print(args.prompt + dm.detokenize(dm.vocab.decode(ids)))
+        if args.num_samples > 1:
+            print("-" * 40)

@@ -1,0 +1,252 @@
+"""Many-to-many (Tx = Ty): one tag per token, e.g. named entities.
+
+    x<t> = [E_word · w<t> ; E_case · casing<t> ; charfeatures(word t)]   (dropout)
+    a<t> = BiRecurrent(x<1..T>)<t>            (any kind, depth, backend; both directions)
+    e<t> = W · dropout(a<t>) + b              (one score per tag)
+    ŷ    = argmax_t softmax(e<t>)  or  Viterbi over a CRF (tag transitions, BIO-constrained)
+
+Character features (a CNN with max-pooling, or the final states of a character
+BiLSTM) recognise the shape of words never seen in training; the casing class
+keeps capitalisation when words are lower-cased. Words seen once in training
+are replaced by `<unk>` with probability `rare_unk` while training, so the
+`<unk>` embedding is trained on words like the ones it will meet.
+
+Scored by entity-level span F1 (seqeval semantics): `val/f1` is the metric
+checkpoints are chosen by; the test report adds per-type F1 (`test/f1_PER` …).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.utilities import rank_zero_info
+from torch import Tensor, nn
+
+from seqlit.errors import SeqlitError
+from seqlit.metrics import SpanF1, bio_spans
+from seqlit.nn import Recurrent
+from seqlit.nn.crf import CRF
+from seqlit.tasks.base import SeqTask
+
+
+class CharCNN(nn.Module):
+    """Character embeddings -> 1-D convolution -> max over the word's characters (Ma & Hovy, 2016)."""
+
+    def __init__(self, vocab_size: int, pad_id: int, dim: int, features: int, kernel: int):
+        super().__init__()
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.conv = nn.Conv1d(dim, features, kernel, padding=kernel // 2)
+
+    def forward(self, chars: Tensor) -> Tensor:
+        """chars (B, T, L) -> (B, T, features); padding characters never win the max."""
+        b, t, length = chars.shape
+        flat = chars.reshape(b * t, length)
+        h = self.conv(self.embedding(flat).transpose(1, 2))[..., :length]
+        real = (flat != self.pad_id).unsqueeze(1)
+        h = h.masked_fill(~real, float("-inf")).amax(dim=2)
+        return h.masked_fill(~real.any(dim=2), 0.0).view(b, t, -1)
+
+
+class CharRNN(nn.Module):
+    """Character embeddings -> bidirectional LSTM; the two final states (Lample et al., 2016)."""
+
+    def __init__(self, vocab_size: int, pad_id: int, dim: int, features: int):
+        super().__init__()
+        if features % 2:
+            raise SeqlitError(f"model.char_features must be even for char_encoder=rnn (two directions), got {features}")
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.rnn = Recurrent("lstm", dim, features // 2, bidirectional=True)
+
+    def forward(self, chars: Tensor) -> Tensor:
+        b, t, length = chars.shape
+        flat = chars.reshape(b * t, length)
+        lengths = (flat != self.pad_id).sum(dim=1)
+        words = lengths > 0  # padding tokens have no characters: skip them
+        _, state = self.rnn(self.embedding(flat[words]), lengths=lengths[words])
+        final = state[0]  # (2, N, H): forward and backward final activations
+        out = final.new_zeros(b * t, 2 * final.size(2))
+        out[words] = torch.cat([final[0], final[1]], dim=1)
+        return out.view(b, t, -1)
+
+
+class Tagger(SeqTask):
+    """Sequence tagger over any `Recurrent` backbone.
+
+    Args:
+        data_spec: linked from the data module (vocabularies, casing classes, tag names).
+        kind / backend / hidden_size / num_layers / bidirectional: the `Recurrent` backbone
+            (hidden_size per direction).
+        word_dim / casing_dim: embedding sizes of words and casing classes.
+        char_encoder: `cnn`, `rnn` (character BiLSTM) or `none`.
+        char_dim / char_features / char_kernel: character embedding size, features per word,
+            CNN kernel width.
+        embedding_dropout: dropout on the concatenated token features.
+        dropout: dropout between stacked layers and on the backbone's output.
+        rare_unk: probability of replacing a word seen once in training by `<unk>` (training only).
+        output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
+        constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
+        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+    """
+
+    monitor = "val/f1"
+    monitor_mode = "max"
+    required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
+                     "num_casings", "tag_names")
+
+    def __init__(
+        self,
+        data_spec: dict | None = None,
+        kind: Literal["rnn", "gru", "lstm"] = "lstm",
+        backend: Literal["fused", "scratch"] = "fused",
+        hidden_size: int = 200,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        word_dim: int = 100,
+        casing_dim: int = 10,
+        char_encoder: Literal["cnn", "rnn", "none"] = "cnn",
+        char_dim: int = 30,
+        char_features: int = 50,
+        char_kernel: int = 3,
+        embedding_dropout: float = 0.5,
+        dropout: float = 0.5,
+        rare_unk: float = 0.5,
+        output: Literal["crf", "softmax"] = "crf",
+        constrain_bio: bool = True,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(data_spec, lr, weight_decay)
+        self.save_hyperparameters()
+        for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk)):
+            if not 0.0 <= p < 1.0:
+                raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
+        spec = data_spec
+        self.tag_names = list(spec["tag_names"])
+        self.rare_unk, self.output = rare_unk, output
+        self.word_embedding = nn.Embedding(spec["vocab_size"], word_dim, padding_idx=spec["pad_id"])
+        self.casing_embedding = nn.Embedding(spec["num_casings"], casing_dim, padding_idx=0)
+        if char_encoder == "cnn":
+            self.chars = CharCNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features, char_kernel)
+        elif char_encoder == "rnn":
+            self.chars = CharRNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features)
+        else:
+            self.chars, char_features = None, 0
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
+        # torch applies `dropout` between stacked layers only (and warns for one layer)
+        self.rnn = Recurrent(kind, word_dim + casing_dim + char_features, hidden_size, num_layers=num_layers,
+                             bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0, backend=backend)
+        self.output_dropout = nn.Dropout(dropout)
+        self.scores = nn.Linear(self.rnn.output_size, len(self.tag_names))
+        self.crf = None
+        if output == "crf":
+            bio = all(n == "O" or n.startswith(("B-", "I-")) for n in self.tag_names)
+            if constrain_bio and not bio:
+                raise SeqlitError(f"model.constrain_bio needs BIO tag names (O, B-X, I-X), got {self.tag_names}: "
+                                  "set --model.init_args.constrain_bio false")
+            self.crf = CRF(len(self.tag_names), self.tag_names, constrain_bio=constrain_bio)
+        self.val_spans, self.test_spans = SpanF1(self.tag_names), SpanF1(self.tag_names)
+        self._epoch_tokens, self._epoch_start = 0, 0.0
+
+    # -- model ---------------------------------------------------------------
+    def emissions(self, batch: dict) -> Tensor:
+        """Tag scores (B, T, K) for every token."""
+        words = batch["words"]
+        if self.training and self.rare_unk > 0:
+            rare = (words >= self.spec["rare_start"]) & (torch.rand_like(words, dtype=torch.float) < self.rare_unk)
+            words = words.masked_fill(rare, self.spec["unk_id"])
+        features = [self.word_embedding(words), self.casing_embedding(batch["casing"])]
+        if self.chars is not None:
+            features.append(self.chars(batch["chars"]))
+        x = self.embedding_dropout(torch.cat(features, dim=-1))
+        out, _ = self.rnn(x, lengths=batch["lengths"])
+        return self.scores(self.output_dropout(out))
+
+    @staticmethod
+    def mask(batch: dict) -> Tensor:
+        lengths = batch["lengths"].to(batch["words"].device)
+        return torch.arange(batch["words"].size(1), device=lengths.device) < lengths.unsqueeze(1)
+
+    def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
+        """Mean negative log-likelihood per token (CRF: of the whole sequence, divided by its tokens)."""
+        if self.crf is not None:
+            return self.crf(emissions, tags, mask).sum() / mask.sum()
+        return F.cross_entropy(emissions.flatten(0, 1), tags.flatten(), ignore_index=-100)
+
+    def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
+        if self.crf is not None:
+            return self.crf.decode(emissions, mask)
+        return emissions.argmax(dim=-1).masked_fill(~mask, 0)
+
+    # -- loops ----------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        mask = self.mask(batch)
+        loss = self.loss(self.emissions(batch), batch["tags"], mask)
+        self._epoch_tokens += int(batch["lengths"].sum())
+        self.log("train/loss", loss, prog_bar=True, batch_size=mask.size(0))
+        return loss
+
+    def _evaluate(self, batch, stage: str) -> None:
+        mask = self.mask(batch)
+        emissions = self.emissions(batch)
+        self.log(f"{stage}/loss", self.loss(emissions, batch["tags"], mask), batch_size=mask.size(0))
+        gold = batch["tags"].masked_fill(~mask, 0)
+        getattr(self, f"{stage}_spans").update(self.decode(emissions, mask), gold, mask)
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch, batch_idx) -> list[dict]:
+        """One JSON-ready record per sentence: tokens, tags and entity spans with character offsets.
+
+        Spans: `start`/`end` are character offsets into `text` and `token_start`/`token_end`
+        token positions, ends exclusive (`text[start:end]` is the entity).
+        """
+        mask = self.mask(batch)
+        paths = self.decode(self.emissions(batch), mask).tolist()
+        records = []
+        for i, path in enumerate(paths):
+            text, offsets = batch["text"][i], batch["offsets"][i]
+            tags = [self.tag_names[t] for t in path[: len(offsets)]]
+            entities = []
+            for type_, first, last in bio_spans(tags):
+                start, end = offsets[first][0], offsets[last][1]
+                entities.append({"type": type_, "start": start, "end": end, "text": text[start:end],
+                                 "token_start": first, "token_end": last + 1})
+            records.append({"index": batch["index"][i], "text": text, "tokens": batch["tokens"][i],
+                            "tags": tags, "entities": entities})
+        return records
+
+    # -- epoch ends -----------------------------------------------------------
+    def on_train_epoch_start(self):
+        self._epoch_tokens, self._epoch_start = 0, time.perf_counter()
+
+    def on_train_epoch_end(self):
+        """Training throughput of this process (real tokens, padding excluded)."""
+        self.log("train/tokens_per_s", self._epoch_tokens / max(time.perf_counter() - self._epoch_start, 1e-9))
+
+    def _log_spans(self, stage: str) -> None:
+        metric = getattr(self, f"{stage}_spans")
+        for name, value in metric.compute().items():
+            self.log(f"{stage}/{name}", float(value), prog_bar=stage == "val" and name == "f1")
+        if stage == "test":
+            per_type = metric.per_type()
+            lines = [f"{'type':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+            for type_, s in per_type.items():
+                self.log(f"test/f1_{type_}", s["f1"])
+                lines.append(f"{type_:<10}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}{s['support']:>10}")
+            rank_zero_info("[seqlit] test entity scores by type:\n" + "\n".join(lines))
+        metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_spans("val")
+
+    def on_test_epoch_end(self):
+        self._log_spans("test")

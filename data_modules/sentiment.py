@@ -67,8 +67,8 @@ class SentimentData(SeqDataModule):
         val_split: split used for validation (IMDB on the hub has none: use `test`).
         test_split: split scored by `test` (SST-2's test is unlabelled: its configs use `validation`).
         predict_split: split read by `predict` when no `predict_file` is given.
-        predict_file: raw text for `predict`, one text per line, or `.jsonl` objects holding
-            `text_column` (or `text`); needs neither `path` nor labels.
+        predict_file: raw text for `predict`, one text per line (blank lines skipped), or `.jsonl`
+            objects holding `text_column` (or `text`); needs neither `path` nor labels.
         lowercase: lower-case text before tokenizing (SST-2 is lower-cased already).
         max_vocab: cap on vocabulary size, specials included (None: no cap).
         min_freq: words seen fewer times in training become `<unk>`.
@@ -233,25 +233,29 @@ class SentimentData(SeqDataModule):
         return self._examples[key]
 
     def read_predict_file(self) -> Examples:
+        """Texts of `predict_file`; blank lines are skipped, and `index` is the 0-based line number."""
         path = Path(os.path.expanduser(self.predict_file))
         if not path.is_file():
             raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        if path.suffix == ".jsonl":
-            texts = []
-            for n, line in enumerate(lines, 1):
-                record = json.loads(line) if line.strip() else {}
-                text = record.get(self.text_column, record.get("text")) if isinstance(record, dict) else None
-                if not isinstance(text, str):
-                    raise SeqlitError(f"{self.predict_file}: line {n} is not a JSON object with a "
+        texts, index = [], []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            if path.suffix == ".jsonl":
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                line = record.get(self.text_column, record.get("text")) if isinstance(record, dict) else None
+                if not isinstance(line, str):
+                    raise SeqlitError(f"{self.predict_file}: line {n + 1} is not a JSON object with a "
                                       f"{self.text_column!r} or 'text' string")
-                texts.append(text)
-        else:
-            texts = lines
+            texts.append(line)
+            index.append(n)
         if not texts:
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} is empty")
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no text")
         self.ensure_vocab()
-        return self.encode(str(self.predict_file), texts, [UNLABELLED] * len(texts), list(range(len(texts))))
+        return self.encode(str(self.predict_file), texts, [UNLABELLED] * len(texts), index)
 
     # -- loaders ------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

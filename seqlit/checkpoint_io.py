@@ -30,13 +30,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as err:
-        if "Unsupported global" in str(err):
+        if "GLOBAL" in str(err) or "Unsupported global" in str(err):
             raise SeqlitError(
                 f"checkpoint {path!r} holds Python objects, not plain data; it is refused because loading it "
                 "could run code: re-save its state_dict with plain values, or use a checkpoint written by seqlit"
             ) from err
         raise SeqlitError(
-            f"checkpoint {path!r} is corrupt, truncated or not a checkpoint at all: "
+            f"checkpoint {path!r} is corrupt, truncated or not a plain-data checkpoint: "
             "use another checkpoint, e.g. the run's last.ckpt"
         ) from err
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:

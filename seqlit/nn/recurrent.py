@@ -48,13 +48,14 @@ class Recurrent(nn.Module):
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
         compile: scratch backend only: run the time loop through
             ``torch.compile`` in chunks of ``COMPILE_CHUNK`` steps, fusing each
-            step's element-wise ops forward and backward.  The first forward
-            pays the compile: roughly 20 s (GRU) to 100 s (LSTM) on a 2-core
-            CPU, again for the first forward without gradients, with/without
-            ``lengths``, or in another dtype, and once more when the batch size
-            first changes.  The graph does not depend on T, the layer or the
-            direction.  Sequences shorter than a chunk run eagerly.  See
-            ``bench/RESULTS_backends.md`` for measured costs.
+            step's element-wise ops forward and backward.  The first
+            forward+backward pays a cold compile of one to three minutes on a
+            busy 2-core CPU (inductor's on-disk cache shortens reruns), paid
+            again for the first forward without gradients, with/without
+            ``lengths``, in another dtype or hidden size, and once more when
+            the batch size first changes.  The graph does not depend on T, the
+            layer or the direction.  Sequences shorter than a chunk run
+            eagerly.  See ``bench/RESULTS_backends.md`` for measured costs.
 
     Attributes:
         num_directions: D, 2 if bidirectional else 1.
@@ -83,9 +84,13 @@ class Recurrent(nn.Module):
         if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
             raise ValueError(f"Recurrent: dropout must be a number in [0, 1), got {dropout!r}")
         if kind != "rnn" and nonlinearity != "tanh":
-            raise ValueError(f"Recurrent: nonlinearity applies only to kind='rnn', got {nonlinearity!r} for kind={kind!r}")
+            raise ValueError(
+                f"Recurrent: nonlinearity applies only to kind='rnn', got {nonlinearity!r} for kind={kind!r}"
+            )
         if compile and backend != "scratch":
-            raise ValueError("Recurrent: compile=True applies only to backend='scratch' (the fused backend is already compiled code)")
+            raise ValueError(
+                "Recurrent: compile=True applies only to backend='scratch' (the fused backend is already compiled code)"
+            )
 
         self.kind = kind
         self.backend = backend
@@ -225,8 +230,8 @@ class Recurrent(nn.Module):
         return parts if self.kind == "lstm" else state
 
 
-def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None, compile: bool):
-    """Run one direction of one layer over all T steps; see `_steps`.
+def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """Run one direction of one layer over all T steps; arguments as for `_steps`.
 
     With ``compile`` the steps go through torch.compile in chunks of
     ``COMPILE_CHUNK`` steps and the leftover steps run eagerly.  Compiling a
@@ -247,7 +252,15 @@ def _scan(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w
     return torch.cat(outputs), state
 
 
-def _steps(kind: str, nonlinearity: str, wx: Tensor, state: tuple[Tensor, ...], w_hh: Tensor, b_hh: Tensor, mask: Tensor | None):
+def _steps(
+    kind: str,
+    nonlinearity: str,
+    wx: Tensor,
+    state: tuple[Tensor, ...],
+    w_hh: Tensor,
+    b_hh: Tensor,
+    mask: Tensor | None,
+) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Step the cell over every row of ``wx``.
 
     ``wx`` (T, B, G*H) holds every step's input term; ``state`` is ``(a,)`` or

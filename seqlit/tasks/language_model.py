@@ -163,9 +163,10 @@ class LanguageModel(SeqTask):
         metric = getattr(self, f"{stage}_nll")
         nll = float(metric.compute())
         metric.reset()
-        self.log(f"{stage}/ppl", math.exp(min(nll, 50.0)), prog_bar=stage == "val")
+        # the value is already synced by the metric; sync_dist only tells Lightning so (a no-op mean)
+        self.log(f"{stage}/ppl", math.exp(min(nll, 50.0)), prog_bar=stage == "val", sync_dist=True)
         if self.spec["level"] == "char":
-            self.log(f"{stage}/bpc", nll / math.log(2), prog_bar=stage == "val")
+            self.log(f"{stage}/bpc", nll / math.log(2), prog_bar=stage == "val", sync_dist=True)
 
     def on_train_epoch_end(self):
         self._log_epoch("train")

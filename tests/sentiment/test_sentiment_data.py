@@ -1,0 +1,159 @@
+"""SentimentData: loading, labels, unlabelled rows, truncation, raw-text input and the errors users meet."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from data_modules.sentiment import SentimentData, tokenize
+from seqlit.errors import SeqlitError
+from tests.sentiment.corpus import LABELS, make_sst_dir, sentences, write_split
+
+SHARED_SST2 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sst2"
+
+
+@pytest.fixture
+def sst_dir(tmp_path: Path) -> Path:
+    return make_sst_dir(tmp_path / "sst")
+
+
+def test_tokenizer_splits_clitics_like_the_treebank():
+    """Raw text and SST-2's pre-tokenized text meet the same tokens."""
+    assert tokenize("It's not bad, don't you think?") == ["it", "'s", "not", "bad", ",", "do", "n't", "you", "think", "?"]
+    assert tokenize("it 's not bad , do n't you think ?") == tokenize("It's not bad, don't you think?")
+    assert tokenize("a christmas-tree", lowercase=False) == ["a", "christmas-tree"]
+
+
+def test_loads_folder_with_classlabel_names(sst_dir):
+    dm = SentimentData(path=str(sst_dir), batch_size=8)
+    spec = dm.data_spec
+    assert spec["label_names"] == LABELS and spec["pad_id"] == 0
+    assert "wonderful" in dm.vocab and spec["vocab_size"] == len(dm.vocab)
+    batch = next(iter(dm._loader(dm.examples("train"), 8, shuffle=True)))
+    assert batch["input_ids"].shape[0] == 8 and batch["lengths"].max() == batch["input_ids"].shape[1]
+    assert set(batch["labels"].tolist()) <= {0, 1} and len(batch["texts"]) == 8
+
+
+def test_unlabelled_split_is_predicted_but_not_scored(sst_dir):
+    dm = SentimentData(path=str(sst_dir))
+    assert len(dm.examples("test", scored=False)) == 30
+    with pytest.raises(SeqlitError, match="no labels.*test_split validation"):
+        dm.test_dataloader()
+    assert len(SentimentData(path=str(sst_dir), test_split="validation").test_dataloader().dataset) == 40
+
+
+def test_partly_unlabelled_rows_are_left_out_of_scoring(tmp_path):
+    folder = make_sst_dir(tmp_path / "d")
+    texts, labels = sentences(10, offset=500)
+    write_split(folder / "validation.parquet", texts, labels[:6] + [-1] * 4)
+    dm = SentimentData(path=str(folder))
+    assert dm.examples("validation").index == list(range(6))
+
+
+def test_string_labels_and_configured_names(tmp_path):
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps({"text": t, "y": ["neg", "pos"][y]}) + "\n"
+                                                  for t, y in zip(*sentences(20))))
+    dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y")
+    assert dm.data_spec["label_names"] == ["neg", "pos"]
+    assert dm.examples("train").labels[:2] == [1, 0]
+    dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y", label_names=["pos", "neg"])
+    assert dm.examples("train").labels[:2] == [0, 1]
+
+
+def test_labels_map_by_name_to_the_checkpoint_order(tmp_path):
+    """A file whose ClassLabel lists the names in another order still gets the model's ids."""
+    write_split(tmp_path / "train.parquet", *sentences(20))
+    write_split(tmp_path / "validation.parquet", sentences(4)[0], [1, 0, 1, 0], names=["positive", "negative"])
+    dm = SentimentData(path=str(tmp_path))
+    assert dm.examples("validation").labels == [0, 1, 0, 1]
+
+
+def test_multiclass(tmp_path):
+    texts = [f"review number {i} says {w}" for i, w in enumerate(["bad", "okay", "good"] * 5)]
+    write_split(tmp_path / "train.parquet", texts, [0, 1, 2] * 5, names=["neg", "neutral", "pos"])
+    dm = SentimentData(path=str(tmp_path))
+    assert dm.data_spec["label_names"] == ["neg", "neutral", "pos"]
+
+
+NUMBERS = ["negative", "positive"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, train, message",
+    [
+        ({"text_column": "review"}, None, "no column 'review'.*text_column"),
+        ({"label_column": "stars"}, None, "no column 'stars'"),
+        ({"val_split": "dev2"}, None, "no 'dev2' split"),
+        ({"label_names": NUMBERS}, (["good film", "bad film"], [0, 7], None), "label 7 is not one of"),
+        ({}, (["good film", "bad film"], [0, 1], None), "set data.init_args.label_names"),
+        ({}, (["good film", "  ", "bad"], [1, 0, 0], NUMBERS), "text 1 .* has no words"),
+        ({}, ([], [], NUMBERS), "the train split is empty"),
+    ],
+)
+def test_errors_name_the_culprit(tmp_path, kwargs, train, message):
+    folder = make_sst_dir(tmp_path / "d", n_train=20)
+    if train:
+        texts, labels, names = train
+        write_split(folder / "train.parquet", texts, labels, names=names)
+    dm = SentimentData(path=str(folder), **kwargs)
+    with pytest.raises(SeqlitError, match=message):
+        dm.setup("fit")
+        dm.train_dataloader()
+        dm.val_dataloader()
+
+
+def test_bad_arguments():
+    with pytest.raises(SeqlitError, match="data.max_length must be a positive"):
+        SentimentData(max_length=0)
+    with pytest.raises(SeqlitError, match="two or more distinct"):
+        SentimentData(label_names=["only"])
+
+
+def test_long_documents_are_truncated_and_counted(tmp_path, caplog):
+    """IMDB-length reviews: cut to max_length tokens, and the cut is reported per split."""
+    long_review = " ".join(["a long and winding review"] * 200)  # 1000 tokens
+    write_split(tmp_path / "train.parquet", [long_review, "short and sweet", long_review], [1, 1, 0])
+    dm = SentimentData(path=str(tmp_path), max_length=50)
+    with caplog.at_level(logging.INFO):
+        examples = dm.examples("train")
+    assert [len(x) for x in examples.ids] == [50, 3, 50]
+    assert dm.truncated["train"] == 2
+    assert "train: 2 of 3 texts were longer than data.max_length=50" in caplog.text
+
+
+def test_predict_file_lines_and_jsonl(sst_dir, tmp_path):
+    dm = SentimentData(path=str(sst_dir))
+    dm.ensure_vocab()
+    raw = tmp_path / "raw.txt"
+    raw.write_text("What a wonderful film!\n\n  \nDull.\n", encoding="utf-8")
+    dm.predict_file = str(raw)
+    examples = dm.read_predict_file()
+    assert examples.index == [0, 3] and examples.texts == ["What a wonderful film!", "Dull."]
+    jsonl = tmp_path / "raw.jsonl"
+    jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n{"other": 1}\n', encoding="utf-8")
+    dm.predict_file = str(jsonl)
+    with pytest.raises(SeqlitError, match="line 3 is not a JSON object"):
+        dm.read_predict_file()
+    jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n', encoding="utf-8")
+    assert dm.read_predict_file().texts == ["great", "boring"]
+
+
+def test_vocab_round_trips_through_state(sst_dir):
+    dm = SentimentData(path=str(sst_dir))
+    state = dm.state_dict()
+    fresh = SentimentData(path="never/read")
+    fresh.load_state_dict(state)
+    assert fresh.data_spec == dm.data_spec
+
+
+@pytest.mark.skipif(not SHARED_SST2.is_dir(), reason=f"shared SST-2 copy {SHARED_SST2} is absent")
+def test_shared_sst2():
+    dm = SentimentData(path=str(SHARED_SST2), test_split="validation")
+    spec = dm.data_spec
+    assert spec["label_names"] == ["negative", "positive"] and 10_000 < spec["vocab_size"] < 20_000
+    assert len(dm.examples("train")) == 67349 and len(dm.test_dataloader().dataset) == 872
+    assert len(dm.examples("test", scored=False)) == 1821
+    assert dm.truncated["validation"] == 0

@@ -1,0 +1,82 @@
+"""Classifier: pooling ignores padding, last-state pooling reads both directions, metrics, predictions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqlit.errors import SeqlitError
+from seqlit.tasks.classifier import Classifier, Pool
+
+SPEC = {"vocab_size": 30, "pad_id": 0, "label_names": ["negative", "positive"]}
+
+
+def model(**kwargs) -> Classifier:
+    torch.manual_seed(0)
+    spec = SPEC | {"label_names": kwargs.pop("labels", SPEC["label_names"])}
+    args = {"embedding_dim": 8, "hidden_size": 6, "embedding_dropout": 0.0, "dropout": 0.0} | kwargs
+    return Classifier(spec, **args).eval()
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("kind, bidirectional, num_layers", [("lstm", True, 2), ("gru", True, 1), ("rnn", False, 1), ("lstm", False, 1)])
+def test_padding_does_not_change_the_output(pooling, kind, bidirectional, num_layers):
+    m = model(pooling=pooling, kind=kind, bidirectional=bidirectional, num_layers=num_layers)
+    short = torch.tensor([[5, 6, 7, 8]])
+    alone = m(short, torch.tensor([4]))
+    padded = torch.tensor([[5, 6, 7, 8, 0, 0, 0], [9, 10, 11, 12, 13, 14, 15]])
+    batched = m(padded, torch.tensor([4, 7]))
+    torch.testing.assert_close(batched[0], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_scratch_backend_pools_like_the_fused_one():
+    fused, scratch = model(pooling="attention"), model(pooling="attention", backend="scratch")
+    ids, lengths = torch.tensor([[5, 6, 7, 0], [9, 10, 11, 12]]), torch.tensor([3, 4])
+    torch.testing.assert_close(scratch(ids, lengths), fused(ids, lengths), rtol=1e-5, atol=1e-6)
+
+
+def test_last_pooling_takes_both_directions_final_states():
+    """Forward direction after the last real word, backward direction after the first word."""
+    m = model(pooling="last", kind="gru", bidirectional=True)
+    ids, lengths = torch.tensor([[5, 6, 7, 0, 0]]), torch.tensor([3])
+    outputs, state = m.rnn(m.embedding(ids), lengths=lengths)
+    h = m.rnn.hidden_size
+    expected = torch.cat([outputs[0, 2, :h], outputs[0, 0, h:]])
+    torch.testing.assert_close(m.final_state(state)[0], expected)
+
+
+def test_pools_skip_padding_values():
+    outputs = torch.tensor([[[1.0, -2.0], [3.0, 0.0], [100.0, 100.0]]])  # step 3 is padding
+    lengths, last = torch.tensor([2]), torch.zeros(1, 2)
+    torch.testing.assert_close(Pool("mean", 2)(outputs, lengths, last), torch.tensor([[2.0, -1.0]]))
+    torch.testing.assert_close(Pool("max", 2)(outputs, lengths, last), torch.tensor([[3.0, 0.0]]))
+    attention = Pool("attention", 2)(outputs, lengths, last)
+    assert attention.abs().max() <= 3.0  # a convex mix of the two real steps only
+
+
+def test_binary_metrics_include_auroc_and_multiclass_does_not():
+    batch = {"input_ids": torch.tensor([[5, 6, 0], [7, 8, 9], [4, 3, 0]]), "lengths": torch.tensor([2, 3, 2]),
+             "labels": torch.tensor([0, 1, 1])}
+    binary = model()
+    binary._evaluate(batch, "val", binary.val_metrics)
+    assert set(binary.val_metrics.compute()) == {"val/acc", "val/f1_macro", "val/auroc"}
+    three = model(labels=["neg", "neutral", "pos"])
+    three._evaluate(batch | {"labels": torch.tensor([0, 2, 1])}, "test", three.test_metrics)
+    assert set(three.test_metrics.compute()) == {"test/acc", "test/f1_macro"}
+    assert three.out.out_features == 3
+
+
+def test_predict_step_records():
+    m = model(labels=["neg", "neutral", "pos"])
+    batch = {"input_ids": torch.tensor([[5, 6, 0], [7, 8, 9]]), "lengths": torch.tensor([2, 3]),
+             "index": torch.tensor([4, 1]), "texts": ["so so", "not bad at all"], "labels": torch.tensor([-1, -1])}
+    records = m.predict_step(batch, 0)
+    assert [r["index"] for r in records] == [4, 1] and records[1]["text"] == "not bad at all"
+    for r in records:
+        assert set(r["probs"]) == {"neg", "neutral", "pos"} and abs(sum(r["probs"].values()) - 1) < 1e-4
+        assert r["label"] == max(r["probs"], key=r["probs"].get)
+
+
+def test_needs_a_data_spec_with_labels():
+    with pytest.raises(SeqlitError, match="data_spec lacks label_names"):
+        Classifier({"vocab_size": 10, "pad_id": 0})

@@ -26,7 +26,7 @@ def _states(final):
     return final if isinstance(final, tuple) else (final,)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     kind=st.sampled_from(KINDS),
     backend=st.sampled_from(BACKENDS),

@@ -73,6 +73,8 @@ class Recurrent(nn.Module):
         backend: str = "fused",
         nonlinearity: str = "tanh",
         compile: bool = False,
+        keep_bias: float = 0.0,
+        orthogonal: bool = False,
     ):
         super().__init__()
         _check_choice("kind", kind, KINDS)
@@ -115,6 +117,29 @@ class Recurrent(nn.Module):
             batch_first=True,
             **extra,
         )
+        self.init_memory(keep_bias, orthogonal)
+
+    def init_memory(self, keep_bias: float = 0.0, orthogonal: bool = False) -> None:
+        """Initialisations that help a cell keep information over long spans.
+
+        keep_bias: added to the bias of the gate that keeps the previous state:
+            the LSTM's forget gate (Jozefowicz et al. 2015 recommend 1.0), and
+            the GRU's torch gate z = 1 - Γu, so that at initialisation
+            a<t> ≈ a<t-1> and gradients pass through time nearly unchanged.
+            No gate exists in a plain RNN, so it must stay 0 there.
+        orthogonal: orthogonal recurrent weights (each gate's H×H block), whose
+            singular values of 1 neither shrink nor blow up a<t-1> (Saxe et al. 2014).
+        """
+        if keep_bias and self.kind == "rnn":
+            raise ValueError("Recurrent: keep_bias needs a gated cell (gru or lstm); a plain rnn has no gate")
+        gate = {"gru": 1, "lstm": 1}.get(self.kind)  # chunk index: GRU [r, z, n], LSTM [i, f, g, o]
+        with torch.no_grad():
+            for name, param in self.rnn.named_parameters():
+                if keep_bias and name.startswith("bias_"):
+                    param[gate * self.hidden_size : (gate + 1) * self.hidden_size] += keep_bias / 2
+                if orthogonal and name.startswith("weight_hh"):
+                    for block in param.split(self.hidden_size, dim=0):
+                        nn.init.orthogonal_(block)
 
     def extra_repr(self) -> str:
         return f"backend={self.backend!r}, compile={self.use_compile}"

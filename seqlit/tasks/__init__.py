@@ -3,6 +3,7 @@
 from seqlit.tasks.base import SeqTask
 from seqlit.tasks.classifier import Classifier
 from seqlit.tasks.language_model import LanguageModel
+from seqlit.tasks.seq2seq import Seq2Seq
 from seqlit.tasks.tagger import Tagger
 
 __all__ = ["SeqTask", "LanguageModel", "Classifier", "Tagger"]

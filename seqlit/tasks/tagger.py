@@ -127,7 +127,7 @@ class Tagger(SeqTask):
                 raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
         spec = data_spec
         self.tag_names = list(spec["tag_names"])
-        self.rare_unk, self.output = rare_unk, output
+        self.rare_unk = rare_unk
         self.word_embedding = nn.Embedding(spec["vocab_size"], word_dim, padding_idx=spec["pad_id"])
         self.casing_embedding = nn.Embedding(spec["num_casings"], casing_dim, padding_idx=0)
         if char_encoder == "cnn":
@@ -137,9 +137,11 @@ class Tagger(SeqTask):
         else:
             self.chars, char_features = None, 0
         self.embedding_dropout = nn.Dropout(embedding_dropout)
-        # torch applies `dropout` between stacked layers only (and warns for one layer)
-        self.rnn = Recurrent(kind, word_dim + casing_dim + char_features, hidden_size, num_layers=num_layers,
-                             bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0, backend=backend)
+        try:  # torch applies `dropout` between stacked layers only (and warns for one layer)
+            self.rnn = Recurrent(kind, word_dim + casing_dim + char_features, hidden_size, num_layers=num_layers,
+                                 bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0, backend=backend)
+        except ValueError as err:  # a bad size or choice in the config: one line, not a traceback
+            raise SeqlitError(f"model.init_args: {err}") from err
         self.output_dropout = nn.Dropout(dropout)
         self.scores = nn.Linear(self.rnn.output_size, len(self.tag_names))
         self.crf = None
@@ -163,7 +165,9 @@ class Tagger(SeqTask):
         if self.chars is not None:
             features.append(self.chars(batch["chars"]))
         x = self.embedding_dropout(torch.cat(features, dim=-1))
-        out, _ = self.rnn(x, lengths=batch["lengths"])
+        lengths = batch["lengths"]
+        # a batch without padding needs no packing, and unpacked is the fast (oneDNN/cuDNN) path
+        out, _ = self.rnn(x, lengths=None if bool((lengths == x.size(1)).all()) else lengths)
         return self.scores(self.output_dropout(out))
 
     @staticmethod

@@ -26,7 +26,7 @@ def test_train_step_and_decode(data, kind, char_encoder, output):
     torch.manual_seed(0)
     model = Tagger(data.data_spec, kind=kind, char_encoder=char_encoder, output=output, **SMALL)
     batch = next(iter(data.train_dataloader()))
-    loss = model.training_step(batch, 0)
+    loss = model.loss(model.emissions(batch), batch["tags"], model.mask(batch))
     loss.backward()
     assert torch.isfinite(loss) and model.word_embedding.weight.grad is not None
     model.eval()
@@ -49,17 +49,17 @@ def test_padding_does_not_change_scores(data, char_encoder):
 
 
 def test_rare_words_become_unk_only_in_training(data):
-    spec = data.data_spec
-    model = Tagger(spec, rare_unk=0.99, embedding_dropout=0.0, dropout=0.0, **SMALL)
-    rare = torch.tensor([[spec["rare_start"]]])
-    batch = {"words": rare, "casing": torch.ones_like(rare), "chars": torch.ones(1, 1, 1, dtype=torch.long),
-             "lengths": torch.tensor([1])}
+    spec = {**data.data_spec, "rare_start": 3}  # pretend every word from id 3 on was seen once
+    model = Tagger(spec, rare_unk=0.99, **SMALL)
+    words = torch.tensor([[2, 3]])
+    batch = {"words": words, "casing": torch.ones_like(words), "chars": torch.ones(1, 2, 1, dtype=torch.long),
+             "lengths": torch.tensor([2])}
     seen = []
-    model.word_embedding.register_forward_hook(lambda m, inputs, out: seen.append(int(inputs[0])))
+    model.word_embedding.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].tolist()))
     torch.manual_seed(0)
     model.train().emissions(batch)
     model.eval().emissions(batch)
-    assert seen == [spec["unk_id"], spec["rare_start"]]
+    assert seen == [[[2, spec["unk_id"]]], [[2, 3]]]
 
 
 def test_predict_step_entities_point_into_text(data):
@@ -91,5 +91,7 @@ def test_bad_arguments(data):
     with pytest.raises(SeqlitError, match="constrain_bio false"):
         Tagger(spec)
     Tagger(spec, constrain_bio=False, **SMALL)
+    with pytest.raises(SeqlitError, match="hidden_size must be a positive integer"):
+        Tagger(data.data_spec, hidden_size=0)
     with pytest.raises(SeqlitError, match="needs data_spec"):
         Tagger()

@@ -75,6 +75,8 @@ class Classifier(SeqTask):
             feature is dropped for the whole sentence rather than flickering per word.
         dropout: between stacked layers and on the pooled features before the output layer.
         lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+        keep_bias / orthogonal_init: memory-friendly initialisation of the backbone
+            (`Recurrent.init_memory`), for long-range dependencies such as the agreement task.
     """
 
     monitor = "val/acc"
@@ -96,15 +98,23 @@ class Classifier(SeqTask):
         dropout: float = 0.5,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        keep_bias: float = 0.0,
+        orthogonal_init: bool = False,
     ):
         super().__init__(data_spec, lr, weight_decay)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
         num_classes = len(self.label_names)
         self.embedding = nn.Embedding(data_spec["vocab_size"], embedding_dim, padding_idx=data_spec["pad_id"])
+        import os  # EXPLORATION ONLY
+        if os.environ.get("EMB_STD"):
+            nn.init.normal_(self.embedding.weight, std=float(os.environ["EMB_STD"]))
+            with torch.no_grad():
+                self.embedding.weight[data_spec["pad_id"]].zero_()
         self.embedding_dropout = LockedDropout(embedding_dropout)
         self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                             dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity)
+                             dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity,
+                             keep_bias=keep_bias, orthogonal=orthogonal_init)
         self.pool = Pool(pooling, self.rnn.output_size)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.rnn.output_size, num_classes)
@@ -112,17 +122,24 @@ class Classifier(SeqTask):
         self.test_metrics = metrics(num_classes, "test/")
 
     # -- model ---------------------------------------------------------------
-    def final_state(self, state) -> torch.Tensor:
-        """(B, D*H): the top layer's final hidden state, both directions concatenated (forward first)."""
-        a = state[0] if isinstance(state, tuple) else state  # an LSTM's (a, c): classify from a
-        directions = self.rnn.num_directions
-        return torch.cat(list(a[-directions:]), dim=-1)
+    def last_state(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, D*H): the top layer's final state, both directions (forward first).
+
+        Read from `outputs` (forward half at each text's last real step, backward
+        half at step 0) rather than from the returned state: the values are the
+        same, but this way ∂L/∂a<t> flows through the per-step outputs, which is
+        what the gradient-flow callback measures.
+        """
+        hidden = self.rnn.hidden_size
+        rows = torch.arange(outputs.size(0), device=outputs.device)
+        forward = outputs[rows, lengths.to(outputs.device) - 1, :hidden]
+        return forward if self.rnn.num_directions == 1 else torch.cat([forward, outputs[:, 0, hidden:]], dim=-1)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits (B, C)."""
         x = self.embedding_dropout(self.embedding(input_ids))
-        outputs, state = self.rnn(x, lengths=lengths)
-        pooled = self.pool(outputs, lengths, self.final_state(state))
+        outputs, _ = self.rnn(x, lengths=lengths)
+        pooled = self.pool(outputs, lengths, self.last_state(outputs, lengths))
         return self.out(self.dropout(pooled))
 
     # -- loops ----------------------------------------------------------------

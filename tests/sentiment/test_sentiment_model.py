@@ -42,7 +42,8 @@ def test_last_pooling_takes_both_directions_final_states():
     outputs, state = m.rnn(m.embedding(ids), lengths=lengths)
     h = m.rnn.hidden_size
     expected = torch.cat([outputs[0, 2, :h], outputs[0, 0, h:]])
-    torch.testing.assert_close(m.final_state(state)[0], expected)
+    torch.testing.assert_close(m.last_state(outputs, lengths)[0], expected)
+    torch.testing.assert_close(m.last_state(outputs, lengths), torch.cat([state[-2], state[-1]], dim=-1))
 
 
 def test_pools_skip_padding_values():

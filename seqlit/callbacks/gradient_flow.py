@@ -1,9 +1,12 @@
 """Vanishing and exploding gradients, made visible.
 
 Every `every_n_steps` training steps this callback records, for each time
-step t, the norm of ∂L/∂a<t> — the gradient of the loss with respect to the
-backbone's output state at t (top layer, both directions for a BRNN) —
-averaged over the sequences of the batch that reach t. For a plain tanh RNN
+step t, the norm of ∂L/∂a<t> — the total derivative of the loss with respect
+to the backbone's state at t (top layer, both directions for a BRNN), through
+every later step — averaged over the sequences of the batch that reach t.
+On those steps the backbone runs its scratch loop with zero "probes" added to
+each a<t> (`Recurrent.probe_gradients`): same parameters, same values, but
+the per-step gradients become visible, which a fused kernel never shows. For a plain tanh RNN
 on a long sequence the curve falls by orders of magnitude from the last step
 back to the first: early inputs barely move the loss. The curve is saved as a
 PNG in the run folder and logged to W&B as an image.
@@ -50,40 +53,25 @@ class GradientFlow(pl.Callback):
             raise ValueError(f"GradientFlow: every_n_steps must be positive, got {every_n_steps}")
         self.every_n_steps, self.save_png = every_n_steps, save_png
         self.history: list[tuple[int, torch.Tensor]] = []
-        self._capture = False
-        self._outputs: torch.Tensor | None = None
+        self._backbone: Recurrent | None = None
         self._lengths: torch.Tensor | None = None
-        self._handle = None
 
     # -- capture ∂L/∂a<t> ------------------------------------------------------
     def setup(self, trainer, pl_module, stage: str) -> None:
-        if self._handle is None:
-            backbone = next((m for m in pl_module.modules() if isinstance(m, Recurrent)), None)
-            if backbone is None:
-                raise ValueError("GradientFlow needs a model with a seqlit.nn.Recurrent backbone")
-            self._handle = backbone.register_forward_hook(self._keep_outputs)
-
-    def teardown(self, trainer, pl_module, stage: str) -> None:
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
-
-    def _keep_outputs(self, module, inputs, output) -> None:
-        outputs = output[0]
-        if self._capture and module.training and outputs.requires_grad:
-            outputs.retain_grad()
-            self._outputs = outputs
+        self._backbone = next((m for m in pl_module.modules() if isinstance(m, Recurrent)), None)
+        if self._backbone is None:
+            raise ValueError("GradientFlow needs a model with a seqlit.nn.Recurrent backbone")
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._capture = trainer.global_step % self.every_n_steps == 0
-        self._outputs = None
+        self._backbone.probe = trainer.global_step % self.every_n_steps == 0
         self._lengths = batch.get("lengths") if isinstance(batch, dict) else None
 
     def on_after_backward(self, trainer, pl_module) -> None:
-        if self._outputs is None or self._outputs.grad is None:
+        grads = self._backbone.probe_gradients() if self._backbone.probe else None
+        self._backbone.probe = False
+        if grads is None:
             return
-        norms = per_step_norms(self._outputs.grad.detach().float().cpu(), self._lengths)
-        self._outputs, self._capture = None, False
+        norms = per_step_norms(grads.detach().float().cpu(), self._lengths)
         step = trainer.global_step
         self.history.append((step, norms))
         pl_module.log("grad/first_over_last", float(norms[0] / norms[-1].clamp(min=1e-30)))

@@ -118,6 +118,9 @@ class Recurrent(nn.Module):
             **extra,
         )
         self.init_memory(keep_bias, orthogonal)
+        # gradient probes (see `probe_gradients`): off unless a callback asks
+        self.probe = False
+        self._probes: list[tuple[Tensor, bool, Tensor | None]] = []
 
     def init_memory(self, keep_bias: float = 0.0, orthogonal: bool = False) -> None:
         """Initialisations that help a cell keep information over long spans.
@@ -164,9 +167,24 @@ class Recurrent(nn.Module):
             lengths = self._check_lengths(lengths, x)
         if state is not None:
             state = self._check_state(state, x)
-        if self.backend == "fused":
+        self._probes = []
+        if self.backend == "fused" and not self.probe:
             return self._fused(x, lengths, state)
         return self._scratch(x, lengths, state)
+
+    def probe_gradients(self) -> Tensor | None:
+        """∂L/∂a<t> of the top layer from the last probed forward, as (B, T, D*H), after backward.
+
+        With ``probe = True`` the forward runs the scratch loop (same parameters,
+        same values) and adds a zero tensor p<t> to each top-layer state a<t>.
+        Since a<t> + p<t> feeds both the output and step t+1, ∂L/∂p<t> is the
+        *total* derivative ∂L/∂a<t> through all later steps, which a fused kernel
+        cannot expose (its outputs tensor only carries the direct part).
+        """
+        if not self._probes or any(p.grad is None for p, _, _ in self._probes):
+            return None
+        grads = [_reverse(p.grad, index) if reverse else p.grad for p, reverse, index in self._probes]
+        return torch.cat(grads, dim=-1).transpose(0, 1)
 
     def _fused(self, x: Tensor, lengths: Tensor | None, state: State | None) -> tuple[Tensor, State]:
         self._flatten_if_needed()
@@ -214,7 +232,12 @@ class Recurrent(nn.Module):
                 seq = _reverse(layer_input, reverse_index) if reverse else layer_input
                 start = tuple(s[layer * directions + direction] for s in initial)
                 wx = F.linear(seq, w_ih, b_ih)
-                out, final = _scan(self.kind, self.nonlinearity, wx, start, w_hh, b_hh, mask, self.use_compile)
+                probe = None
+                if self.probe and layer == self.num_layers - 1 and torch.is_grad_enabled():
+                    probe = wx.new_zeros(steps, batch, self.hidden_size).requires_grad_()
+                    self._probes.append((probe, reverse, reverse_index))
+                out, final = _scan(self.kind, self.nonlinearity, wx, start, w_hh, b_hh, mask,
+                                   self.use_compile and probe is None, probe)
                 outputs.append(_reverse(out, reverse_index) if reverse else out)
                 finals.append(final)
             layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
@@ -255,7 +278,8 @@ class Recurrent(nn.Module):
         return parts if self.kind == "lstm" else state
 
 
-def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool) -> tuple[Tensor, tuple[Tensor, ...]]:
+def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool,
+          probe: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run one direction of one layer over all T steps; arguments as for `_steps`.
 
     With ``compile`` the steps go through torch.compile in chunks of
@@ -266,7 +290,7 @@ def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool) -> tup
     directions.
     """
     if not compile:
-        return _steps(kind, nonlinearity, wx, state, w_hh, b_hh, mask)
+        return _steps(kind, nonlinearity, wx, state, w_hh, b_hh, mask, probe)
     outputs = []
     for start in range(0, wx.shape[0], COMPILE_CHUNK):
         stop = start + COMPILE_CHUNK
@@ -285,6 +309,7 @@ def _steps(
     w_hh: Tensor,
     b_hh: Tensor,
     mask: Tensor | None,
+    probe: Tensor | None = None,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Step the cell over every row of ``wx``.
 
@@ -292,7 +317,8 @@ def _steps(
     ``(a, c)``.  Where ``mask`` (T, B, 1) is False the step is padding: the
     state is carried through unchanged, so the final state is that of the last
     real step, and the output there is zeroed.  Returns outputs (T, B, H) and
-    the final state tuple.
+    the final state tuple. ``probe`` (T, B, H), zeros, is added to each
+    step's a<t> so that its gradient is ∂L/∂a<t> (see `Recurrent.probe_gradients`).
     """
     outputs = []
     for t in range(wx.shape[0]):
@@ -304,7 +330,7 @@ def _steps(
             new = (rnn_cell(wx[t], state[0], w_hh, b_hh, nonlinearity),)
         if mask is not None:
             new = tuple(torch.where(mask[t], n, old) for n, old in zip(new, state))
-        state = new
+        state = new if probe is None else (new[0] + probe[t], *new[1:])
         outputs.append(state[0])
     outputs = torch.stack(outputs)
     if mask is not None:

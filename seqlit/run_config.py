@@ -23,6 +23,9 @@ def run_dir(trainer) -> str:
         return os.path.dirname(os.path.normpath(ckpt.dirpath))
     if trainer.loggers:
         logger = trainer.loggers[0]
+        if getattr(logger, "log_dir", None):  # CSV / TensorBoard: Lightning puts checkpoints under log_dir
+            return logger.log_dir
+        # W&B: ModelCheckpoint's default is <save_dir>/<project>/<run id>/checkpoints
         return os.path.join(logger.save_dir or trainer.default_root_dir, str(logger.name), str(logger.version))
     return trainer.default_root_dir
 

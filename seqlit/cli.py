@@ -125,6 +125,9 @@ def run_cli(argv: list[str]) -> None:
         from seqlit.generate import main as generate_main
 
         return generate_main(argv[1:])
+    if argv and argv[0] == "benchmark":
+        from seqlit.benchmark.command import main as benchmark_main
+        return benchmark_main(argv[1:])
     # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
     sys.argv = [sys.argv[0], *checkpoint_config(argv)]
     SeqlitCLI(

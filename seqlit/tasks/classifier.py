@@ -106,11 +106,7 @@ class Classifier(SeqTask):
         self.label_names = list(data_spec["label_names"])
         num_classes = len(self.label_names)
         self.embedding = nn.Embedding(data_spec["vocab_size"], embedding_dim, padding_idx=data_spec["pad_id"])
-        import os  # EXPLORATION ONLY
-        if os.environ.get("EMB_STD"):
-            nn.init.normal_(self.embedding.weight, std=float(os.environ["EMB_STD"]))
-            with torch.no_grad():
-                self.embedding.weight[data_spec["pad_id"]].zero_()
+        self.init_embedding()
         self.embedding_dropout = LockedDropout(embedding_dropout)
         self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
                              dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity,
@@ -122,6 +118,19 @@ class Classifier(SeqTask):
         self.test_metrics = metrics(num_classes, "test/")
 
     # -- model ---------------------------------------------------------------
+    @torch.no_grad()
+    def init_embedding(self, std: float = 0.1) -> None:
+        """Word vectors start small, N(0, 0.1²) instead of torch's N(0, 1).
+
+        Adam moves every weight by about `lr` per step whatever its size, so small
+        vectors change quickly relative to themselves and a word seen a few dozen
+        times already carries its sentiment. Measured on SST-2 (same model, 5 min):
+        val/acc 0.823 after half an epoch instead of 0.744, and 0.847 instead of
+        0.837 after three (docs/results/sentiment.md).
+        """
+        nn.init.normal_(self.embedding.weight, std=std)
+        self.embedding.weight[self.embedding.padding_idx].zero_()
+
     def last_state(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, D*H): the top layer's final state, both directions (forward first).
 

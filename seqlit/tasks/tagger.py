@@ -8,8 +8,10 @@
 Character features (a CNN with max-pooling, or the final states of a character
 BiLSTM) recognise the shape of words never seen in training; the casing class
 keeps capitalisation when words are lower-cased. Words seen once in training
-are replaced by `<unk>` with probability `rare_unk` while training, so the
-`<unk>` embedding is trained on words like the ones it will meet.
+are replaced by `<unk>` with probability `rare_unk` while training (any other
+word with probability `word_dropout`), so the `<unk>` embedding is trained on
+words like the ones it will meet, and the model learns to tag from characters
+and context when a word is new.
 
 Scored by entity-level span F1 (seqeval semantics): `val/f1` is the metric
 checkpoints are chosen by; the test report adds per-type F1 (`test/f1_PER` …).
@@ -88,6 +90,7 @@ class Tagger(SeqTask):
         embedding_dropout: dropout on the concatenated token features.
         dropout: dropout between stacked layers and on the backbone's output.
         rare_unk: probability of replacing a word seen once in training by `<unk>` (training only).
+        word_dropout: probability of replacing any other word by `<unk>` (training only).
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
         constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
         lr / weight_decay: AdamW, unless the config gives `optimizer:`.
@@ -115,6 +118,7 @@ class Tagger(SeqTask):
         embedding_dropout: float = 0.5,
         dropout: float = 0.5,
         rare_unk: float = 0.5,
+        word_dropout: float = 0.0,
         output: Literal["crf", "softmax"] = "crf",
         constrain_bio: bool = True,
         lr: float = 1e-3,
@@ -122,13 +126,18 @@ class Tagger(SeqTask):
     ):
         super().__init__(data_spec, lr, weight_decay)
         self.save_hyperparameters()
-        for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk)):
+        for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk),
+                        ("word_dropout", word_dropout)):
             if not 0.0 <= p < 1.0:
                 raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
         spec = data_spec
         self.tag_names = list(spec["tag_names"])
-        self.rare_unk = rare_unk
+        self.rare_unk, self.word_dropout = rare_unk, word_dropout
         self.word_embedding = nn.Embedding(spec["vocab_size"], word_dim, padding_idx=spec["pad_id"])
+        # small start (Lample et al.): torch's N(0, 1) leaves rare words, rarely updated, as loud noise
+        bound = (3.0 / word_dim) ** 0.5
+        with torch.no_grad():
+            self.word_embedding.weight.uniform_(-bound, bound)[spec["pad_id"]] = 0.0
         self.casing_embedding = nn.Embedding(spec["num_casings"], casing_dim, padding_idx=0)
         if char_encoder == "cnn":
             self.chars = CharCNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features, char_kernel)
@@ -158,9 +167,11 @@ class Tagger(SeqTask):
     def emissions(self, batch: dict) -> Tensor:
         """Tag scores (B, T, K) for every token."""
         words = batch["words"]
-        if self.training and self.rare_unk > 0:
-            rare = (words >= self.spec["rare_start"]) & (torch.rand_like(words, dtype=torch.float) < self.rare_unk)
-            words = words.masked_fill(rare, self.spec["unk_id"])
+        if self.training and (self.rare_unk > 0 or self.word_dropout > 0):
+            p = torch.full(words.shape, self.word_dropout, device=words.device)
+            p = p.masked_fill(words >= self.spec["rare_start"], self.rare_unk)
+            unk = (torch.rand_like(p) < p) & (words != self.spec["pad_id"])
+            words = words.masked_fill(unk, self.spec["unk_id"])
         features = [self.word_embedding(words), self.casing_embedding(batch["casing"])]
         if self.chars is not None:
             features.append(self.chars(batch["chars"]))

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.sentiment.corpus import make_sst_dir
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "sentiment"
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+# No W&B run: its start-up alone costs more than the rest of this test (tests/cli covers offline W&B)
+QUIET = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def seqlit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -29,7 +29,7 @@ def test_fit_test_predict_from_checkpoint(tmp_path):
            "--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
            "--data.init_args.batch_size", "16", "--trainer.max_epochs", "2", "--trainer.max_time", "null",
            "--test_after_fit", "false", *QUIET, cwd=tmp_path)
-    ckpts = glob.glob(str(tmp_path / "runs" / "seqlit" / "*" / "checkpoints" / "best-*.ckpt"))
+    ckpts = glob.glob(str(tmp_path / "checkpoints" / "best-*.ckpt"))
     assert len(ckpts) == 1, ckpts
     ckpt = ckpts[0]
 

@@ -59,3 +59,19 @@ def test_adaptive_log_probs_are_normalised():
     m = model(adaptive_cutoffs=[10, 20])
     logp, _ = m.step(torch.randint(0, 30, (2, 5)))
     assert torch.allclose(logp.exp().sum(-1), torch.ones(2, 5), atol=1e-5)
+
+
+def test_cosine_budget_is_steps_or_max_time_whichever_ends_first():
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import Timer
+
+    m = model(lr_schedule="cosine")
+    m.trainer = pl.Trainer(max_epochs=-1, max_steps=1000, max_time={"seconds": 100}, logger=False,
+                           enable_checkpointing=False, enable_progress_bar=False)
+    timer = next(c for c in m.trainer.callbacks if isinstance(c, Timer))
+    timer.time_elapsed = lambda stage="train": 25.0
+    assert m.progress(100) == pytest.approx(0.25)  # the clock is ahead of the steps
+    assert m.progress(500) == pytest.approx(0.5)  # the steps are ahead of the clock
+    assert m.progress(5000) == 1.0
+    scheduler = m.configure_optimizers()["lr_scheduler"]
+    assert scheduler["interval"] == "step" and scheduler["scheduler"].get_last_lr()[0] == pytest.approx(m.lr * 0.5 * (1 + math.cos(math.pi * 0.25)))

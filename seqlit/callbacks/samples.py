@@ -20,7 +20,7 @@ class SampleText(pl.Callback):
         prompt: text to continue ('' starts from a line break).
         max_tokens: tokens to sample.
         temperature / top_k: sampling settings (temperature 0 is greedy).
-        every_n_epochs: sample after every n-th validation (0: only at the end of fit).
+        every_n_epochs: sample after every n-th validation (0: never); always once more at the end of fit.
         seed: sampling seed, so successive epochs are comparable.
     """
 
@@ -55,8 +55,7 @@ class SampleText(pl.Callback):
             self._show(trainer, pl_module, f"sample after epoch {trainer.current_epoch} (step {trainer.global_step})")
 
     def on_fit_end(self, trainer, pl_module):
-        if self.every_n_epochs <= 0:
-            self._show(trainer, pl_module, f"sample at the end of training (step {trainer.global_step})")
+        self._show(trainer, pl_module, f"sample at the end of training (step {trainer.global_step})")
 
 
 def encode_prompt(dm, prompt: str) -> list[int]:

@@ -93,7 +93,7 @@ class SentimentData(SeqDataModule):
         max_vocab: int | None = None,
         min_freq: int = 1,
         max_length: int = 400,
-        batch_size: int = 64,
+        batch_size: int = 256,
         eval_batch_size: int = 256,
         seed: int | None = None,
         vocab_from: str | None = None,
@@ -224,7 +224,8 @@ class SentimentData(SeqDataModule):
             if scored and not rows:
                 raise SeqlitError(
                     f"{self.path!r}: the {split!r} split has no labels (all -1), so it cannot be scored: "
-                    "set data.init_args.test_split validation, or run `predict` on it"
+                    "point data.init_args.val_split / test_split at a labelled split (SST-2: validation), "
+                    "or run `predict` on it"
                 )
             if scored and len(rows) < len(ds):
                 rank_zero_info(f"[seqlit] {split}: {len(ds) - len(rows)} unlabelled rows left out of scoring")

@@ -70,6 +70,8 @@ class Classifier(SeqTask):
         kind / backend / hidden_size / num_layers / bidirectional / nonlinearity: the `Recurrent` backbone
             (`dropout` also goes between its stacked layers).
         embedding_dim: size of x<t>.
+        embedding_std: word vectors start as N(0, embedding_std²) (see `init_embedding`);
+            1.0 is torch's default.
         pooling: `last` | `mean` | `max` | `attention` over the top layer's outputs.
         embedding_dropout: on x<t>, one mask per sentence (locked dropout), so a dropped
             feature is dropped for the whole sentence rather than flickering per word.
@@ -88,15 +90,16 @@ class Classifier(SeqTask):
         data_spec: dict | None = None,
         kind: Literal["rnn", "gru", "lstm"] = "lstm",
         backend: Literal["fused", "scratch"] = "fused",
-        embedding_dim: int = 300,
-        hidden_size: int = 256,
+        embedding_dim: int = 128,
+        embedding_std: float = 0.1,
+        hidden_size: int = 128,
         num_layers: int = 1,
         bidirectional: bool = True,
         nonlinearity: Literal["tanh", "relu"] = "tanh",
         pooling: Pooling = "max",
-        embedding_dropout: float = 0.3,
+        embedding_dropout: float = 0.5,
         dropout: float = 0.5,
-        lr: float = 1e-3,
+        lr: float = 3e-3,
         weight_decay: float = 0.0,
         keep_bias: float = 0.0,
         orthogonal_init: bool = False,
@@ -106,7 +109,7 @@ class Classifier(SeqTask):
         self.label_names = list(data_spec["label_names"])
         num_classes = len(self.label_names)
         self.embedding = nn.Embedding(data_spec["vocab_size"], embedding_dim, padding_idx=data_spec["pad_id"])
-        self.init_embedding()
+        self.init_embedding(embedding_std)
         self.embedding_dropout = LockedDropout(embedding_dropout)
         self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
                              dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity,
@@ -119,8 +122,8 @@ class Classifier(SeqTask):
 
     # -- model ---------------------------------------------------------------
     @torch.no_grad()
-    def init_embedding(self, std: float = 0.1) -> None:
-        """Word vectors start small, N(0, 0.1²) instead of torch's N(0, 1).
+    def init_embedding(self, std: float) -> None:
+        """Word vectors start small: N(0, 0.1²) by default, instead of torch's N(0, 1).
 
         Adam moves every weight by about `lr` per step whatever its size, so small
         vectors change quickly relative to themselves and a word seen a few dozen

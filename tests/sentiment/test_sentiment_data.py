@@ -40,7 +40,7 @@ def test_loads_folder_with_classlabel_names(sst_dir):
 def test_unlabelled_split_is_predicted_but_not_scored(sst_dir):
     dm = SentimentData(path=str(sst_dir))
     assert len(dm.examples("test", scored=False)) == 30
-    with pytest.raises(SeqlitError, match="no labels.*test_split validation"):
+    with pytest.raises(SeqlitError, match="no labels.*SST-2: validation"):
         dm.test_dataloader()
     assert len(SentimentData(path=str(sst_dir), test_split="validation").test_dataloader().dataset) == 40
 

@@ -1,0 +1,139 @@
+"""Lightning overhead: seqlit's LanguageModel trained by `Trainer.fit` vs a hand-written PyTorch loop.
+
+Same model (identical initial weights), same batches through the same
+DataLoader, same optimizer (the model's AdamW), same gradient clipping, and
+the same stateful truncated BPTT (hidden state carried and detached). The
+Lightning side runs seqlit's own `training_step` (metric update and logging
+included) with checkpointing, logging and progress bars off, as a benchmark
+entry's steps would run apart from them. Only steady-state steps are timed,
+from the start of step `warmup` to the end of the last, so one-off set-up
+(Trainer construction, first-call kernel selection) is left out of both.
+Pairs of runs alternate which side goes first; the ratio is the median of
+the per-pair time ratios, measured in one process so load hits both alike.
+Goal: Lightning / raw <= 1.03.
+
+    python bench/lightning_overhead.py --vocab 10000 --embedding 256 --hidden 512 --batch 32 --bptt 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pytorch_lightning as pl  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+
+from seqlit.tasks import LanguageModel  # noqa: E402
+from seqlit.tasks.language_model import detach_state  # noqa: E402
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+class StepTimer(pl.Callback):
+    """Wall time from the start of batch `warmup` to the end of the last batch."""
+
+    def __init__(self, warmup: int, device: str):
+        self.warmup, self.device, self.start, self.end = warmup, device, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.warmup:
+            sync(self.device)
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        sync(self.device)
+        self.end = time.perf_counter()
+
+
+def lightning_seconds(model: LanguageModel, loader: DataLoader, args) -> float:
+    timer = StepTimer(args.warmup, args.device)
+    trainer = pl.Trainer(accelerator=args.device, devices=1, max_steps=len(loader), precision=args.precision,
+                         gradient_clip_val=1.0, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                         num_sanity_val_steps=0, callbacks=[timer])
+    trainer.fit(model, train_dataloaders=loader)
+    return timer.end - timer.start
+
+
+def raw_seconds(model: LanguageModel, loader: DataLoader, args) -> float:
+    """The loop a user would write by hand for the same model."""
+    model.to(args.device).train()
+    optimizer = model.configure_optimizers()
+    autocast = torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+    state, start = None, None
+    for i, batch in enumerate(loader):
+        if i == args.warmup:
+            sync(args.device)
+            start = time.perf_counter()
+        input_ids, targets = batch["input_ids"].to(args.device), batch["targets"].to(args.device)
+        with autocast:
+            features, state = model.features(input_ids, state)
+            loss = model.token_nll(features, targets) / targets.numel()
+        state = detach_state(state)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    sync(args.device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", default="gru", choices=["rnn", "gru", "lstm"])
+    parser.add_argument("--vocab", type=int, default=10000)
+    parser.add_argument("--embedding", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--bptt", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each run")
+    parser.add_argument("--pairs", type=int, default=3, help="(raw, Lightning) pairs, alternating order")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    args = parser.parse_args()
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)  # keep the table readable
+
+    torch.manual_seed(0)
+    spec = {"vocab_size": args.vocab, "pad_id": 0, "level": "word"}
+    initial = LanguageModel(spec, kind=args.kind, embedding_dim=args.embedding, hidden_size=args.hidden,
+                            num_layers=1, dropout=0.0, embedding_dropout=0.0)
+    n = args.warmup + args.steps
+    stream = torch.randint(0, args.vocab, (args.batch, n * args.bptt + 1))
+    batches = [{"input_ids": stream[:, i * args.bptt:(i + 1) * args.bptt],
+                "targets": stream[:, i * args.bptt + 1:(i + 1) * args.bptt + 1]} for i in range(n)]
+    loader = DataLoader(batches, batch_size=None)
+    tokens = args.steps * args.batch * args.bptt
+
+    print(f"command: python {' '.join(sys.argv)}")
+    print(f"torch {torch.__version__}, pytorch-lightning {pl.__version__}, {args.device} ({args.precision}), "
+          f"{torch.get_num_threads()} threads; {args.kind} LM V{args.vocab} E{args.embedding} H{args.hidden} "
+          f"B{args.batch} T{args.bptt}; {args.steps} timed steps after {args.warmup}; "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| pair | raw loop tok/s | Lightning tok/s | Lightning / raw time |")
+    print("|---:|---:|---:|---:|")
+    ratios = []
+    for pair in range(args.pairs):
+        runs = {"raw": raw_seconds, "lightning": lightning_seconds}
+        order = ["raw", "lightning"] if pair % 2 == 0 else ["lightning", "raw"]
+        seconds = {name: runs[name](copy.deepcopy(initial), loader, args) for name in order}
+        ratios.append(seconds["lightning"] / seconds["raw"])
+        print(f"| {pair + 1} | {tokens / seconds['raw']:,.0f} | {tokens / seconds['lightning']:,.0f} | {ratios[-1]:.3f} |",
+              flush=True)
+    print(f"\nLightning / raw time, median of {args.pairs} pairs: {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Encoder–decoder data: a source sentence in, a target sentence of another length out.
+
+`ParallelData` is what every such data module shares: a source and a target
+vocabulary (both saved in checkpoints), batches bucketed by source length,
+`<bos> y` / `y <eos>` decoder inputs and outputs, and `predict_file` (one
+source sentence per line). Subclasses say how text becomes tokens and where
+the sentence pairs come from: `TranslationData` here (word level, corpora
+from the hub or local files), `DatesData` in dates.py (characters, generated).
+
+Metrics compare the model's detokenized output with the *normalized*
+reference: the reference tokenized and detokenized the same way (lower-cased
+if `lowercase`), so exact match is not spoiled by spacing, while words the
+vocabulary lacks still count as misses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import datasets
+import torch
+from pytorch_lightning.utilities import rank_zero_info
+from torch.utils.data import DataLoader, Dataset
+
+from data_modules.base import SeqDataModule, positive
+from data_modules.bucketing import BucketBatchSampler, pad
+from data_modules.loading import SPLIT_ALIASES, load_splits
+from seqlit.errors import SeqlitError
+from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
+
+SPECIALS = (PAD, UNK, BOS, EOS)
+# words (with inner hyphens / apostrophes: "t-shirt", "don't") or single punctuation marks
+TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
+NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+TEXT_SPLITS = {**SPLIT_ALIASES, "val": "validation"}
+
+
+class Pairs(Dataset):
+    """Encoded pairs of one split. For raw text to translate, `target_ids` and `references` are None."""
+
+    def __init__(self, source_ids: list[list[int]], target_ids: list[list[int]] | None, sources: list[str],
+                 references: list[str] | None, index: list[int]):
+        self.source_ids, self.target_ids, self.sources, self.references, self.index = (
+            source_ids, target_ids, sources, references, index)
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+    def __getitem__(self, i: int) -> tuple:
+        if self.target_ids is None:
+            return self.source_ids[i], None, self.sources[i], None, self.index[i]
+        return self.source_ids[i], self.target_ids[i], self.sources[i], self.references[i], self.index[i]
+
+    def subset(self, keep: list[int]) -> Pairs:
+        pick = lambda items: None if items is None else [items[i] for i in keep]  # noqa: E731
+        return Pairs(*map(pick, (self.source_ids, self.target_ids, self.sources, self.references, self.index)))
+
+
+class ParallelData(SeqDataModule):
+    """Shared machinery. Subclasses implement the SeqDataModule hooks plus `tokenize_source`,
+    `tokenize_target`, `detokenize_target` and `pairs(split)` (raw source and target texts)."""
+
+    def __init__(self, val_split: str, test_split: str, predict_split: str, predict_file: str | None,
+                 batch_size: int, eval_batch_size: int, seed: int | None, vocab_from: str | None):
+        super().__init__(vocab_from=vocab_from)
+        positive("data.batch_size", batch_size)
+        positive("data.eval_batch_size", eval_batch_size)
+        self.val_split, self.test_split, self.predict_split = val_split, test_split, predict_split
+        self.predict_file, self.batch_size, self.eval_batch_size, self.seed = predict_file, batch_size, eval_batch_size, seed
+        self.source_vocab: Vocab | None = None
+        self.target_vocab: Vocab | None = None
+        self._examples: dict[str, Pairs] = {}
+
+    # -- subclass hooks ---------------------------------------------------------------
+    def tokenize_source(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def tokenize_target(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def detokenize_target(self, tokens: list[str]) -> str:
+        raise NotImplementedError
+
+    def pairs(self, split: str) -> tuple[list[str], list[str]]:
+        """Raw (sources, targets) of a split."""
+        raise NotImplementedError
+
+    # -- shared -------------------------------------------------------------------------
+    def spec(self) -> dict:
+        t = self.target_vocab
+        return {"source_vocab_size": len(self.source_vocab), "target_vocab_size": len(t),
+                "source_pad_id": self.source_vocab.pad_id, "target_pad_id": t.pad_id,
+                "bos_id": t[BOS], "eos_id": t[EOS]}
+
+    def target_text(self, ids: list[int]) -> str:
+        """Model output ids (no <bos>/<eos>) -> text, as scored and as `predict` writes it."""
+        return self.detokenize_target(self.target_vocab.decode(ids))
+
+    def encode(self, name: str, sources: list[str], targets: list[str] | None, index: list[int]) -> Pairs:
+        src = [self.source_vocab.encode(self.tokenize_source(s)) for s in sources]
+        if any(not ids for ids in src):
+            raise SeqlitError(f"{name}: source {index[[len(i) for i in src].index(0)]} (counting from 0) is empty")
+        if targets is None:
+            return Pairs(src, None, sources, None, index)
+        tokens = [self.tokenize_target(t) for t in targets]
+        return Pairs(src, [self.target_vocab.encode(t) for t in tokens], sources,
+                     [self.detokenize_target(t) for t in tokens], index)
+
+    def trim_training(self, pairs: Pairs) -> Pairs:
+        """Training pairs to keep (all, unless a subclass caps lengths)."""
+        return pairs
+
+    def examples(self, split: str) -> Pairs:
+        if split not in self._examples:
+            self.ensure_vocab()
+            sources, targets = self.pairs(split)
+            pairs = self.encode(split, sources, targets, list(range(len(sources))))
+            self._examples[split] = self.trim_training(pairs) if split == "train" else pairs
+        return self._examples[split]
+
+    def read_predict_file(self) -> Pairs:
+        """Source sentences of `predict_file`, one per line; blank lines are skipped, `index` is the 0-based line."""
+        path = Path(os.path.expanduser(self.predict_file))
+        if not path.is_file():
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist")
+        numbered = [(n, line.strip()) for n, line in enumerate(read_lines(path)) if line.strip()]
+        if not numbered:
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no text")
+        self.ensure_vocab()
+        return self.encode(str(self.predict_file), [s for _, s in numbered], None, [n for n, _ in numbered])
+
+    def setup(self, stage: str | None = None) -> None:
+        self.ensure_vocab()
+
+    def collate(self, batch: list[tuple]) -> dict:
+        source_ids, target_ids, sources, references, index = zip(*batch)
+        ids, lengths = pad(source_ids, self.source_vocab.pad_id)
+        out = {"source_ids": ids, "source_lengths": lengths, "index": torch.tensor(index), "sources": list(sources)}
+        if target_ids[0] is not None:
+            t = self.target_vocab
+            out["target_in"], _ = pad([[t[BOS], *y] for y in target_ids], t.pad_id)
+            out["target_out"], _ = pad([[*y, t[EOS]] for y in target_ids], t.pad_id)
+            out["references"] = list(references)
+        return out
+
+    def _loader(self, examples: Pairs, batch_size: int, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        seed = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
+        sampler = BucketBatchSampler([len(x) for x in examples.source_ids], batch_size, shuffle=shuffle, seed=seed,
+                                     num_replicas=world, rank=rank)
+        return DataLoader(examples, batch_sampler=sampler, collate_fn=self.collate)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.examples("train"), self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.examples(self.val_split), self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.examples(self.test_split), self.eval_batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        examples = self.read_predict_file() if self.predict_file else self.examples(self.predict_split)
+        return self._loader(examples, self.eval_batch_size, shuffle=False)
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 file split on '\\n' only (not on the Unicode separators `splitlines` also honours,
+    which would misalign parallel files)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it") from err
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
+    """`<split>.<source_key>` + `<split>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …)."""
+    splits = {}
+    for source_file in sorted(folder.glob(f"*.{source_key}")):
+        stem = source_file.name[: -len(source_key) - 1]
+        target_file = folder / f"{stem}.{target_key}"
+        if not target_file.is_file():
+            raise SeqlitError(f"{str(source_file)!r} has no aligned target file {target_file.name!r} in the same folder")
+        sources, targets = read_lines(source_file), read_lines(target_file)
+        if len(sources) != len(targets):
+            raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
+                              f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
+        splits[TEXT_SPLITS.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
+    return datasets.DatasetDict(splits)
+
+
+class TranslationData(ParallelData):
+    """Word-level parallel corpora: a hub dataset, a folder of split files, or aligned text files.
+
+    Args:
+        path: hub id (`bentrevett/multi30k`, `wmt14` with name `de-en`), or a local folder holding
+            `train/validation/test` parquet, CSV, TSV or jsonl files, or `train.de` + `train.en`-style
+            text files aligned line by line (`val.*` and `valid.*` count as validation).
+        name: hub configuration name (WMT's language pair, `de-en`).
+        source_key / target_key: source and target columns, or keys inside `translation_column`.
+        translation_column: column of WMT-style rows `{de: …, en: …}`, used when the keys are not columns.
+        val_split / test_split / predict_split: splits for validation, `test`, and `predict` without a file.
+        predict_file: source sentences to translate, one per line (blank lines skipped).
+        lowercase: lower-case both sides (references included) before tokenizing.
+        max_vocab: cap on each vocabulary, the four specials included (None: no cap).
+        min_freq: training words seen fewer times become `<unk>`.
+        max_length: training pairs with a side longer than this many tokens are skipped (evaluation keeps all).
+        batch_size / eval_batch_size: sentence pairs per training / evaluation batch.
+        seed: seed of the batch shuffling (None: the run's `seed_everything`).
+        vocab_from: read the vocabularies from this checkpoint instead (the CLI sets it with --ckpt_path).
+    """
+
+    def __init__(
+        self,
+        path: str = "bentrevett/multi30k",
+        name: str | None = None,
+        source_key: str = "de",
+        target_key: str = "en",
+        translation_column: str = "translation",
+        val_split: str = "validation",
+        test_split: str = "test",
+        predict_split: str = "test",
+        predict_file: str | None = None,
+        lowercase: bool = True,
+        max_vocab: int | None = None,
+        min_freq: int = 2,
+        max_length: int = 100,
+        batch_size: int = 64,
+        eval_batch_size: int = 128,
+        seed: int | None = None,
+        vocab_from: str | None = None,
+    ):
+        super().__init__(val_split, test_split, predict_split, predict_file, batch_size, eval_batch_size, seed, vocab_from)
+        positive("data.min_freq", min_freq)
+        positive("data.max_length", max_length)
+        positive("data.max_vocab", max_vocab, allow_none=True)
+        if max_vocab is not None and max_vocab <= len(SPECIALS):
+            raise SeqlitError(f"data.max_vocab must exceed the {len(SPECIALS)} special tokens, got {max_vocab}")
+        if source_key == target_key:
+            raise SeqlitError(f"data.source_key and data.target_key are both {source_key!r}: name two languages")
+        self.save_hyperparameters(ignore=["vocab_from"])
+        self.path, self.name = path, name
+        self.source_key, self.target_key, self.translation_column = source_key, target_key, translation_column
+        self.lowercase, self.max_vocab, self.min_freq, self.max_length = lowercase, max_vocab, min_freq, max_length
+        self._data: datasets.DatasetDict | None = None
+
+    # -- text ---------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[str]:
+        return TOKEN.findall(text.lower() if self.lowercase else text)
+
+    tokenize_source = tokenize_target = tokenize
+
+    def detokenize_target(self, tokens: list[str]) -> str:
+        return NO_SPACE_AFTER.sub(r"\1", NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
+
+    # -- raw pairs ------------------------------------------------------------------------
+    def _load(self) -> datasets.DatasetDict:
+        if self._data is None:
+            folder = Path(os.path.expanduser(self.path))
+            if folder.is_dir() and any(folder.glob(f"*.{self.source_key}")):
+                self._data = read_text_pairs(folder, self.source_key, self.target_key)
+            else:
+                self._data = load_splits(self.path, self.name)
+        return self._data
+
+    def pairs(self, split: str) -> tuple[list[str], list[str]]:
+        """Sources and targets of a split, columns checked; pairs with an empty side are dropped (and counted)."""
+        data = self._load()
+        if split not in data:
+            raise SeqlitError(f"{self.path!r} has no {split!r} split (found: {', '.join(data)}): "
+                              "set data.init_args.val_split / test_split / predict_split")
+        ds, keys = data[split], (self.source_key, self.target_key)
+        if all(k in ds.column_names for k in keys):
+            sources, targets = ds[self.source_key][:], ds[self.target_key][:]
+        elif self.translation_column in ds.column_names:
+            rows = ds[self.translation_column][:]
+            if rows and not all(isinstance(r, dict) and all(k in r for k in keys) for r in rows):
+                found = ", ".join(rows[0]) if isinstance(rows[0], dict) else type(rows[0]).__name__
+                raise SeqlitError(f"{self.path!r} split {split!r}: {self.translation_column!r} rows hold {found}, "
+                                  f"not {keys[0]!r} and {keys[1]!r}: set data.init_args.source_key / target_key")
+            sources, targets = [r[keys[0]] for r in rows], [r[keys[1]] for r in rows]
+        else:
+            raise SeqlitError(f"{self.path!r} split {split!r} has no columns {keys[0]!r} and {keys[1]!r} and no "
+                              f"{self.translation_column!r} column (columns: {', '.join(ds.column_names)}): "
+                              "set data.init_args.source_key / target_key / translation_column")
+        kept = [(s, t) for s, t in zip(sources, targets) if (s or "").strip() and (t or "").strip()]
+        if not kept:
+            raise SeqlitError(f"{self.path!r}: the {split!r} split holds no sentence pairs")
+        if len(kept) < len(sources):
+            rank_zero_info(f"[seqlit] {split}: {len(sources) - len(kept)} pairs with an empty side were dropped")
+        return [s for s, _ in kept], [t for _, t in kept]
+
+    def trim_training(self, pairs: Pairs) -> Pairs:
+        keep = [i for i, (s, t) in enumerate(zip(pairs.source_ids, pairs.target_ids)) if max(len(s), len(t)) <= self.max_length]
+        if not keep:
+            raise SeqlitError(f"{self.path!r}: every training pair is longer than data.max_length={self.max_length} tokens")
+        if len(keep) < len(pairs):
+            rank_zero_info(f"[seqlit] train: {len(pairs) - len(keep)} pairs longer than data.max_length="
+                           f"{self.max_length} tokens were skipped")
+        return pairs.subset(keep)
+
+    # -- vocabularies -----------------------------------------------------------------------
+    def build_vocab(self) -> None:
+        sources, targets = self.pairs("train")
+        build = lambda texts: Vocab.build((self.tokenize(t) for t in texts), specials=SPECIALS,  # noqa: E731
+                                          max_size=self.max_vocab, min_freq=self.min_freq)
+        self.source_vocab, self.target_vocab = build(sources), build(targets)
+        rank_zero_info(f"[seqlit] vocabularies from the training split: {self.source_key} {len(self.source_vocab)}, "
+                       f"{self.target_key} {len(self.target_vocab)} words")
+
+    def vocab_state(self) -> dict:
+        return {"source": self.source_vocab.to_state(), "target": self.target_vocab.to_state(), "lowercase": self.lowercase}
+
+    def load_vocab_state(self, state: dict) -> None:
+        self.source_vocab, self.target_vocab = Vocab.from_state(state["source"]), Vocab.from_state(state["target"])
+        self.lowercase = state["lowercase"]

@@ -1,0 +1,259 @@
+"""Encoder–decoder (Tx ≠ Ty): read the whole source, then write the target one token at a time.
+
+    a<1..Tx>, state = Recurrent(E_src x<1..Tx>)         encoder: any kind, depth, backend, direction
+    s<0> = tanh(W_b [a→<Tx>; a←<1>])                    bridge: the top layer's final states
+    c<t> = Σ α<t,t'> a<t'>,  α from score(s<t-1>, a<t'>) attention (additive | multiplicative | none)
+    s<t> = cell([E_tgt y<t-1>; c<t>], s<t-1>)           decoder: a GRU or LSTM cell, one token per step
+    ŷ<t> = softmax(W_y [s<t>; c<t>] + b_y)
+
+Training feeds the reference y<t-1> (teacher forcing) and minimises the
+per-token cross-entropy. Inference feeds back the model's own output: greedy
+(argmax each step) or beam search, which keeps the `beam_size` most probable
+prefixes and ranks finished ones by log P(y|x) / Ty^alpha (alpha = 0: raw
+probability, which favours short outputs; alpha = 1: per-token average).
+
+The model outputs ids; the data module turns them into text
+(`detokenize_target`), for BLEU, exact match and `predict`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+from torchmetrics.text import SacreBLEUScore
+
+from seqlit.errors import SeqlitError
+from seqlit.nn import Recurrent
+from seqlit.nn.attention import build_attention
+from seqlit.tasks.base import SeqTask
+
+Monitor = Literal["val/bleu", "val/exact_match", "val/loss"]
+
+
+class Seq2Seq(SeqTask):
+    """Recurrent encoder–decoder with optional attention, greedy and beam-search decoding.
+
+    Args:
+        data_spec: linked from the data module (vocabulary sizes, pad / <bos> / <eos> ids).
+        kind / backend / num_layers / bidirectional: the encoder's `Recurrent` backbone.
+        hidden_size: encoder size per direction.
+        embedding_dim: size of the source and the target word (or character) vectors.
+        decoder_kind: `gru` | `lstm` cell of the one-layer decoder.
+        decoder_hidden_size: size of s<t> (None: the encoder's output size, D * hidden_size).
+        attention: `additive` (Bahdanau) | `multiplicative` (Luong "general") | `none`
+            (the decoder then sees the source only through its initial state).
+        attention_size: hidden layer of the additive score (None: decoder_hidden_size).
+        dropout: on embeddings, between encoder layers, and before the output layer.
+        decode: how `val`/`test`/`predict` decode: `greedy` | `beam`.
+        beam_size: hypotheses kept by beam search.
+        alpha: length normalisation exponent of beam search (score = log P / length^alpha).
+        max_output_length: tokens written at most (the <eos> included).
+        bleu_tokenize: SacreBLEU tokenizer (`13a` for words; `char` scores characters, for the date task).
+        monitor: metric that picks the best checkpoint (`val/exact_match` suits the date task).
+        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+    """
+
+    required_spec = ("source_vocab_size", "target_vocab_size", "source_pad_id", "target_pad_id", "bos_id", "eos_id")
+
+    def __init__(
+        self,
+        data_spec: dict | None = None,
+        kind: Literal["rnn", "gru", "lstm"] = "gru",
+        backend: Literal["fused", "scratch"] = "fused",
+        embedding_dim: int = 256,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        decoder_kind: Literal["gru", "lstm"] = "gru",
+        decoder_hidden_size: int | None = None,
+        attention: Literal["additive", "multiplicative", "none"] = "additive",
+        attention_size: int | None = None,
+        dropout: float = 0.3,
+        decode: Literal["greedy", "beam"] = "greedy",
+        beam_size: int = 5,
+        alpha: float = 0.7,
+        max_output_length: int = 100,
+        bleu_tokenize: Literal["13a", "char", "intl", "none"] = "13a",
+        monitor: Monitor = "val/bleu",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(data_spec, lr, weight_decay)
+        if beam_size < 1 or max_output_length < 1:
+            raise SeqlitError(f"model.beam_size and model.max_output_length must be positive, got {beam_size}, {max_output_length}")
+        self.save_hyperparameters()
+        self.monitor, self.monitor_mode = monitor, "min" if monitor == "val/loss" else "max"
+        self.decode, self.beam_size, self.alpha, self.max_output_length = decode, beam_size, alpha, max_output_length
+        self.pad_id, self.bos_id, self.eos_id = data_spec["target_pad_id"], data_spec["bos_id"], data_spec["eos_id"]
+
+        self.source_embedding = nn.Embedding(data_spec["source_vocab_size"], embedding_dim, padding_idx=data_spec["source_pad_id"])
+        self.target_embedding = nn.Embedding(data_spec["target_vocab_size"], embedding_dim, padding_idx=self.pad_id)
+        self.encoder = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+                                 dropout=dropout if num_layers > 1 else 0.0, backend=backend)
+        memory_size = self.encoder.output_size
+        decoder_hidden_size = decoder_hidden_size or memory_size
+        self.is_lstm = decoder_kind == "lstm"
+        # an LSTM decoder starts from (s<0>, c<0>), both bridged from the encoder
+        self.bridge = nn.Linear(memory_size, decoder_hidden_size * (2 if self.is_lstm else 1))
+        self.attention = None if attention == "none" else \
+            build_attention(attention, decoder_hidden_size, memory_size, attention_size or decoder_hidden_size)
+        context_size = memory_size if self.attention is not None else 0
+        cell = nn.LSTMCell if self.is_lstm else nn.GRUCell
+        self.cell = cell(embedding_dim + context_size, decoder_hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(decoder_hidden_size + context_size, data_spec["target_vocab_size"])
+        self.bleu = nn.ModuleDict({s: SacreBLEUScore(tokenize=bleu_tokenize) for s in ("val", "test")})
+        self.exact = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
+
+    # -- model -----------------------------------------------------------------------------
+    def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, tuple]:
+        """(memory (B, S, M), mask (B, S), attention keys or None, decoder state (s,) or (s, c))."""
+        memory, final = self.encoder(self.dropout(self.source_embedding(source_ids)), lengths=lengths)
+        a = final[0] if isinstance(final, tuple) else final  # an LSTM encoder's (a, c): bridge from a
+        top = torch.cat(list(a[-self.encoder.num_directions :]), dim=-1)  # forward after the last step, backward after the first
+        state = tuple(torch.tanh(self.bridge(top)).chunk(2 if self.is_lstm else 1, dim=-1))
+        mask = torch.arange(source_ids.size(1), device=source_ids.device)[None, :] < lengths.to(source_ids.device)[:, None]
+        keys = self.attention.keys(memory) if self.attention is not None else None
+        return memory, mask, keys, state
+
+    def step(self, y_embedded: Tensor, state: tuple, memory: Tensor, mask: Tensor, keys: Tensor | None) -> tuple[Tensor, tuple]:
+        """One decoder step: features [s<t>; c<t>] (N, F) for the output layer, and the new state."""
+        inputs, context = y_embedded, None
+        if self.attention is not None:
+            context, _ = self.attention(state[0], memory, mask, keys)  # attend with s<t-1>
+            inputs = torch.cat([y_embedded, context], dim=-1)
+        new = self.cell(inputs, state if self.is_lstm else state[0])
+        new = new if self.is_lstm else (new,)
+        return (new[0] if context is None else torch.cat([new[0], context], dim=-1)), new
+
+    def forward(self, source_ids: Tensor, source_lengths: Tensor, target_in: Tensor) -> Tensor:
+        """Teacher-forced logits (B, T, V): step t reads the reference token t-1 (<bos> first)."""
+        memory, mask, keys, state = self.encode(source_ids, source_lengths)
+        embedded = self.dropout(self.target_embedding(target_in))
+        features = []
+        for t in range(target_in.size(1)):
+            f, state = self.step(embedded[:, t], state, memory, mask, keys)
+            features.append(f)
+        return self.out(self.dropout(torch.stack(features, dim=1)))
+
+    def next_log_probs(self, y: Tensor, state: tuple, memory: Tensor, mask: Tensor, keys: Tensor | None) -> tuple[Tensor, tuple]:
+        f, state = self.step(self.target_embedding(y), state, memory, mask, keys)
+        return F.log_softmax(self.out(f), dim=-1), state
+
+    # -- decoding --------------------------------------------------------------------------
+    @torch.no_grad()
+    def greedy(self, source_ids: Tensor, source_lengths: Tensor, max_length: int | None = None) -> list[list[int]]:
+        """The most probable next token at every step, until <eos> or `max_length` tokens."""
+        memory, mask, keys, state = self.encode(source_ids, source_lengths)
+        y = torch.full((source_ids.size(0),), self.bos_id, dtype=torch.long, device=source_ids.device)
+        done = torch.zeros_like(y, dtype=torch.bool)
+        out = []
+        for _ in range(max_length or self.max_output_length):
+            log_probs, state = self.next_log_probs(y, state, memory, mask, keys)
+            y = log_probs.argmax(-1)
+            out.append(y)
+            done |= y == self.eos_id
+            if done.all():
+                break
+        return [self.until_eos(row) for row in torch.stack(out, dim=1).tolist()]
+
+    @torch.no_grad()
+    def beam_search(self, source_ids: Tensor, source_lengths: Tensor, beam_size: int | None = None,
+                    alpha: float | None = None, max_length: int | None = None) -> list[list[int]]:
+        """Keep the `beam_size` most probable prefixes per sentence; return the best of the final beam
+        (ended by <eos>, or cut at `max_length`) by log P / length^alpha, the <eos> counted in the length.
+        All sentences and their beams run as one batch of B*K rows."""
+        k = beam_size or self.beam_size
+        alpha = self.alpha if alpha is None else alpha
+        memory, mask, keys, state = self.encode(source_ids, source_lengths)
+        batch, device = source_ids.size(0), source_ids.device
+        expand = lambda x: None if x is None else x.repeat_interleave(k, dim=0)  # noqa: E731
+        memory, mask, keys, state = expand(memory), expand(mask), expand(keys), tuple(map(expand, state))
+        scores = torch.full((batch, k), float("-inf"), device=device)
+        scores[:, 0] = 0.0  # the k copies start identical: only the first may extend
+        tokens = torch.empty(batch, k, 0, dtype=torch.long, device=device)
+        finished = torch.zeros(batch, k, dtype=torch.bool, device=device)
+        length = torch.zeros(batch, k, device=device)
+        y = torch.full((batch * k,), self.bos_id, dtype=torch.long, device=device)
+        for _ in range(max_length or self.max_output_length):
+            log_probs, state = self.next_log_probs(y, state, memory, mask, keys)
+            vocab = log_probs.size(-1)
+            log_probs = log_probs.view(batch, k, vocab)
+            # a finished hypothesis may only repeat <eos>, at no cost: it keeps its score and its slot
+            frozen = torch.full((vocab,), float("-inf"), device=device)
+            frozen[self.eos_id] = 0.0
+            log_probs = torch.where(finished[..., None], frozen, log_probs)
+            scores, flat = (scores[..., None] + log_probs).view(batch, k * vocab).topk(k, dim=-1)
+            origin, y = flat // vocab, flat % vocab
+            tokens = torch.cat([tokens.gather(1, origin[..., None].expand(-1, -1, tokens.size(-1))), y[..., None]], dim=-1)
+            was_finished = finished.gather(1, origin)
+            length = length.gather(1, origin) + (~was_finished).float()
+            finished = was_finished | (y == self.eos_id)
+            rows = (origin + torch.arange(batch, device=device)[:, None] * k).view(-1)
+            state, y = tuple(s[rows] for s in state), y.view(-1)
+            if finished.all():
+                break
+        best = (scores / length.clamp(min=1) ** alpha).argmax(-1)
+        return [self.until_eos(row) for row in tokens[torch.arange(batch, device=device), best].tolist()]
+
+    def until_eos(self, ids: list[int]) -> list[int]:
+        return ids[: ids.index(self.eos_id)] if self.eos_id in ids else ids
+
+    def translate(self, source_ids: Tensor, source_lengths: Tensor) -> list[list[int]]:
+        """Output ids per sentence, decoded as `decode` says."""
+        if self.decode == "beam":
+            return self.beam_search(source_ids, source_lengths)
+        return self.greedy(source_ids, source_lengths)
+
+    def texts(self, ids: list[list[int]]) -> list[str]:
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if dm is None or not hasattr(dm, "target_text"):
+            raise SeqlitError("Seq2Seq needs its data module (a TranslationData or DatesData) to turn outputs into text")
+        return [dm.target_text(x) for x in ids]
+
+    # -- loops -------------------------------------------------------------------------------
+    def loss(self, batch) -> Tensor:
+        logits = self(batch["source_ids"], batch["source_lengths"], batch["target_in"])
+        return F.cross_entropy(logits.flatten(0, 1), batch["target_out"].flatten(), ignore_index=self.pad_id)
+
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["source_ids"].size(0))
+        return loss
+
+    def _evaluate(self, batch, stage: str) -> None:
+        size = batch["source_ids"].size(0)
+        self.log(f"{stage}/loss", self.loss(batch), batch_size=size, sync_dist=True)
+        hypotheses = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))
+        references = batch["references"]
+        self.bleu[stage].update(hypotheses, [[r] for r in references])
+        self.exact[stage].update(torch.tensor([float(h == r) for h, r in zip(hypotheses, references)], device=self.device))
+
+    def _log_epoch(self, stage: str) -> None:
+        # SacreBLEU's 0-100 scale, as papers report it; both metrics are already synced across ranks
+        self.log(f"{stage}/bleu", self.bleu[stage].compute() * 100, prog_bar=stage == "val", sync_dist=True)
+        self.log(f"{stage}/exact_match", self.exact[stage].compute(), prog_bar=stage == "val", sync_dist=True)
+        self.bleu[stage].reset()
+        self.exact[stage].reset()
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test")
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self):
+        self._log_epoch("test")
+
+    def predict_step(self, batch, batch_idx) -> list[dict]:
+        """One JSON-ready record per source sentence: its index (line number), text and translation."""
+        translations = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))
+        return [{"index": int(i), "source": s, "translation": t}
+                for i, s, t in zip(batch["index"].tolist(), batch["sources"], translations)]

@@ -1,0 +1,62 @@
+"""End to end through the command line, offline: fit a tiny encoder–decoder from each kind of config,
+test it and translate raw text from the checkpoint alone."""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+from tests.conftest import run_seqlit
+from tests.translation.corpus import write_corpus
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "translation"
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+TINY = ["--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
+        "--model.init_args.decoder_hidden_size", "32", "--model.init_args.attention_size", "16",
+        "--trainer.max_time", "null", *QUIET]
+
+
+def best_checkpoint(folder: Path) -> str:
+    ckpts = glob.glob(str(folder / "runs" / "seqlit" / "*" / "checkpoints" / "best-*.ckpt"))
+    assert len(ckpts) == 1, ckpts
+    return ckpts[0]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_multi30k_config_on_local_files_fit_test_predict(tmp_path):
+    data = write_corpus(tmp_path / "multi30k", "parquet")
+    run_seqlit("fit", "--config", str(CONFIGS / "multi30k_gru_attn.yaml"), "--data.init_args.path", str(data),
+               "--data.init_args.batch_size", "16", "--data.init_args.min_freq", "1", "--trainer.max_epochs", "2",
+               "--model.init_args.max_output_length", "12", "--test_after_fit", "false", *TINY, cwd=tmp_path)
+    ckpt = best_checkpoint(tmp_path)
+
+    tested = run_seqlit("test", "--ckpt_path", ckpt, *QUIET, cwd=tmp_path)
+    assert "test/bleu" in tested.stdout and "test/exact_match" in tested.stdout
+
+    (tmp_path / "src.txt").write_text("Der Hund sieht den Ball.\n\nEine Frau sucht das Haus.\n", encoding="utf-8")
+    run_seqlit("predict", "--ckpt_path", ckpt, "--data.init_args.predict_file", "src.txt",
+               "--data.init_args.path", "no/longer/there", "--model.init_args.decode", "beam",
+               "--predict_output", "out.jsonl", *QUIET, cwd=tmp_path)
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["index"] for r in records] == [0, 2]
+    assert records[1]["source"] == "Eine Frau sucht das Haus."
+    assert all(isinstance(r["translation"], str) and len(r["translation"].split()) <= 12 for r in records)
+
+
+def test_dates_config_fit_and_test_then_predict_from_the_checkpoint(tmp_path):
+    fitted = run_seqlit("fit", "--config", str(CONFIGS / "dates_gru_attn.yaml"), "--data.init_args.train_size", "256",
+                        "--data.init_args.val_size", "32", "--data.init_args.test_size", "32",
+                        "--data.init_args.batch_size", "32", "--trainer.max_epochs", "1", "--test_after_fit", "true",
+                        *TINY, cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert "test/exact_match" in fitted.stdout and "test/bleu" in fitted.stdout
+
+    (tmp_path / "dates.txt").write_text("3rd of March 2021\nWed 03/03/21\n", encoding="utf-8")
+    run_seqlit("predict", "--ckpt_path", best_checkpoint(tmp_path), "--data.init_args.predict_file", "dates.txt",
+               "--predict_output", "dates.jsonl", *QUIET, cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    records = read_jsonl(tmp_path / "dates.jsonl")
+    assert [(r["index"], r["source"]) for r in records] == [(0, "3rd of March 2021"), (1, "Wed 03/03/21")]
+    assert all(len(r["translation"]) <= 12 for r in records)  # the config's max_output_length

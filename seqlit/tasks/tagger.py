@@ -3,7 +3,7 @@
     x<t> = [E_word · w<t> ; E_case · casing<t> ; charfeatures(word t)]   (dropout)
     a<t> = BiRecurrent(x<1..T>)<t>            (any kind, depth, backend; both directions)
     e<t> = W · dropout(a<t>) + b              (one score per tag)
-    ŷ    = argmax_t softmax(e<t>)  or  Viterbi over a CRF (tag transitions, BIO-constrained)
+    ŷ<t> = argmax softmax(e<t>)    or  ŷ = Viterbi over a CRF (tag transitions, BIO-constrained)
 
 Character features (a CNN with max-pooling, or the final states of a character
 BiLSTM) recognise the shape of words never seen in training; the casing class

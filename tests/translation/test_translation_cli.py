@@ -30,7 +30,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_multi30k_config_on_local_files_fit_test_predict(tmp_path):
     data = write_corpus(tmp_path / "multi30k", "parquet")
     run_seqlit("fit", "--config", str(CONFIGS / "multi30k_gru_attn.yaml"), "--data.init_args.path", str(data),
-               "--data.init_args.batch_size", "16", "--data.init_args.min_freq", "1", "--trainer.max_epochs", "2",
+               "--data.init_args.batch_size", "16", "--data.init_args.min_freq", "1", "--trainer.max_epochs", "1",
                "--model.init_args.max_output_length", "12", "--test_after_fit", "false", *TINY, cwd=tmp_path)
     ckpt = best_checkpoint(tmp_path)
 

@@ -16,11 +16,12 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "sentiment"
 QUIET = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
-def seqlit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def seqlit(*args: str, cwd: Path) -> str:
+    """`python -m seqlit ARGS` in `cwd`, offline; insists that it succeeds and returns its standard output."""
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "seqlit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"seqlit {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-    return done
+    return done.stdout
 
 
 def test_fit_test_predict_from_checkpoint(tmp_path):
@@ -35,8 +36,9 @@ def test_fit_test_predict_from_checkpoint(tmp_path):
 
     tested = seqlit("test", "--ckpt_path", ckpt, *QUIET, cwd=tmp_path)
     for metric in ("test/acc", "test/f1_macro", "test/auroc"):
-        assert metric in tested.stdout
+        assert metric in tested
 
+    # predict needs the checkpoint only: the training data's path may be gone
     raw = tmp_path / "raw.txt"
     raw.write_text("What a wonderful, charming film!\n\nIt's dull and tedious.\n", encoding="utf-8")
     seqlit("predict", "--ckpt_path", ckpt, "--data.init_args.predict_file", str(raw),

@@ -57,7 +57,7 @@ class SeqlitCLI(LightningCLI):
                             help="predict: JSON-lines file for the predictions ('-': standard output).")
 
     def before_instantiate_classes(self) -> None:
-        threads = self.config[self.subcommand].get("num_threads")
+        threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")

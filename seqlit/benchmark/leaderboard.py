@@ -2,9 +2,10 @@
 
 One row per (task, dataset), one column per backbone, each cell the entry's
 headline test metric (entity F1 for tagging, accuracy for classification,
-bits per character for character LMs, perplexity for word LMs), the best of
-the row in bold. Below it, every entry with all its figures. The chart shows
-the same headline metric as bars, one panel per row, plus training tokens/s.
+exact match, else BLEU, for translation, bits per character for character
+LMs, perplexity for word LMs), the best of the row in bold. Below it, every
+entry with all its figures. The chart shows the same headline metric as
+bars, one panel per row, plus training tokens/s.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from seqlit.benchmark.compare import direction  # noqa: E402
 
 # the first of these an entry has is its headline metric
-PRIMARY = ("test/f1", "test/acc", "test/bleu", "test/exact_match", "test/bpc", "test/ppl")
+PRIMARY = ("test/f1", "test/acc", "test/exact_match", "test/bleu", "test/bpc", "test/ppl")
 
 
 def primary(row: dict) -> str | None:

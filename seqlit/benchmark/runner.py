@@ -32,7 +32,8 @@ from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
 
 THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
-TASKS = {"LanguageModel": "language_modeling", "Tagger": "tagging", "Classifier": "classification"}
+TASKS = {"LanguageModel": "language_modeling", "Tagger": "tagging", "Classifier": "classification",
+         "Seq2Seq": "translation"}
 
 
 def cli_value(value) -> str:
@@ -114,7 +115,7 @@ def best_checkpoint(run_dir: str, log_text: str) -> str | None:
 
 
 def describe_model(config_yaml: str) -> tuple[str | None, str | None]:
-    """(task, backbone) from the configuration the run saved, e.g. ('tagging', 'bilstm-crf')."""
+    """(task, backbone) from the configuration the run saved, e.g. ('tagging', 'bilstm-crf'), ('translation', 'bigru-attn')."""
     if not os.path.isfile(config_yaml):
         return None, None
     with open(config_yaml, encoding="utf-8") as f:
@@ -128,6 +129,8 @@ def describe_model(config_yaml: str) -> tuple[str | None, str | None]:
         backbone += "-scratch"
     if args.get("output") == "crf":
         backbone += "-crf"
+    if args.get("attention") not in (None, "none"):
+        backbone += "-attn"
     return TASKS.get(cls, cls.lower() or None), backbone
 
 

@@ -46,7 +46,10 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200, help="tokens to generate")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch CPU threads (1 is steadiest on a shared machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     spec = {"vocab_size": args.vocab, "pad_id": 0, "level": "char"}

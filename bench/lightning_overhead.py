@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -103,8 +104,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="(raw, Lightning) pairs, alternating order")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch CPU threads (1 is steadiest on a shared machine)")
     args = parser.parse_args()
-    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)  # keep the table readable
+    torch.set_num_threads(args.threads)
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)  # keep the table readable:
+    warnings.filterwarnings("ignore", module="pytorch_lightning")    # no set-up chatter between its rows
 
     torch.manual_seed(0)
     spec = {"vocab_size": args.vocab, "pad_id": 0, "level": "word"}

@@ -106,6 +106,10 @@ class Seq2Seq(SeqTask):
         self.cell = cell(embedding_dim + context_size, decoder_hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(decoder_hidden_size + context_size, data_spec["target_vocab_size"])
+        # <pad> and <bos> are never outputs: give them no probability, in training and decoding alike
+        never = torch.zeros(data_spec["target_vocab_size"], dtype=torch.bool)
+        never[[self.pad_id, self.bos_id]] = True
+        self.register_buffer("never", never, persistent=False)
         self.bleu = nn.ModuleDict({s: SacreBLEUScore(tokenize=bleu_tokenize) for s in ("val", "test")})
         self.exact = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
 
@@ -138,11 +142,14 @@ class Seq2Seq(SeqTask):
         for t in range(target_in.size(1)):
             f, state = self.step(embedded[:, t], state, memory, mask, keys)
             features.append(f)
-        return self.out(self.dropout(torch.stack(features, dim=1)))
+        return self.logits(self.dropout(torch.stack(features, dim=1)))
+
+    def logits(self, features: Tensor) -> Tensor:
+        return self.out(features).masked_fill(self.never, float("-inf"))
 
     def next_log_probs(self, y: Tensor, state: tuple, memory: Tensor, mask: Tensor, keys: Tensor | None) -> tuple[Tensor, tuple]:
         f, state = self.step(self.target_embedding(y), state, memory, mask, keys)
-        return F.log_softmax(self.out(f), dim=-1), state
+        return F.log_softmax(self.logits(f), dim=-1), state
 
     # -- decoding --------------------------------------------------------------------------
     @torch.no_grad()

@@ -95,11 +95,11 @@ def test_attention_gives_padding_no_weight(attention):
 @pytest.mark.parametrize("variant", VARIANTS[:2])
 def test_a_sentence_decodes_the_same_alone_or_padded_in_a_batch(variant):
     m, (ids, lengths) = model(5, **variant), batch(6)
-    together = m.beam_search(ids, lengths, beam_size=3)
+    beam, greedy = m.beam_search(ids, lengths, beam_size=3), m.greedy(ids, lengths)
     for i in range(ids.size(0)):
         alone = ids[i : i + 1, : lengths[i]]
-        assert m.beam_search(alone, lengths[i : i + 1], beam_size=3) == [together[i]]
-        assert m.greedy(alone, lengths[i : i + 1]) == [m.greedy(ids, lengths)[i]]
+        assert m.beam_search(alone, lengths[i : i + 1], beam_size=3) == [beam[i]]
+        assert m.greedy(alone, lengths[i : i + 1]) == [greedy[i]]
 
 
 def test_teacher_forced_loss_ignores_target_padding():

@@ -5,12 +5,16 @@ DataLoader, same optimizer (the model's AdamW), same gradient clipping, and
 the same stateful truncated BPTT (hidden state carried and detached). The
 Lightning side runs seqlit's own `training_step` (metric update and logging
 included) with checkpointing, logging and progress bars off, as a benchmark
-entry's steps would run apart from them. Only steady-state steps are timed,
-from the start of step `warmup` to the end of the last, so one-off set-up
-(Trainer construction, first-call kernel selection) is left out of both.
-Pairs of runs alternate which side goes first; the ratio is the median of
-the per-pair time ratios, measured in one process so load hits both alike.
-Goal: Lightning / raw <= 1.03.
+entry's steps would run apart from them.
+
+Each step is timed from the start of one batch to the start of the next
+(loading, hooks, forward, backward, clipping, optimizer: all of it), after
+`warmup` untimed steps, so one-off set-up (Trainer construction, first-call
+kernel selection) is left out of both. On a shared machine a burst of load
+elsewhere lands on a few steps; medians of step times shrug those off where
+totals do not. Pairs of runs alternate which side goes first, all in one
+process; the ratio is the median Lightning step over the median raw step,
+pooled over all pairs. Goal: Lightning / raw <= 1.03.
 
     python bench/lightning_overhead.py --vocab 10000 --embedding 256 --hidden 512 --batch 32 --bptt 64
 """
@@ -43,41 +47,43 @@ def sync(device: str) -> None:
 
 
 class StepTimer(pl.Callback):
-    """Wall time from the start of batch `warmup` to the end of the last batch."""
+    """perf_counter at the start of every batch, and at the end of the last."""
 
-    def __init__(self, warmup: int, device: str):
-        self.warmup, self.device, self.start, self.end = warmup, device, None, None
+    def __init__(self, device: str):
+        self.device, self.stamps = device, []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if batch_idx == self.warmup:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         sync(self.device)
-        self.end = time.perf_counter()
+        self.stamps.append(time.perf_counter())
+
+    def on_train_end(self, trainer, pl_module):
+        sync(self.device)
+        self.stamps.append(time.perf_counter())
 
 
-def lightning_seconds(model: LanguageModel, loader: DataLoader, args) -> float:
-    timer = StepTimer(args.warmup, args.device)
+def step_seconds(stamps: list[float], warmup: int) -> list[float]:
+    return [b - a for a, b in zip(stamps, stamps[1:])][warmup:]
+
+
+def lightning_steps(model: LanguageModel, loader: DataLoader, args) -> list[float]:
+    timer = StepTimer(args.device)
     trainer = pl.Trainer(accelerator=args.device, devices=1, max_steps=len(loader), precision=args.precision,
                          gradient_clip_val=1.0, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
                          num_sanity_val_steps=0, callbacks=[timer])
     trainer.fit(model, train_dataloaders=loader)
-    return timer.end - timer.start
+    return step_seconds(timer.stamps, args.warmup)
 
 
-def raw_seconds(model: LanguageModel, loader: DataLoader, args) -> float:
+def raw_steps(model: LanguageModel, loader: DataLoader, args) -> list[float]:
     """The loop a user would write by hand for the same model."""
     model.to(args.device).train()
     optimizer = model.configure_optimizers()
     autocast = torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
-    state, start = None, None
-    for i, batch in enumerate(loader):
-        if i == args.warmup:
-            sync(args.device)
-            start = time.perf_counter()
+    state, stamps = None, []
+    for batch in loader:
+        sync(args.device)
+        stamps.append(time.perf_counter())
         input_ids, targets = batch["input_ids"].to(args.device), batch["targets"].to(args.device)
         with autocast:
             features, state = model.features(input_ids, state)
@@ -88,7 +94,8 @@ def raw_seconds(model: LanguageModel, loader: DataLoader, args) -> float:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
     sync(args.device)
-    return time.perf_counter() - start
+    stamps.append(time.perf_counter())
+    return step_seconds(stamps, args.warmup)
 
 
 def main() -> None:
@@ -120,24 +127,29 @@ def main() -> None:
     batches = [{"input_ids": stream[:, i * args.bptt:(i + 1) * args.bptt],
                 "targets": stream[:, i * args.bptt + 1:(i + 1) * args.bptt + 1]} for i in range(n)]
     loader = DataLoader(batches, batch_size=None)
-    tokens = args.steps * args.batch * args.bptt
+    tokens = args.batch * args.bptt  # per step
 
     print(f"command: python {' '.join(sys.argv)}")
     print(f"torch {torch.__version__}, pytorch-lightning {pl.__version__}, {args.device} ({args.precision}), "
           f"{torch.get_num_threads()} threads; {args.kind} LM V{args.vocab} E{args.embedding} H{args.hidden} "
           f"B{args.batch} T{args.bptt}; {args.steps} timed steps after {args.warmup}; "
           f"load average {os.getloadavg()[0]:.1f}\n")
-    print("| pair | raw loop tok/s | Lightning tok/s | Lightning / raw time |")
+    print("| pair | raw loop tok/s | Lightning tok/s | Lightning / raw step time |")
     print("|---:|---:|---:|---:|")
-    ratios = []
+    steps: dict[str, list[float]] = {"raw": [], "lightning": []}
     for pair in range(args.pairs):
-        runs = {"raw": raw_seconds, "lightning": lightning_seconds}
+        runs = {"raw": raw_steps, "lightning": lightning_steps}
         order = ["raw", "lightning"] if pair % 2 == 0 else ["lightning", "raw"]
-        seconds = {name: runs[name](copy.deepcopy(initial), loader, args) for name in order}
-        ratios.append(seconds["lightning"] / seconds["raw"])
-        print(f"| {pair + 1} | {tokens / seconds['raw']:,.0f} | {tokens / seconds['lightning']:,.0f} | {ratios[-1]:.3f} |",
-              flush=True)
-    print(f"\nLightning / raw time, median of {args.pairs} pairs: {statistics.median(ratios):.3f}")
+        medians = {}
+        for name in order:
+            times = runs[name](copy.deepcopy(initial), loader, args)
+            steps[name] += times
+            medians[name] = statistics.median(times)
+        print(f"| {pair + 1} | {tokens / medians['raw']:,.0f} | {tokens / medians['lightning']:,.0f} "
+              f"| {medians['lightning'] / medians['raw']:.3f} |", flush=True)
+    raw, lit = statistics.median(steps["raw"]), statistics.median(steps["lightning"])
+    print(f"\nmedian step: raw {1000 * raw:.1f} ms, Lightning {1000 * lit:.1f} ms "
+          f"({len(steps['raw'])} steps each); Lightning / raw: {lit / raw:.3f}")
 
 
 if __name__ == "__main__":

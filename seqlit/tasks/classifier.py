@@ -76,7 +76,8 @@ class Classifier(SeqTask):
         embedding_dropout: on x<t>, one mask per sentence (locked dropout), so a dropped
             feature is dropped for the whole sentence rather than flickering per word.
         dropout: between stacked layers and on the pooled features before the output layer.
-        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+        lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
+            (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
         keep_bias / orthogonal_init: memory-friendly initialisation of the backbone
             (`Recurrent.init_memory`), for long-range dependencies such as the agreement task.
     """
@@ -101,10 +102,11 @@ class Classifier(SeqTask):
         dropout: float = 0.5,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
         keep_bias: float = 0.0,
         orthogonal_init: bool = False,
     ):
-        super().__init__(data_spec, lr, weight_decay)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
         num_classes = len(self.label_names)

@@ -17,7 +17,6 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.callbacks import Timer
 from torch import nn
 from torchmetrics import MeanMetric
 
@@ -48,12 +47,8 @@ class LanguageModel(SeqTask):
             maps hidden_size -> embedding_dim when they differ).
         adaptive_cutoffs: use `nn.AdaptiveLogSoftmaxWithLoss` with these cutoffs
             (frequent tokens first, which the vocabulary guarantees).
-        lr / weight_decay: AdamW (fused: one kernel per step, several times faster than
-            torch's default loop on CPU), unless the config gives `optimizer:`.
-        lr_schedule: `constant`, or `cosine`: decay from `lr` to 0 over the run's budget,
-            stepped every batch. The budget is `max_steps`/`max_epochs` or `max_time`,
-            whichever ends first, so a run cut by `max_time` still ends annealed.
-            (LightningCLI's `lr_scheduler:` steps once per epoch and cannot see `max_time`.)
+        lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
+            (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
 
     monitor = "val/ppl"
@@ -77,7 +72,7 @@ class LanguageModel(SeqTask):
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
     ):
-        super().__init__(data_spec, lr, weight_decay)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule)
         self.save_hyperparameters()
         vocab_size = data_spec["vocab_size"]
         if tie_weights and adaptive_cutoffs:
@@ -133,27 +128,6 @@ class LanguageModel(SeqTask):
         if self.adaptive is not None:
             return self.adaptive(flat, tgt).loss * tgt.numel()
         return F.cross_entropy(self.decoder(flat), tgt, reduction="sum")
-
-    # -- optimization -----------------------------------------------------------
-    def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True)
-        if self.hparams.lr_schedule == "constant":
-            return optimizer
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * self.progress(step))))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def progress(self, step: int) -> float:
-        """Fraction of the run's budget used after `step` optimizer steps: of the steps, or of `max_time`."""
-        done = 0.0
-        total = self.trainer.estimated_stepping_batches
-        if math.isfinite(total) and total > 0:
-            done = step / total
-        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
-        remaining = timer.time_remaining("train") if timer is not None else None
-        if remaining is not None:
-            elapsed = timer.time_elapsed("train")
-            done = max(done, elapsed / max(elapsed + remaining, 1e-9))
-        return min(done, 1.0)
 
     # -- loops ----------------------------------------------------------------
     def _run(self, batch, stage: str) -> torch.Tensor:

@@ -54,7 +54,8 @@ class Seq2Seq(SeqTask):
         max_output_length: tokens written at most (the <eos> included).
         bleu_tokenize: SacreBLEU tokenizer (`13a` for words; `char` scores characters, for the date task).
         monitor: metric that picks the best checkpoint (`val/exact_match` suits the date task).
-        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+        lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
+            (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
 
     required_spec = ("source_vocab_size", "target_vocab_size", "source_pad_id", "target_pad_id", "bos_id", "eos_id")
@@ -81,8 +82,9 @@ class Seq2Seq(SeqTask):
         monitor: Monitor = "val/bleu",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
     ):
-        super().__init__(data_spec, lr, weight_decay)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule)
         if beam_size < 1 or max_output_length < 1:
             raise SeqlitError(f"model.beam_size and model.max_output_length must be positive, got {beam_size}, {max_output_length}")
         self.save_hyperparameters()

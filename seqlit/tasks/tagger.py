@@ -93,7 +93,8 @@ class Tagger(SeqTask):
         word_dropout: probability of replacing any other word by `<unk>` (training only).
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
         constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
-        lr / weight_decay: AdamW, unless the config gives `optimizer:`.
+        lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
+            (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
 
     monitor = "val/f1"
@@ -123,8 +124,9 @@ class Tagger(SeqTask):
         constrain_bio: bool = True,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
     ):
-        super().__init__(data_spec, lr, weight_decay)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule)
         self.save_hyperparameters()
         for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk),
                         ("word_dropout", word_dropout)):

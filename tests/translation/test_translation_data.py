@@ -109,3 +109,11 @@ def test_vocabulary_round_trips_through_a_checkpoint_state(tmp_path):
     fresh = TranslationData(path="no/longer/there")
     fresh.load_state_dict(state)
     assert fresh.data_spec == dm.data_spec and fresh.target_vocab.tokens == dm.target_vocab.tokens
+
+
+def test_raw_multi30k_release_names_its_test_file_after_the_year(tmp_path):
+    folder = write_corpus(tmp_path / "raw", "text")
+    for lang in ("de", "en"):
+        (folder / f"test.{lang}").rename(folder / f"test_2016_flickr.{lang}")
+    dm = TranslationData(path=str(folder), test_split="test_2016_flickr")
+    assert len(dm.test_dataloader().dataset) == 20 and len(dm.val_dataloader().dataset) == 20

@@ -1,8 +1,10 @@
 """Training throughput in tokens per second, the figure the benchmark leaderboard compares.
 
 Tokens are what the model reads, not what the loader pads: a batch counts
-`lengths.sum()` when it carries lengths (tagging, classification), else the
-size of `input_ids` or `targets` (language-model windows have no padding).
+`lengths.sum()` when it carries lengths (tagging, classification), source
+tokens for an encoder-decoder (`source_lengths.sum()`: the sentences it
+translates), else the size of `input_ids` or `targets` (language-model
+windows have no padding).
 Time is training wall time only: data loading, forward, backward and the
 optimizer step count; validation (and the checkpointing done during it) does
 not, so a run that validates often is not penalised for it.
@@ -25,11 +27,11 @@ from pytorch_lightning.utilities import rank_zero_info
 def batch_tokens(batch) -> int:
     """Real (unpadded) tokens in a batch."""
     if isinstance(batch, dict):
-        for key in ("lengths", "input_ids", "targets"):
+        for key in ("lengths", "source_lengths", "input_ids", "targets"):
             if key in batch:
                 value = batch[key]
-                return int(value.sum()) if key == "lengths" else value.numel()
-    raise ValueError("Throughput: a batch needs 'lengths', 'input_ids' or 'targets' to count its tokens")
+                return int(value.sum()) if key.endswith("lengths") else value.numel()
+    raise ValueError("Throughput: a batch needs 'lengths', 'source_lengths', 'input_ids' or 'targets' to count its tokens")
 
 
 def device_name(device: torch.device) -> str:

@@ -82,7 +82,7 @@ def test_data_root_replaces_data_path(tmp_path):
         fit_command(suite.entries[0], "out", "v1", str(tmp_path / "nowhere"))
 
 
-@pytest.mark.parametrize("name", ["tiny", "cpu", "gpu"])
+@pytest.mark.parametrize("name", ["tiny", "cpu", "cpu_sweep", "gpu"])
 def test_committed_suites_load_and_print_commands(name, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     data_root = REPO.parent / "shared" / "data"

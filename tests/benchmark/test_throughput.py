@@ -13,6 +13,8 @@ def test_batch_tokens_counts_unpadded_tokens():
     assert batch_tokens({"input_ids": torch.zeros(4, 9), "lengths": torch.tensor([9, 3, 2, 1])}) == 15
     assert batch_tokens({"input_ids": torch.zeros(4, 9), "targets": torch.zeros(4, 9)}) == 36
     assert batch_tokens({"words": torch.zeros(2, 5), "targets": torch.zeros(2, 5)}) == 10
+    assert batch_tokens({"source_ids": torch.zeros(2, 7), "source_lengths": torch.tensor([7, 4]),
+                         "target_in": torch.zeros(2, 11)}) == 11
     with pytest.raises(ValueError, match="to count its tokens"):
         batch_tokens({"x": torch.zeros(2)})
 

@@ -36,6 +36,8 @@ class RunConfigSaver(SaveConfigCallback):
         super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
+        if stage != "fit" and trainer.logger is None:
+            return  # an evaluation without a logger has no run folder: leave the working directory clean
         folder = run_dir(trainer)
         os.makedirs(folder, exist_ok=True)
         stem, ext = os.path.splitext(self.config_filename)

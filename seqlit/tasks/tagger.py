@@ -19,13 +19,13 @@ checkpoints are chosen by; the test report adds per-type F1 (`test/f1_PER` …).
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
+from torchmetrics import MeanMetric
 
 from seqlit.errors import SeqlitError
 from seqlit.metrics import SpanF1, bio_spans
@@ -163,7 +163,8 @@ class Tagger(SeqTask):
                                   "set --model.init_args.constrain_bio false")
             self.crf = CRF(len(self.tag_names), self.tag_names, constrain_bio=constrain_bio)
         self.val_spans, self.test_spans = SpanF1(self.tag_names), SpanF1(self.tag_names)
-        self._epoch_tokens, self._epoch_start = 0, 0.0
+        # the loss of every rank's sentences (a MeanMetric sums across ranks; a plain self.log kept rank 0's)
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
 
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:
@@ -203,14 +204,15 @@ class Tagger(SeqTask):
     def training_step(self, batch, batch_idx):
         mask = self.mask(batch)
         loss = self.loss(self.emissions(batch), batch["tags"], mask)
-        self._epoch_tokens += int(batch["lengths"].sum())
         self.log("train/loss", loss, prog_bar=True, batch_size=mask.size(0))
         return loss
 
     def _evaluate(self, batch, stage: str) -> None:
         mask = self.mask(batch)
         emissions = self.emissions(batch)
-        self.log(f"{stage}/loss", self.loss(emissions, batch["tags"], mask), batch_size=mask.size(0))
+        mean_loss = getattr(self, f"{stage}_loss")
+        mean_loss.update(self.loss(emissions, batch["tags"], mask), weight=mask.size(0))
+        self.log(f"{stage}/loss", mean_loss, batch_size=mask.size(0))
         gold = batch["tags"].masked_fill(~mask, 0)
         getattr(self, f"{stage}_spans").update(self.decode(emissions, mask), gold, mask)
 
@@ -242,22 +244,16 @@ class Tagger(SeqTask):
         return records
 
     # -- epoch ends -----------------------------------------------------------
-    def on_train_epoch_start(self):
-        self._epoch_tokens, self._epoch_start = 0, time.perf_counter()
-
-    def on_train_epoch_end(self):
-        """Training throughput of this process (real tokens, padding excluded)."""
-        self.log("train/tokens_per_s", self._epoch_tokens / max(time.perf_counter() - self._epoch_start, 1e-9))
-
     def _log_spans(self, stage: str) -> None:
         metric = getattr(self, f"{stage}_spans")
         for name, value in metric.compute().items():
-            self.log(f"{stage}/{name}", float(value), prog_bar=stage == "val" and name == "f1")
+            # already synced by the metric; sync_dist only tells Lightning so (a no-op mean)
+            self.log(f"{stage}/{name}", float(value), prog_bar=stage == "val" and name == "f1", sync_dist=True)
         if stage == "test":
             per_type = metric.per_type()
             lines = [f"{'type':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
             for type_, s in per_type.items():
-                self.log(f"test/f1_{type_}", s["f1"])
+                self.log(f"test/f1_{type_}", s["f1"], sync_dist=True)
                 lines.append(f"{type_:<10}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}{s['support']:>10}")
             rank_zero_info("[seqlit] test entity scores by type:\n" + "\n".join(lines))
         metric.reset()

@@ -59,6 +59,7 @@ def test_test_and_generate_from_checkpoint_alone(trained):
     other.mkdir()
     proc = run_seqlit("test", "--ckpt_path", last, "--trainer.logger", "false", cwd=other)
     assert "test/ppl" in proc.stdout
+    assert list(other.iterdir()) == []  # no logger, no run folder: nothing written where it ran
     gen = run_seqlit("generate", "--ckpt_path", last, "--prompt", "the cat", "--max_tokens", "12", "--seed", "3", cwd=other)
     again = run_seqlit("generate", "--ckpt_path", last, "--prompt", "the cat", "--max_tokens", "12", "--seed", "3", cwd=other)
     assert gen.stdout.startswith("the cat") and gen.stdout == again.stdout

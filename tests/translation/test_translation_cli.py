@@ -58,7 +58,8 @@ def fit_dates_in_process(folder: Path, config: str) -> str:
     2-core machine. Returns the best checkpoint."""
     main(["fit", "--config", str(CONFIGS / f"{config}.yaml"), "--data.init_args.train_size", "128",
           "--data.init_args.val_size", "32", "--data.init_args.test_size", "32", "--data.init_args.batch_size", "32",
-          "--trainer.max_epochs", "1", "--test_after_fit", "true", *NO_LOGGER, *TINY])
+          "--trainer.max_epochs", "1", "--test_after_fit", "true", *NO_LOGGER, *TINY,
+          "--trainer.callbacks+=seqlit.callbacks.throughput.Throughput"])  # as the benchmark runs it
     (ckpt,) = glob.glob(str(folder / "checkpoints" / "best-*.ckpt"))
     return ckpt
 

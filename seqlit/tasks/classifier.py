@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
 
 from seqlit.nn import Recurrent
@@ -121,6 +121,9 @@ class Classifier(SeqTask):
         self.out = nn.Linear(self.rnn.output_size, num_classes)
         self.val_metrics = metrics(num_classes, "val/")
         self.test_metrics = metrics(num_classes, "test/")
+        # `self.log(..., sync_dist=True)` would floor the batch-size total when ranks hold unequal shares
+        # (Lightning #21859): a MeanMetric weighted by batch size is summed across ranks exactly
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
 
     # -- model ---------------------------------------------------------------
     @torch.no_grad()
@@ -166,7 +169,9 @@ class Classifier(SeqTask):
     def _evaluate(self, batch, stage: str, collection: MetricCollection) -> None:
         logits = self(batch["input_ids"], batch["lengths"])
         labels = batch["labels"]
-        self.log(f"{stage}/loss", F.cross_entropy(logits, labels), batch_size=logits.size(0), sync_dist=True)
+        mean_loss = getattr(self, f"{stage}_loss")
+        mean_loss.update(F.cross_entropy(logits, labels), weight=logits.size(0))
+        self.log(f"{stage}/loss", mean_loss, batch_size=logits.size(0))
         probs = logits.softmax(-1)
         for name, metric in collection.items(keep_base=True):
             metric.update(probs[:, 1] if isinstance(metric, BinaryAUROC) else probs, labels)
@@ -178,11 +183,12 @@ class Classifier(SeqTask):
         self._evaluate(batch, "test", self.test_metrics)
 
     def on_validation_epoch_end(self):
-        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        # already synced by the metrics; sync_dist only tells Lightning so (a no-op mean)
+        self.log_dict(self.val_metrics.compute(), prog_bar=True, sync_dist=True)
         self.val_metrics.reset()
 
     def on_test_epoch_end(self):
-        self.log_dict(self.test_metrics.compute())
+        self.log_dict(self.test_metrics.compute(), sync_dist=True)
         self.test_metrics.reset()
 
     def predict_step(self, batch, batch_idx) -> list[dict]:

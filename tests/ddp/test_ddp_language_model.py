@@ -3,7 +3,6 @@ a 2-process test scores the same windows as 1 process, and 2-process checkpoints
 
 from __future__ import annotations
 
-import csv
 import glob
 import math
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_seqlit
+from tests.ddp.ddp_helpers import DDP2, csv_metrics
 
 TINY = [
     "--config", str(REPO / "configs" / "quickstart.yaml"),
@@ -19,12 +19,6 @@ TINY = [
     "--data.init_args.eval_batch_size", "4", "--trainer.max_time", "null",
     "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]",
 ]
-DDP2 = ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
-
-
-def csv_metrics(folder: Path) -> dict[str, float]:
-    rows = list(csv.DictReader(open(glob.glob(str(folder / "**" / "metrics.csv"), recursive=True)[0])))
-    return {k: float(v) for row in rows for k, v in row.items() if v not in ("", None)}
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,12 @@
 Text becomes words with a small regex tokenizer that also splits clitics the
 Penn Treebank way ("don't" -> "do n't", "it's" -> "it 's"), so raw text typed
 at `predict` meets the same tokens as SST-2's pre-tokenized sentences. The
-word vocabulary comes from the training split only. (A subword tokenizer from
-HF `tokenizers` was the alternative; it is not measured here, see
-docs/results/sentiment.md.)
+word vocabulary comes from the training split only. With `tokenizer: bpe` the
+words are cut further into subword pieces by a byte-pair encoding trained on
+the training split's words only (HF `tokenizers`, `data_modules/subword.py`),
+so words never seen in training are spelt with known pieces instead of
+becoming `<unk>`; the trained tokenizer travels in the checkpoint as its JSON
+string. `max_length` then counts pieces, what the model reads.
 
 Labels: names come from the label column's `ClassLabel` feature, or from
 `label_names`, or (for string labels) from the sorted training values.
@@ -24,6 +27,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 import torch
 from pytorch_lightning.utilities import rank_zero_info
@@ -32,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
 from data_modules.loading import load_splits
+from data_modules.subword import SubwordVocab
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
@@ -70,9 +75,12 @@ class SentimentData(SeqDataModule):
         predict_file: raw text for `predict`, one text per line (blank lines skipped), or `.jsonl`
             objects holding `text_column` (or `text`); needs neither `path` nor labels.
         lowercase: lower-case text before tokenizing (SST-2 is lower-cased already).
-        max_vocab: cap on vocabulary size, specials included (None: no cap).
-        min_freq: words seen fewer times in training become `<unk>`.
-        max_length: longer documents keep their first `max_length` tokens.
+        tokenizer: `word` (a vocabulary of training words) or `bpe` (subword pieces trained on the
+            training words with HF `tokenizers`).
+        subword_vocab_size: size of the `bpe` vocabulary, specials included.
+        max_vocab: cap on the word vocabulary's size, specials included (None: no cap; `word` only).
+        min_freq: words seen fewer times in training become `<unk>` (`word` only).
+        max_length: longer documents keep their first `max_length` tokens (words, or pieces for `bpe`).
         batch_size / eval_batch_size: sentences per training / evaluation batch and device.
         seed: seed of the batch shuffling (None: the run's `seed_everything`).
         vocab_from: read the vocabulary and label names from this checkpoint instead.
@@ -90,6 +98,8 @@ class SentimentData(SeqDataModule):
         predict_split: str = "test",
         predict_file: str | None = None,
         lowercase: bool = True,
+        tokenizer: Literal["word", "bpe"] = "word",
+        subword_vocab_size: int = 8000,
         max_vocab: int | None = None,
         min_freq: int = 1,
         max_length: int = 400,
@@ -99,7 +109,9 @@ class SentimentData(SeqDataModule):
         vocab_from: str | None = None,
     ):
         super().__init__(vocab_from=vocab_from)
-        for arg in ("batch_size", "eval_batch_size", "min_freq", "max_length"):
+        if tokenizer not in ("word", "bpe"):
+            raise SeqlitError(f"data.tokenizer must be 'word' or 'bpe', got {tokenizer!r}")
+        for arg in ("batch_size", "eval_batch_size", "min_freq", "max_length", "subword_vocab_size"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
         if label_names is not None and (len(label_names) < 2 or len(set(label_names)) != len(label_names)):
@@ -110,9 +122,10 @@ class SentimentData(SeqDataModule):
         self.label_names = list(label_names) if label_names else None
         self.val_split, self.test_split, self.predict_split = val_split, test_split, predict_split
         self.predict_file, self.lowercase = predict_file, lowercase
+        self.tokenizer, self.subword_vocab_size = tokenizer, subword_vocab_size
         self.max_vocab, self.min_freq, self.max_length = max_vocab, min_freq, max_length
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
-        self.vocab: Vocab | None = None
+        self.vocab: Vocab | SubwordVocab | None = None
         self.truncated: dict[str, int] = {}
         self._data = None
         self._examples: dict[str, Examples] = {}
@@ -181,16 +194,24 @@ class SentimentData(SeqDataModule):
             raise SeqlitError(f"{self.path!r}: classification needs two or more labels, found {self.label_names}")
         texts = self.split("train")[self.text_column][:]
         tokens = (tokenize(t or "", self.lowercase)[: self.max_length] for t in texts)
-        self.vocab = Vocab.build(tokens, specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
-        rank_zero_info(f"[seqlit] word vocabulary: {len(self.vocab)} tokens from the training split; labels {self.label_names}")
+        if self.tokenizer == "bpe":
+            self.vocab = SubwordVocab.train(tokens, "bpe", vocab_size=self.subword_vocab_size, specials=(PAD, UNK))
+        else:
+            self.vocab = Vocab.build(tokens, specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
+        rank_zero_info(f"[seqlit] {self.tokenizer} vocabulary: {len(self.vocab)} tokens from the training split; "
+                       f"labels {self.label_names}")
 
     def vocab_state(self) -> dict:
+        if self.tokenizer == "bpe":  # word checkpoints keep their old layout, so they still resume
+            return {"tokenizer": "bpe", "subword": self.vocab.to_state(), "label_names": list(self.label_names),
+                    "lowercase": self.lowercase}
         return {"tokens": self.vocab.to_state(), "label_names": list(self.label_names), "lowercase": self.lowercase}
 
     def load_vocab_state(self, state: dict) -> None:
         if self.hparams.label_names and list(self.hparams.label_names) != state["label_names"]:
             raise SeqlitError(f"data.label_names {self.hparams.label_names} differ from the checkpoint's {state['label_names']}")
-        self.vocab = Vocab.from_state(state["tokens"])
+        self.tokenizer = state.get("tokenizer", "word")
+        self.vocab = SubwordVocab.from_state(state["subword"]) if self.tokenizer == "bpe" else Vocab.from_state(state["tokens"])
         self.label_names = list(state["label_names"])
         self.lowercase = state["lowercase"]
 
@@ -205,8 +226,9 @@ class SentimentData(SeqDataModule):
             tokens = tokenize(text or "", self.lowercase)
             if not tokens:
                 raise SeqlitError(f"{name}: text {i} (counting from 0) has no words: remove it or give it some text")
-            cut += len(tokens) > self.max_length
-            ids.append(self.vocab.encode(tokens[: self.max_length]))
+            encoded = self.vocab.encode(tokens)  # one id per word, or per piece for bpe
+            cut += len(encoded) > self.max_length
+            ids.append(encoded[: self.max_length])
         self.truncated[name] = cut
         if cut:
             rank_zero_info(f"[seqlit] {name}: {cut} of {len(ids)} texts were longer than "

@@ -114,6 +114,9 @@ class Seq2Seq(SeqTask):
         self.register_buffer("never", never, persistent=False)
         self.bleu = nn.ModuleDict({s: SacreBLEUScore(tokenize=bleu_tokenize) for s in ("val", "test")})
         self.exact = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
+        # `self.log(..., sync_dist=True)` would floor the batch-size total when ranks hold unequal shares
+        # (Lightning #21859): a MeanMetric weighted by batch size is summed across ranks exactly
+        self.mean_loss = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
 
     # -- model -----------------------------------------------------------------------------
     def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, tuple]:
@@ -236,7 +239,8 @@ class Seq2Seq(SeqTask):
 
     def _evaluate(self, batch, stage: str) -> None:
         size = batch["source_ids"].size(0)
-        self.log(f"{stage}/loss", self.loss(batch), batch_size=size, sync_dist=True)
+        self.mean_loss[stage].update(self.loss(batch), weight=size)
+        self.log(f"{stage}/loss", self.mean_loss[stage], batch_size=size)
         hypotheses = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))
         references = batch["references"]
         self.bleu[stage].update(hypotheses, [[r] for r in references])

@@ -48,7 +48,6 @@ def test_two_process_metrics_equal_one_process(run, subcommand):
     if stage == "test":
         exact += [f"test/f1_{t}" for t in ("LOC", "ORG", "PER")]
     assert_same_metrics(one, two, exact=exact, close=[f"{stage}/loss"])
-    print(one)
     assert one[f"{stage}/f1"] > 0, "a model that finds no entity proves little: train it longer"
 
 

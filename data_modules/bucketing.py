@@ -43,6 +43,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.num_replicas, self.rank = num_replicas, rank
         self.pool_batches, self.noise = pool_batches, noise
         self.epoch = 0
+        self.resume_from = 0  # batches of this epoch done before a restart: the next __iter__ skips them (once)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -69,7 +70,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.shuffle and self.num_replicas > 1:
             # same number of steps on every rank: drop the few batches that do not divide evenly
             batches = batches[: len(batches) - len(batches) % self.num_replicas]
-        return iter(batches[self.rank :: self.num_replicas])
+        start, self.resume_from = self.resume_from, 0
+        return iter(batches[self.rank :: self.num_replicas][start:])
 
     def __len__(self) -> int:
         total = math.ceil(len(self.lengths) / self.batch_size)

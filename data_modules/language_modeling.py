@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from data_modules.base import SeqDataModule, positive
 from data_modules.corpora import is_embedded, load_embedded
 from data_modules.loading import load_splits
+from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
 from seqlit.errors import SeqlitError
 from seqlit.vocab import EOS, PAD, UNK, Vocab
@@ -163,7 +164,7 @@ class LanguageModelingData(SeqDataModule):
             raise SeqlitError(f"data.eval_batch_size={n_streams} gives rank {rank} no stream: use at least {world}")
         windows = StreamWindows(streams)
         sampler = BPTTSampler(len(windows), self.bptt, random_length, self.seed)
-        return DataLoader(windows, sampler=sampler, batch_size=None)
+        return ResumableLoader(windows, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, self.random_bptt)

@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
 from data_modules.loading import load_splits
+from data_modules.resumable import ResumableLoader
 from data_modules.subword import SubwordVocab
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
@@ -296,7 +297,7 @@ class SentimentData(SeqDataModule):
         seed = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
         sampler = BucketBatchSampler([len(x) for x in examples.ids], batch_size, shuffle=shuffle, seed=seed,
                                      num_replicas=world, rank=rank)
-        return DataLoader(examples, batch_sampler=sampler, collate_fn=self.collate)
+        return ResumableLoader(examples, batch_sampler=sampler, collate_fn=self.collate)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.examples("train"), self.batch_size, shuffle=True)

@@ -53,7 +53,8 @@ class BPTTSampler(Sampler):
     With `random_length`, each window's length is drawn around `bptt` as in
     AWD-LSTM (bptt with p=0.95, bptt/2 otherwise, then N(len, 5)), from a
     generator seeded by (seed, epoch), so every rank draws the same windows
-    and a resumed run draws the same ones again. Lightning calls `set_epoch`.
+    and a resumed run draws the same ones again. Lightning calls `set_epoch`;
+    `resume_from` (set by `ResumableLoader`) skips the windows done before a restart.
     """
 
     def __init__(self, n_positions: int, bptt: int, random_length: bool = False, seed: int = 0):
@@ -62,6 +63,7 @@ class BPTTSampler(Sampler):
         self.random_length = random_length
         self.seed = seed
         self.epoch = 0
+        self.resume_from = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -79,7 +81,8 @@ class BPTTSampler(Sampler):
         return out
 
     def __iter__(self):
-        return iter(self.windows())
+        start, self.resume_from = self.resume_from, 0
+        return iter(self.windows()[start:])
 
     def __len__(self) -> int:
         return len(self.windows())

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
+from data_modules.resumable import ResumableLoader
 from seqlit.vocab import PAD, UNK, Vocab
 
 LABELS = ["singular", "plural"]
@@ -144,7 +145,7 @@ class AgreementData(SeqDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
         sampler = BucketBatchSampler([self.length + 4] * len(data), self.batch_size if train else self.eval_batch_size,
                                      shuffle=train, seed=self.seed, num_replicas=world, rank=rank)
-        return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate)
+        return ResumableLoader(data, batch_sampler=sampler, collate_fn=self.collate)
 
     def collate(self, batch: list[tuple]) -> dict:
         ids, labels, texts, index = zip(*batch)

@@ -50,6 +50,7 @@ from torch.utils.data import DataLoader
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
 from data_modules.loading import SPLIT_ALIASES, load_splits
+from data_modules.resumable import ResumableLoader
 from seqlit.errors import SeqlitError
 from seqlit.metrics import count_invalid_bio
 from seqlit.vocab import PAD, UNK, Vocab
@@ -424,8 +425,8 @@ class TaggingData(SeqDataModule):
         # backbone runs without packing (training steps 1.4x faster on CPU); the shuffle stays random
         sampler = BucketBatchSampler([len(e["words"]) for e in examples], size, shuffle=shuffle, seed=self.seed,
                                      num_replicas=replicas, rank=rank, pool_batches=len(examples) // size + 1, noise=0.0)
-        return DataLoader(examples, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        return ResumableLoader(examples, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
+                               persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -3,6 +3,10 @@
 `data_spec` (vocabulary size, pad id, label names …) is linked from the data
 module by the CLI, so sizes are never typed twice; it is stored in the
 hyper-parameters, so a checkpoint alone rebuilds the model.
+
+Checkpoints also carry what a mid-epoch resume needs to continue exactly as
+an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
+random generators' state, and whatever a subclass adds in `resume_state`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Timer
 
+from seqlit import resume
 from seqlit.errors import SeqlitError
 
 
@@ -39,6 +44,31 @@ class SeqTask(pl.LightningModule):
             raise SeqlitError(f"model.lr must be positive, got {lr}")
         self.spec = data_spec
         self.lr, self.weight_decay, self.lr_schedule = lr, weight_decay, lr_schedule
+        self._resume: dict[str, torch.Tensor] | None = None
+
+    # -- resume ------------------------------------------------------------------
+    def resume_state(self) -> dict[str, torch.Tensor]:
+        """This process's tensors that weights, optimizer and loops do not hold: the random generators.
+
+        Subclasses add state they carry from batch to batch (and restore it in `load_resume_state`).
+        """
+        return resume.rng_state(self.device)
+
+    def load_resume_state(self, state: dict[str, torch.Tensor]) -> None:
+        resume.set_rng_state(state, self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[resume.KEY] = resume.gather(self, self.resume_state())
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))
+
+    def on_train_start(self) -> None:
+        """Restore the resume state (CPU tensors) here, the last moment before training: the model is
+        on its device, and nothing draws random numbers between now and the first batch."""
+        if self._resume is not None:
+            self.load_resume_state(self._resume)
+            self._resume = None
 
     def configure_optimizers(self):
         """AdamW with `lr_schedule`, unless the config gives `optimizer:` (LightningCLI then replaces this method).
@@ -58,6 +88,11 @@ class SeqTask(pl.LightningModule):
 
     def progress(self, step: int) -> float:
         """Fraction of the run's budget used after `step` optimizer steps: of the steps, or of `max_time`."""
+        if step == 0:
+            # the scheduler's first call, inside configure_optimizers: asking the trainer for its budget there
+            # builds the train loader before a resumed run's checkpoint is restored, and Lightning then never
+            # restores the loader's position (pytorch-lightning issue #20550)
+            return 0.0
         done = 0.0
         total = self.trainer.estimated_stepping_batches
         if math.isfinite(total) and total > 0:

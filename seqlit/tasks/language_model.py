@@ -8,6 +8,8 @@ Training is stateful truncated BPTT: the data module serves contiguous
 windows of the same streams, and the hidden state of one window is detached
 and carried into the next, so the model sees unbounded context while gradients
 flow `bptt` steps back. Lightning removed its own TBPTT; this module does it.
+The carried state, and the epoch's running NLL sums, go into checkpoints
+(`resume_state`), so a run resumed mid-epoch continues the same streams.
 """
 
 from __future__ import annotations
@@ -154,6 +156,24 @@ class LanguageModel(SeqTask):
 
     def on_train_epoch_start(self):
         self._reset("train")
+
+    def resume_state(self) -> dict[str, torch.Tensor]:
+        """Adds the training streams' hidden state and the epoch's NLL sums (train/ppl covers the whole epoch)."""
+        state = super().resume_state()
+        carried = self._state["train"]
+        if carried is not None:
+            parts = carried if isinstance(carried, tuple) else (carried,)
+            state.update({f"lm_state_{i}": part for i, part in enumerate(parts)})
+        state.update({f"train_nll_{k}": v for k, v in self.train_nll.metric_state.items()})
+        return state
+
+    def load_resume_state(self, state: dict[str, torch.Tensor]) -> None:
+        super().load_resume_state(state)
+        parts = tuple(state[k].to(self.device) for k in sorted(state) if k.startswith("lm_state_"))
+        if parts:
+            self._state["train"] = parts if self.hparams.kind == "lstm" else parts[0]
+        for k in self.train_nll.metric_state:
+            setattr(self.train_nll, k, state[f"train_nll_{k}"].to(self.device))
 
     def on_validation_epoch_start(self):
         self._reset("val")

@@ -1,0 +1,64 @@
+"""What a faithful mid-epoch resume needs beyond weights, optimizer and loop counters.
+
+Lightning restores the weights, the optimizer and scheduler, the loops'
+progress, callbacks' `state_dict`s and (through `ResumableLoader`) the
+samplers' positions. It does not restore the random number generators:
+`seed_everything` re-seeds them at start-up, so without help every dropout
+mask after a resume would differ from the uninterrupted run's. Nor does it
+know about state a task keeps between batches (the language model's
+hidden-state streams, metric sums over the epoch so far).
+
+Such state is per process (each DDP rank has its own streams and draws its
+own masks), and only rank 0 writes the checkpoint, so every entry is gathered
+from all ranks into a (world_size, ...) tensor and each rank takes its own row
+back. Everything stored is a plain tensor: checkpoints load with
+`weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import torch
+from pytorch_lightning.utilities import rank_zero_warn
+from torch import Tensor
+
+KEY = "seqlit_resume"
+
+
+def rng_state(device: torch.device) -> dict[str, Tensor]:
+    """torch's CPU generator, and the CUDA one of `device` when it is a GPU (dropout draws from these).
+
+    Python's `random` and NumPy are not saved: nothing in training draws from them.
+    """
+    state = {"rng_cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["rng_cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
+    torch.set_rng_state(state["rng_cpu"])
+    if "rng_cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng_cuda"], device)
+
+
+def gather(module, state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Each entry from every rank, stacked (world_size, ...) on the CPU. All ranks must call it (they do, when saving)."""
+    world = module.trainer.world_size
+    out = {}
+    for name, value in state.items():
+        stacked = module.all_gather(value.detach())
+        out[name] = (stacked if world > 1 else stacked.unsqueeze(0)).cpu()
+    return out
+
+
+def this_rank(module, saved: dict[str, Tensor] | None) -> dict[str, Tensor] | None:
+    """This rank's row of what `gather` stored, or None (with a warning) if the number of processes changed."""
+    if not saved:
+        return None
+    world, rank = module.trainer.world_size, module.trainer.global_rank
+    written_by = {v.size(0) for v in saved.values()}
+    if written_by != {world}:
+        rank_zero_warn(f"[seqlit] the checkpoint was written by {written_by.pop()} process(es) and this run has {world}: "
+                       "random generators and recurrent states start afresh instead of where they were")
+        return None
+    return {name: value[rank] for name, value in saved.items()}

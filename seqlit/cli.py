@@ -13,6 +13,8 @@ seqlit adds:
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
 * `--test_after_fit true`: test the best checkpoint when fit ends;
+* `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
+  (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
 * `--num_threads N`: torch's CPU threads, set before anything runs;
 * bad input ends in one line naming the culprit (`SEQLIT_DEBUG=1` for tracebacks).
 """
@@ -35,6 +37,7 @@ from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
 from seqlit.callbacks.numerical_guard import NumericalGuard
+from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
 from seqlit.config_errors import summarize
@@ -54,6 +57,8 @@ class SeqlitCLI(LightningCLI):
                             help="torch intra-op CPU threads (default: torch's choice). 1 is safest on a "
                                  "small shared CPU: spinning OpenMP threads slow down ten-fold when a core is busy.")
         parser.add_argument("--predict_output", type=str, default="-",
+        parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
+                            help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
                             help="predict: JSON-lines file for the predictions ('-': standard output).")
 
     def before_instantiate_classes(self) -> None:
@@ -69,7 +74,12 @@ class SeqlitCLI(LightningCLI):
     def _instantiate_trainer(self, config, callbacks):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
-                                             filename="best-{epoch}-{step}", save_last=True))
+                                             filename="best-{epoch}-{step}", save_last=True, enable_version_counter=False))
+        every = self._get(self.config, "checkpoint_every_n_steps")
+        if self.subcommand == "fit" and every is not None:
+            if every < 1:
+                raise SeqlitError(f"checkpoint_every_n_steps must be a positive number, got {every}")
+            callbacks.append(MidEpochCheckpoint(every))
         if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
             callbacks.append(RichProgressBar(leave=True))
         if self.subcommand == "fit" and not any(isinstance(c, NumericalGuard) for c in callbacks + list(config.get("callbacks") or [])):

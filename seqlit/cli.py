@@ -56,9 +56,9 @@ class SeqlitCLI(LightningCLI):
         parser.add_argument("--num_threads", type=Optional[int], default=None,
                             help="torch intra-op CPU threads (default: torch's choice). 1 is safest on a "
                                  "small shared CPU: spinning OpenMP threads slow down ten-fold when a core is busy.")
-        parser.add_argument("--predict_output", type=str, default="-",
         parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
                             help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
+        parser.add_argument("--predict_output", type=str, default="-",
                             help="predict: JSON-lines file for the predictions ('-': standard output).")
 
     def before_instantiate_classes(self) -> None:

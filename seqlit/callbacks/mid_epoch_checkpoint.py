@@ -5,10 +5,11 @@ validation; this one saves `last.ckpt` in between, and nothing else. A run
 resumed from it continues exactly where it was (samplers, recurrent states,
 random generators: see docs/resume.md).
 
-It skips the steps that validation or the end of the epoch follows: the
-default checkpoint saves right after those, with the validation's results,
-and Lightning, resuming from a checkpoint taken just before a validation,
-would skip that validation.
+It skips the steps that validation or the end of the epoch follows:
+Lightning, resuming from a checkpoint taken just before a validation, would
+skip that validation. (The default checkpoint writes `last.ckpt` after a
+validation that gave a new best; otherwise the next save here is the next
+mid-epoch step.)
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from typing import Optional
 
 import torch
 import yaml
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, WeightAveraging
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
 
@@ -97,6 +97,10 @@ class SeqlitCLI(LightningCLI):
         if best:
             print(f"[seqlit] best checkpoint: {best}")
         if self.config.fit.test_after_fit:
+            # A weight-averaging callback that has trained reloads the raw weights ("current_model_state") when a
+            # checkpoint is restored, for resuming; the test must see the averaged ones, the checkpoint's state_dict,
+            # as a fresh `test --ckpt_path` does.
+            self.trainer.callbacks = [c for c in self.trainer.callbacks if not isinstance(c, WeightAveraging)]
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
 
 

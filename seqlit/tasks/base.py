@@ -88,13 +88,11 @@ class SeqTask(pl.LightningModule):
 
     def progress(self, step: int) -> float:
         """Fraction of the run's budget used after `step` optimizer steps: of the steps, or of `max_time`."""
-        if step == 0:
-            # the scheduler's first call, inside configure_optimizers: asking the trainer for its budget there
-            # builds the train loader before a resumed run's checkpoint is restored, and Lightning then never
-            # restores the loader's position (pytorch-lightning issue #20550)
-            return 0.0
         done = 0.0
-        total = self.trainer.estimated_stepping_batches
+        # step 0 is the scheduler's first call, inside configure_optimizers: asking the trainer for its step budget
+        # there builds the train loader before a resumed run's checkpoint is restored, and Lightning then never
+        # restores the loader's position (pytorch-lightning issue #20550); 0 steps are 0 of any budget anyway
+        total = self.trainer.estimated_stepping_batches if step > 0 else 0
         if math.isfinite(total) and total > 0:
             done = step / total
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)

@@ -17,6 +17,9 @@ import pytorch_lightning as pl
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
 
+# the splits each command reads: `check(stage)` reads them all before the trainer writes anything
+STAGE_SPLITS = {"fit": ("train", "validation"), "validate": ("validation",), "test": ("test",), "predict": ("predict",)}
+
 
 class SeqDataModule(pl.LightningDataModule):
     """Base class. Subclasses implement `build_vocab()`, `vocab_state()`, `load_vocab_state()` and `spec()`."""
@@ -42,6 +45,12 @@ class SeqDataModule(pl.LightningDataModule):
         """Sizes and names the model needs (vocab size, pad id, label names …): small plain data."""
         raise NotImplementedError
 
+    def read(self, split: str) -> None:
+        """Read, check and encode one split (`train`, `validation`, `test`, `predict`), keeping the result.
+
+        Default: nothing (data generated on the fly needs no check). Bad data must raise `SeqlitError` here.
+        """
+
     # -- shared machinery --------------------------------------------------
     def ensure_vocab(self) -> None:
         if self._vocab_ready:
@@ -59,6 +68,16 @@ class SeqDataModule(pl.LightningDataModule):
         else:
             self.build_vocab()
         self._vocab_ready = True
+
+    def check(self, stage: str) -> None:
+        """Read and check every split that `stage` (fit, validate, test, predict) uses.
+
+        The CLI calls this before the trainer starts, so bad data ends the run before anything
+        is written (W&B run, config.yaml, checkpoints, predictions) rather than minutes into it.
+        """
+        self.ensure_vocab()
+        for split in STAGE_SPLITS.get(stage, ()):
+            self.read(split)
 
     @property
     def data_spec(self) -> dict[str, Any]:
@@ -85,4 +104,6 @@ def positive(name: str, value: int | float | None, allow_none: bool = False) -> 
     if value is None and allow_none:
         return
     if value is None or value <= 0:
-        raise SeqlitError(f"{name} must be a positive number, got {value!r}")
+        section, _, arg = name.rpartition(".")
+        fix = f"--{section}.init_args.{arg}" if section else f"--{name}"
+        raise SeqlitError(f"{name} must be a positive number, got {value!r}: set {fix} to a value above 0")

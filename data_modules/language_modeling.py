@@ -135,7 +135,8 @@ class LanguageModelingData(SeqDataModule):
 
     def load_vocab_state(self, state: dict) -> None:
         if state["level"] != self.level:
-            raise SeqlitError(f"the checkpoint holds a {state['level']}-level vocabulary, but data.level is {self.level!r}")
+            raise SeqlitError(f"the checkpoint holds a {state['level']}-level vocabulary, but data.level is {self.level!r}: "
+                              f"drop the data.level override (the checkpoint's is used) or pass a {self.level}-level checkpoint")
         self.vocab = Vocab.from_state(state["tokens"])
 
     def spec(self) -> dict:
@@ -148,6 +149,10 @@ class LanguageModelingData(SeqDataModule):
             encoded = [i for line in self.lines()[split] for i in self.vocab.encode(self.tokenize(line))]
             self._ids[split] = torch.tensor(encoded, dtype=torch.long)
         return self._ids[split]
+
+    def read(self, split: str) -> None:
+        if split != "predict":  # language models `generate` instead
+            self.ids(split)
 
     def setup(self, stage: str | None = None) -> None:
         self.ensure_vocab()

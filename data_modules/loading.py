@@ -68,6 +68,9 @@ def load_splits(path: str, name: str | None = None) -> datasets.DatasetDict:
         builder, files = BUILDERS[suffix], {"train": str(p)}
     else:
         return _load_hub(path, name)
+    empty = [f for f in files.values() if os.path.getsize(f) == 0]
+    if empty:
+        raise SeqlitError(f"{empty[0]!r} is empty (0 bytes): give it some data")
     kwargs = {"delimiter": "\t"} if builder == "csv" and any(f.endswith(".tsv") for f in files.values()) else {}
     try:
         return datasets.load_dataset(builder, data_files=files, **kwargs)
@@ -75,9 +78,17 @@ def load_splits(path: str, name: str | None = None) -> datasets.DatasetDict:
         raise SeqlitError(f"{path!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
     except (ValueError, datasets.exceptions.DatasetGenerationError) as err:
         cause = err.__cause__ or err
-        if isinstance(cause, UnicodeDecodeError):
-            raise SeqlitError(f"{path!r} is not UTF-8 text: re-encode it as UTF-8") from err
+        decode = next((e for e in _chain(err) if isinstance(e, UnicodeDecodeError)), None)
+        if decode is not None:
+            raise SeqlitError(f"{path!r} is not UTF-8 text ({decode.reason}): re-encode it as UTF-8") from err
         raise SeqlitError(f"cannot read {path!r} as {builder}: {str(cause).splitlines()[0]}") from err
+
+
+def _chain(err: BaseException):
+    """`err` and the exceptions it was raised from."""
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
 
 
 def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
@@ -91,5 +102,5 @@ def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
         why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else str(err).splitlines()[0]
         raise SeqlitError(
             f"cannot load hub dataset {path!r}{f' ({name})' if name else ''}: {why}; "
-            "pass local files instead, e.g. --data.path path/to/folder holding train/validation/test.parquet"
+            "pass local files instead, e.g. --data.init_args.path path/to/folder holding train/validation/test.parquet"
         ) from err

@@ -262,7 +262,12 @@ class SentimentData(SeqDataModule):
         if not path.is_file():
             raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist")
         texts, index = [], []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} is not UTF-8 text ({err.reason} at byte "
+                              f"{err.start}): re-encode it as UTF-8") from err
+        for n, line in enumerate(lines):
             if not line.strip():
                 continue
             if path.suffix == ".jsonl":
@@ -282,6 +287,12 @@ class SentimentData(SeqDataModule):
         return self.encode(str(self.predict_file), texts, [UNLABELLED] * len(texts), index)
 
     # -- loaders ------------------------------------------------------------------
+    def read(self, split: str) -> None:
+        if split == "predict":
+            self.read_predict_file() if self.predict_file else self.examples(self.predict_split, scored=False)
+        else:
+            self.examples({"validation": self.val_split, "test": self.test_split}.get(split, split))
+
     def setup(self, stage: str | None = None) -> None:
         self.ensure_vocab()
 

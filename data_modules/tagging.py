@@ -154,21 +154,25 @@ def read_predict_file(path: str) -> list[dict]:
         raise SeqlitError(f"data.predict_file {path!r} does not exist: pass a text file (one sentence per line) or a .jsonl file")
     is_jsonl = p.suffix.lower() in (".jsonl", ".json")
     examples = []
-    with open(p, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            if not line.strip():
-                continue
-            where = f"{path}:{index + 1}"
-            text, tokens, offsets = line.rstrip("\r\n"), None, None
-            if is_jsonl:
-                text, tokens = _json_sentence(line, where)
-                if tokens is not None:
-                    text = " ".join(tokens) if text is None else text
-                    offsets = align(text, tokens, where)
-            if tokens is None:
-                tokens, offsets = tokenize(text)
-            if tokens:
-                examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
+    try:
+        with open(p, encoding="utf-8") as f:
+            for index, line in enumerate(f):
+                if not line.strip():
+                    continue
+                where = f"{path}:{index + 1}"
+                text, tokens, offsets = line.rstrip("\r\n"), None, None
+                if is_jsonl:
+                    text, tokens = _json_sentence(line, where)
+                    if tokens is not None:
+                        text = " ".join(tokens) if text is None else text
+                        offsets = align(text, tokens, where)
+                if tokens is None:
+                    tokens, offsets = tokenize(text)
+                if tokens:
+                    examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
+    except UnicodeDecodeError as err:
+        raise SeqlitError(f"data.predict_file {path!r} is not UTF-8 text ({err.reason} at byte {err.start}): "
+                          "re-encode it as UTF-8") from err
     if not examples:
         raise SeqlitError(f"data.predict_file {path!r} holds no sentences: write one sentence per line")
     return examples
@@ -381,12 +385,15 @@ class TaggingData(SeqDataModule):
                 self._encoded[split] = self._encode_labelled(split)
         return self._encoded[split]
 
+    def read(self, split: str) -> None:
+        self.encoded(split)
+
     def _encode_labelled(self, split: str) -> list[dict]:
         tag_index = {t: i for i, t in enumerate(self.tag_names)}
-        examples = []
+        examples, cut = [], 0
         for i, (tokens, tags) in enumerate(zip(*self.sentences()[split])):
-            if split == "train" and self.max_length:
-                tokens, tags = tokens[: self.max_length], tags[: self.max_length]
+            if split == "train" and self.max_length and len(tokens) > self.max_length:
+                tokens, tags, cut = tokens[: self.max_length], tags[: self.max_length], cut + 1
             unknown = next((t for t in tags if t not in tag_index), None)
             if unknown is not None:
                 raise SeqlitError(
@@ -394,6 +401,9 @@ class TaggingData(SeqDataModule):
                     f"tag names ({', '.join(self.tag_names)}): list every tag in --data.init_args.tag_names"
                 )
             examples.append({**self.encode(tokens), "tags": torch.tensor([tag_index[t] for t in tags])})
+        if cut:
+            rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
+                           f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
         return examples
 
     def collate(self, examples: list[dict]) -> dict:

@@ -133,6 +133,12 @@ class ParallelData(SeqDataModule):
         self.ensure_vocab()
         return self.encode(str(self.predict_file), [s for _, s in numbered], None, [n for n, _ in numbered])
 
+    def read(self, split: str) -> None:
+        if split == "predict":
+            self.read_predict_file() if self.predict_file else self.examples(self.predict_split)
+        else:
+            self.examples({"validation": self.val_split, "test": self.test_split}.get(split, split))
+
     def setup(self, stage: str | None = None) -> None:
         self.ensure_vocab()
 

@@ -5,6 +5,9 @@
 * Saving is atomic: the file is written beside its target and renamed over it,
   so a crash mid-write never leaves a truncated file that looks valid.
 * A file that is not a checkpoint gets a one-line `SeqlitError`.
+* The class paths a checkpoint names (its model and data module) are imported
+  only from seqlit's own packages: importing a module runs its code, so a
+  checkpoint naming any other module is refused (`trusted_class_path`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,19 @@ from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
+
+
+TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
+
+
+def trusted_class_path(class_path: object, path: str | os.PathLike) -> str:
+    """`class_path` as read from checkpoint `path`, refused unless it lies in seqlit's own packages."""
+    if not isinstance(class_path, str) or not class_path.startswith(TRUSTED_PACKAGES):
+        raise SeqlitError(
+            f"checkpoint {os.fspath(path)!r} names the class {class_path!r}, outside {', '.join(p[:-1] for p in TRUSTED_PACKAGES)}: "
+            "seqlit imports no other module a checkpoint names, because importing runs code; use a checkpoint written by seqlit"
+        )
+    return class_path
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -65,3 +81,34 @@ class SafeCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
         return load_checkpoint(path)
+
+
+def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodule=None) -> None:
+    """Refuse, in one line, a checkpoint whose weights do not fit `model` or whose vocabulary is not `datamodule`'s.
+
+    Run before training or evaluation starts, so a mismatch (a size override, a
+    vocabulary built from other data, another task's checkpoint) ends the run
+    before anything is written, instead of deep inside `load_state_dict`.
+    """
+    theirs, ours = ckpt["state_dict"], model.state_dict()
+    if getattr(model, "strict_loading", True):
+        missing, unexpected = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
+        if missing or unexpected:
+            raise SeqlitError(
+                f"checkpoint {path!r} does not fit {type(model).__name__}: it lacks {missing[:3]} and has "
+                f"{unexpected[:3]}; it was written by another model or task: pass the config it was trained with"
+            )
+    for key, tensor in ours.items():
+        if key in theirs and tuple(theirs[key].shape) != tuple(tensor.shape):
+            raise SeqlitError(
+                f"checkpoint {path!r} does not fit the model: {key} is {list(theirs[key].shape)} there but "
+                f"{list(tensor.shape)} here; a size (vocabulary, hidden_size …) differs from the run that wrote it: "
+                "drop the overrides that change it, or train a new model without --ckpt_path"
+            )
+    if datamodule is not None and getattr(datamodule, "vocab_from", None) != path:
+        stored = ckpt.get(type(datamodule).__qualname__)
+        if isinstance(stored, dict) and "vocab" in stored and stored["vocab"] != datamodule.vocab_state():
+            raise SeqlitError(
+                f"the vocabulary or label set of checkpoint {path!r} does not match the one built from the data: "
+                "resume with the same data, or pass --data.init_args.vocab_from CHECKPOINT"
+            )

@@ -4,6 +4,9 @@ jsonargparse explains a bad config by listing every Union subtype it tried;
 correct, but a wall of text. The three mistakes people make (a misspelt key,
 a key that does not exist, a value of the wrong kind) are recognised here and
 reported as `<key>: <problem>; did you mean <close match>?`.
+
+`nonpositive_size` catches the zero or negative sizes (`hidden_size: 0`,
+`num_layers: -1` …) that would otherwise fail deep inside torch.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ import difflib
 import importlib
 import inspect
 import re
+
+# model arguments that are sizes or counts: a value must be an integer of at least 1 (None keeps its meaning)
+SIZE = re.compile(r"(\w+_size|\w+_dim|num_\w+|\w+_length|\w+_features|\w+_kernel)")
+# trainer arguments that count something and must be at least 1
+TRAINER_COUNTS = ("accumulate_grad_batches", "log_every_n_steps", "check_val_every_n_epoch", "num_nodes")
 
 TOP_LEVEL = ["seed_everything", "trainer", "model", "data", "optimizer", "lr_scheduler", "ckpt_path",
              "test_after_fit", "config", "print_config", "weights_only"]
@@ -59,3 +67,17 @@ def summarize(message: str) -> str:
     m = re.search(r"Import path (\S+) does not|No module named '([^']+)'|class_path '([^']+)'", message)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return " ".join(lines[:1] + ([lines[-1]] if len(lines) > 1 and m else []))
+
+
+def nonpositive_size(config) -> str | None:
+    """A message for the first model size (or trainer count) below 1 in a parsed subcommand config, else None."""
+    model = getattr(config, "model", None)
+    init_args = getattr(model, "init_args", None) if model is not None else None
+    items = [("model.init_args", k, v) for k, v in (vars(init_args).items() if init_args is not None else ())
+             if SIZE.fullmatch(k)]
+    trainer = getattr(config, "trainer", None)
+    items += [("trainer", k, getattr(trainer, k, None)) for k in TRAINER_COUNTS if trainer is not None]
+    for section, key, value in items:
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            return f"{section}.{key} must be a positive integer, got {value}: set --{section}.{key} to 1 or more"
+    return None

@@ -12,7 +12,7 @@ import importlib
 
 import torch
 
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.checkpoint_io import load_checkpoint, trusted_class_path
 from seqlit.errors import SeqlitError
 from seqlit.generation import sample
 
@@ -29,6 +29,8 @@ def load_language_model(ckpt_path: str):
     data_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
     model_cls = hparams.pop("_class_path", None)
     data_cls = data_hparams.pop("_class_path", None)
+    if model_cls and data_cls:  # importing runs code: only seqlit's own classes
+        model_cls, data_cls = trusted_class_path(model_cls, ckpt_path), trusted_class_path(data_cls, ckpt_path)
     if not model_cls or not data_cls or not hasattr(_class(model_cls), "step"):
         raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
                           "generate needs a checkpoint of seqlit.tasks.LanguageModel")

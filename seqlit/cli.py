@@ -31,6 +31,7 @@ from typing import Optional
 
 import torch
 import yaml
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, WeightAveraging
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
@@ -39,8 +40,8 @@ from data_modules.base import SeqDataModule
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.predictions import JsonlPredictionWriter
-from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
-from seqlit.config_errors import summarize
+from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
+from seqlit.config_errors import nonpositive_size, summarize
 from seqlit.errors import SeqlitError
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
@@ -67,6 +68,20 @@ class SeqlitCLI(LightningCLI):
             if threads < 1:
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
+        problem = nonpositive_size(self.config[self.subcommand] if self.subcommand else self.config)
+        if problem:
+            raise SeqlitError(problem)
+
+    def check_data(self) -> None:
+        """Before the trainer starts writing (logs, config, checkpoints): read and check all the data the
+        command uses, and that the checkpoint given (if any) fits the model and the data."""
+        if isinstance(self.datamodule, SeqDataModule):
+            self.datamodule.check(self.subcommand)
+        path = self._get(self.config, "ckpt_path")
+        if path and os.path.isfile(path):
+            check_fits(load_checkpoint(path), path, self.model, self.datamodule)
+
+    before_fit = before_validate = before_test = before_predict = check_data
 
     def _parse_ckpt_path(self) -> None:
         """Replaced by `checkpoint_config`, which runs before parsing so that later arguments win."""
@@ -136,7 +151,7 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
         if stored and "_class_path" in stored:
             init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
-            config[key] = {"class_path": stored["_class_path"], "init_args": init_args}
+            config[key] = {"class_path": trusted_class_path(stored["_class_path"], path), "init_args": init_args}
     if "data" in config:
         config["data"]["init_args"]["vocab_from"] = path
     if not config:
@@ -178,6 +193,8 @@ def user_error(err: BaseException) -> str | None:
         seen = seen.__cause__ or seen.__context__
     if isinstance(err, argparse.ArgumentError):
         return summarize(str(err))
+    if isinstance(err, MisconfigurationException):  # Lightning's own "this trainer setting is invalid"
+        return f"trainer: {' '.join(str(err).split())}"
     return None
 
 

@@ -73,6 +73,10 @@ def kill_mid_epoch(args: list[str], cwd: Path, epoch: int, steps_per_epoch: int,
                 if ckpt["epoch"] == epoch and 0 < loader["batches"] < steps_per_epoch:
                     proc.send_signal(signal.SIGKILL)
                     assert proc.wait() == -signal.SIGKILL
+                    # the run may have saved again before the signal landed (it is held only from a later step)
+                    ckpt = torch.load(last, weights_only=True)
+                    (loader,) = ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+                    assert ckpt["epoch"] == epoch and 0 < loader["batches"] < steps_per_epoch
                     return ckpt
             time.sleep(0.1)
         raise AssertionError(f"no mid-epoch checkpoint of epoch {epoch} (run exit: {proc.poll()}):\n{log.read_text()[-3000:]}")

@@ -11,6 +11,11 @@ without loading them.
 The count is taken at the loader's output, not in the sampler: with worker
 processes the sampler runs ahead of the batches trained on (prefetching).
 
+Lightning calls `set_epoch` on `loader.sampler` and on
+`loader.batch_sampler.sampler`, never on the batch sampler itself, so a
+bucketing batch sampler would replay epoch 0's order every epoch; the loader
+gives it a `sampler` that relays `set_epoch` to it.
+
 The loader gets a generator of its own: DataLoader otherwise draws a worker
 seed from torch's global generator each time it is iterated, and a resumed run
 iterates at other moments than an uninterrupted one, which would shift every
@@ -31,6 +36,8 @@ class ResumableLoader(DataLoader):
     def __init__(self, *args, generator: torch.Generator | None = None, **kwargs):
         super().__init__(*args, generator=generator if generator is not None else torch.Generator().manual_seed(0), **kwargs)
         self.served = 0
+        if self.batch_sampler is not None and hasattr(self.batch_sampler, "set_epoch") and not hasattr(self.batch_sampler, "sampler"):
+            self.batch_sampler.sampler = _EpochRelay(self.batch_sampler)
 
     @property
     def position_sampler(self):
@@ -48,6 +55,16 @@ class ResumableLoader(DataLoader):
         sampler.set_epoch(state["epoch"])
         # a checkpoint taken after the epoch's last batch resumes at the next epoch's start
         sampler.resume_from = state["batches"] if state["batches"] < len(sampler) else 0
+
+
+class _EpochRelay:
+    """Where Lightning looks for `set_epoch` (`batch_sampler.sampler`), passing it on to the batch sampler."""
+
+    def __init__(self, batch_sampler):
+        self.batch_sampler = batch_sampler
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batch_sampler.set_epoch(epoch)
 
 
 class _Counted:

@@ -63,3 +63,16 @@ def test_iterating_a_loader_leaves_the_global_generator_alone():
     torch.manual_seed(0)
     list(bucketed())
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_lightning_sets_the_epoch_of_a_bucketing_batch_sampler():
+    """Lightning's `_set_sampler_epoch` reaches the batch sampler, so each epoch has its own batch order."""
+    from lightning_fabric.utilities.data import _set_sampler_epoch
+
+    loader = bucketed(epoch=0)
+    first = list(loader)
+    _set_sampler_epoch(loader, 1)
+    assert loader.batch_sampler.epoch == 1
+    second = list(loader)
+    assert second != first
+    assert sorted(i for batch in second for i in batch) == list(range(50))  # still every example once

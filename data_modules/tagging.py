@@ -37,7 +37,6 @@ skipped; each prediction's `index` is its 0-based line number in the file.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -49,48 +48,16 @@ from torch.utils.data import DataLoader
 
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
-from data_modules.loading import SPLIT_ALIASES, load_splits
+from data_modules.loading import load_splits
 from data_modules.resumable import ResumableLoader
+from data_modules.tagging_files import conll_files, read_conll, read_predict_file
 from seqlit.errors import SeqlitError
 from seqlit.metrics import count_invalid_bio
 from seqlit.vocab import PAD, UNK, Vocab
 
 SPLITS = ("train", "validation", "test")
-CONLL_SUFFIXES = (".conll", ".txt")
 CASINGS = ("<pad>", "lower", "upper", "title", "digit", "other")
 IGNORE = -100  # tag id at padded positions (cross-entropy's ignore_index)
-
-# Roughly the CoNLL-2003 (Reuters) tokenization: clitics and punctuation apart, numbers whole.
-TOKEN = re.compile(
-    r"""
-    (?:[^\W\d_]\.){2,}                          # abbreviations: U.S.  e.g.
-  | \d+(?:[.,:/-]\d+)*[^\W_]*                   # numbers: 1,000  3.5  12:30  1996-08-22  3-1  1990s
-  | \w+(?=n't\b)                                # do|n't
-  | n't\b | '(?:s|re|ve|ll|d|m)\b               # clitics: n't 's 're 've 'll 'd 'm
-  | \w+(?:-\w+|'(?!(?:s|re|ve|ll|d|m)\b)\w+|&\w+)*   # words: well-known  O'Neill  AT&T
-  | \S                                          # anything else, one character at a time
-""",
-    re.X | re.I,
-)
-
-
-def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Tokens of raw text and their (start, end) character offsets."""
-    matches = list(TOKEN.finditer(text))
-    return [m.group() for m in matches], [m.span() for m in matches]
-
-
-def align(text: str, tokens: list[str], where: str) -> list[tuple[int, int]]:
-    """Character offsets of given tokens, found left to right in `text`."""
-    offsets, cursor = [], 0
-    for token in tokens:
-        start = text.find(token, cursor)
-        if start < 0:
-            raise SeqlitError(f"{where}: token {token!r} is not in its \"text\" after character {cursor}: fix the tokens or drop \"text\"")
-        offsets.append((start, start + len(token)))
-        cursor = start + len(token)
-    return offsets
-
 
 def casing(token: str) -> int:
     """Index into CASINGS of a token's capitalisation class."""
@@ -103,92 +70,6 @@ def casing(token: str) -> int:
     if token.istitle():
         return 3
     return 5
-
-
-def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dataset:
-    """CoNLL columns -> a Dataset of sentences (token = first column, tag = last)."""
-    sentences: dict[str, list] = {tokens_column: [], tags_column: []}
-    tokens: list[str] = []
-    tags: list[str] = []
-
-    def flush():
-        if tokens:
-            sentences[tokens_column].append(tokens.copy())
-            sentences[tags_column].append(tags.copy())
-            tokens.clear()
-            tags.clear()
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.split()
-                if not fields or fields[0] == "-DOCSTART-":
-                    flush()
-                    continue
-                if len(fields) < 2:
-                    raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
-                tokens.append(fields[0])
-                tags.append(fields[-1])
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
-    flush()
-    return datasets.Dataset.from_dict(sentences)
-
-
-def conll_files(p: Path) -> dict[str, Path]:
-    """Split -> CoNLL text file, for a folder holding only such split files (or one such file)."""
-    if p.is_file():
-        return {"train": p} if p.suffix.lower() in CONLL_SUFFIXES else {}
-    if not p.is_dir():
-        return {}
-    split_files = [f for f in sorted(p.iterdir()) if f.is_file() and f.name.split(".")[0].lower() in SPLIT_ALIASES]
-    if any(f.suffix.lower() not in CONLL_SUFFIXES for f in split_files):
-        return {}  # parquet/json/csv present: `load_splits` reads the folder
-    return {SPLIT_ALIASES[f.name.split(".")[0].lower()]: f for f in split_files}
-
-
-def read_predict_file(path: str) -> list[dict]:
-    """Sentences to tag: `index` (line number), `text`, `tokens`, `offsets`; blank lines skipped."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise SeqlitError(f"data.predict_file {path!r} does not exist: pass a text file (one sentence per line) or a .jsonl file")
-    is_jsonl = p.suffix.lower() in (".jsonl", ".json")
-    examples = []
-    try:
-        with open(p, encoding="utf-8") as f:
-            for index, line in enumerate(f):
-                if not line.strip():
-                    continue
-                where = f"{path}:{index + 1}"
-                text, tokens, offsets = line.rstrip("\r\n"), None, None
-                if is_jsonl:
-                    text, tokens = _json_sentence(line, where)
-                    if tokens is not None:
-                        text = " ".join(tokens) if text is None else text
-                        offsets = align(text, tokens, where)
-                if tokens is None:
-                    tokens, offsets = tokenize(text)
-                if tokens:
-                    examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"data.predict_file {path!r} is not UTF-8 text ({err.reason} at byte {err.start}): "
-                          "re-encode it as UTF-8") from err
-    if not examples:
-        raise SeqlitError(f"data.predict_file {path!r} holds no sentences: write one sentence per line")
-    return examples
-
-
-def _json_sentence(line: str, where: str) -> tuple[str | None, list[str] | None]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise SeqlitError(f"{where}: not valid JSON ({err.msg}): write one JSON object per line") from err
-    text, tokens = (record.get("text"), record.get("tokens")) if isinstance(record, dict) else (None, None)
-    if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) and t for t in tokens)):
-        raise SeqlitError(f"{where}: \"tokens\" must be a list of non-empty strings")
-    if (text is not None and not isinstance(text, str)) or (text is None and tokens is None):
-        raise SeqlitError(f"{where}: each line needs a \"text\" string or a \"tokens\" list")
-    return text, tokens
 
 
 class TaggingData(SeqDataModule):

@@ -10,7 +10,8 @@ import datasets
 import pytest
 import torch
 
-from data_modules.tagging import CASINGS, IGNORE, TaggingData, casing, read_predict_file, tokenize
+from data_modules.tagging import CASINGS, IGNORE, TaggingData, casing
+from data_modules.tagging_files import read_predict_file, tokenize
 from seqlit.errors import SeqlitError
 
 from tagging_corpus import SHARED_DATA, sentence, write_conll

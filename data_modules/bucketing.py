@@ -10,7 +10,9 @@ of the batches, all ranks take the same number of steps, and shuffling is
 seeded by (seed, epoch) so ranks agree without talking. For evaluation
 (`shuffle=False`) no example is ever duplicated: the last ranks may get one
 batch fewer, instead of the duplicates `DistributedSampler` pads with, so
-metrics count each example exactly once.
+metrics count each example exactly once; and batches shrink where needed so
+that every rank gets at least one (a rank with no batch would skip the
+evaluation and leave the others waiting for it at the metric sync).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import Sampler
+
+from seqlit.errors import SeqlitError
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -42,6 +46,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.num_replicas, self.rank = num_replicas, rank
         self.pool_batches, self.noise = pool_batches, noise
+        if not shuffle and 0 < len(self.lengths) < num_replicas:
+            raise SeqlitError(f"{len(self.lengths)} examples to evaluate cannot be shared among {num_replicas} processes "
+                              "(each needs at least one): use fewer devices for this evaluation")
         self.epoch = 0
         self.resume_from = 0  # batches of this epoch done before a restart: the next __iter__ skips them (once)
 
@@ -53,7 +60,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         n = len(self.lengths)
         if not self.shuffle:
             order = sorted(range(n), key=lambda i: (self.lengths[i], i))
-            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            size = self.eval_batch_size
+            return [order[i : i + size] for i in range(0, n, size)]
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         perm = torch.randperm(n, generator=g).tolist()
         jitter = (torch.rand(n, generator=g) * 2 - 1).tolist()
@@ -73,10 +81,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         start, self.resume_from = self.resume_from, 0
         return iter(batches[self.rank :: self.num_replicas][start:])
 
+    @property
+    def eval_batch_size(self) -> int:
+        """`batch_size`, or less where the split is too small to give every rank a batch."""
+        return max(1, min(self.batch_size, math.ceil(len(self.lengths) / self.num_replicas)))
+
     def __len__(self) -> int:
-        total = math.ceil(len(self.lengths) / self.batch_size)
         if self.shuffle:
+            total = math.ceil(len(self.lengths) / self.batch_size)
             return total // self.num_replicas if self.num_replicas > 1 else total
+        total = math.ceil(len(self.lengths) / self.eval_batch_size)
         return len(range(self.rank, total, self.num_replicas))
 
 

@@ -3,16 +3,19 @@ equal step counts across ranks in training, no duplicates in evaluation, little 
 
 import random
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from data_modules.bucketing import BucketBatchSampler, pad
+from seqlit.errors import SeqlitError
 
 
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=300), st.integers(1, 16), st.integers(1, 3),
        st.booleans(), st.integers(0, 5))
 @settings(max_examples=80, deadline=None)
 def test_each_example_once(lengths, batch_size, world, shuffle, epoch):
+    assume(shuffle or len(lengths) >= world)  # fewer examples than ranks: refused, below
     shares = []
     for rank in range(world):
         s = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=7, num_replicas=world, rank=rank)
@@ -25,6 +28,7 @@ def test_each_example_once(lengths, batch_size, world, shuffle, epoch):
     assert len(flat) == len(set(flat)), "an example was served twice"
     if not shuffle or world == 1:
         assert sorted(flat) == list(range(len(lengths))), "evaluation must see every example"
+        assert all(shares), "a rank without a batch would skip evaluation and hang the others at the metric sync"
     else:
         steps = {len(BucketBatchSampler(lengths, batch_size, True, 7, world, r)) for r in range(world)}
         assert len(steps) == 1, "ranks must take the same number of steps"
@@ -59,3 +63,12 @@ def test_pad_matches_lengths():
     ids, lengths = pad([[5, 6, 7], [8]], pad_id=0)
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and lengths.tolist() == [3, 1]
     assert lengths.device.type == "cpu"
+
+
+def test_small_evaluation_splits_give_every_rank_a_batch():
+    """872 sentences in batches of 256 are 4 batches: on 8 ranks they shrink to 109 so none is idle."""
+    shares = [list(BucketBatchSampler([5] * 872, 256, shuffle=False, num_replicas=8, rank=r)) for r in range(8)]
+    assert [len(s) for s in shares] == [1] * 8
+    assert sorted(i for s in shares for b in s for i in b) == list(range(872))
+    with pytest.raises(SeqlitError, match="3 examples to evaluate cannot be shared among 4 processes"):
+        BucketBatchSampler([5, 6, 7], 8, shuffle=False, num_replicas=4, rank=0)

@@ -37,8 +37,8 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
-from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
+from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
 from seqlit.config_errors import nonpositive_size, summarize

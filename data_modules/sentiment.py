@@ -217,7 +217,8 @@ class SentimentData(SeqDataModule):
         self.lowercase = state["lowercase"]
 
     def spec(self) -> dict:
-        return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "label_names": list(self.label_names)}
+        return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "unk_id": self.vocab.unk_id,
+                "label_names": list(self.label_names)}
 
     # -- examples -----------------------------------------------------------------
     def encode(self, name: str, texts: list[str], labels: list[int], index: list[int]) -> Examples:

@@ -1,19 +1,16 @@
-"""Many-to-one: read a whole text with any `Recurrent` backbone, output one label.
+"""Many-to-one: read a whole text, output one label (sentiment, agreement, …).
 
-    x<t> = E · onehot(word t)                     (embedding, dropout)
-    a<1..T>, state = Recurrent(x<1..T>)           (any kind, depth, backend, direction)
-    h = pool(a<1..T>)                             (last state, mean, max or attention over time)
-    ŷ = softmax(Wy · dropout(h) + by)             (C classes; C = 2 is binary)
-
-Pooling ignores padding: `last` takes each sequence's own final state (for a
-bidirectional backbone, the forward direction after the last word and the
-backward direction after the first), `mean` divides by the real length,
-`max` and `attention` never look at padded steps. So a text gets the same
-prediction whatever batch it is in.
+The network is `seqlit.nn.reader.Reader` (embedding → any `Recurrent` → pooling
+over time → linear). `ensemble: K` trains K of them side by side on the same
+batches, each from its own initialisation and with its own dropout masks and
+its own loss, and predicts with the mean of their class probabilities: a
+deep ensemble, the cheapest steady gain when single runs differ by a point
+(docs/results/sentiment.md).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -22,34 +19,9 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
 
-from seqlit.nn import Recurrent
-from seqlit.nn.dropout import LockedDropout
+from seqlit.errors import SeqlitError
+from seqlit.nn.reader import Pooling, Reader
 from seqlit.tasks.base import SeqTask
-
-Pooling = Literal["last", "mean", "max", "attention"]
-
-
-class Pool(nn.Module):
-    """Pool (B, T, F) outputs into (B, F), counting only the first `lengths[b]` steps of row b."""
-
-    def __init__(self, pooling: Pooling, features: int):
-        super().__init__()
-        self.pooling = pooling
-        # additive attention (Bahdanau-style scoring of each step against a learned query)
-        self.score = nn.Sequential(nn.Linear(features, features), nn.Tanh(), nn.Linear(features, 1, bias=False)) \
-            if pooling == "attention" else None
-
-    def forward(self, outputs: torch.Tensor, lengths: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-        """`last`: (B, F) final states, used by `last` pooling."""
-        if self.pooling == "last":
-            return last
-        real = torch.arange(outputs.size(1), device=outputs.device)[None, :] < lengths.to(outputs.device)[:, None]
-        if self.pooling == "mean":
-            return (outputs * real[..., None]).sum(1) / lengths.to(outputs)[:, None]
-        if self.pooling == "max":
-            return outputs.masked_fill(~real[..., None], float("-inf")).amax(1)
-        weights = self.score(outputs).squeeze(-1).masked_fill(~real, float("-inf")).softmax(-1)
-        return torch.einsum("bt,btf->bf", weights, outputs)
 
 
 def metrics(num_classes: int, prefix: str) -> MetricCollection:
@@ -70,16 +42,20 @@ class Classifier(SeqTask):
         kind / backend / hidden_size / num_layers / bidirectional / nonlinearity: the `Recurrent` backbone
             (`dropout` also goes between its stacked layers).
         embedding_dim: size of x<t>.
-        embedding_std: word vectors start as N(0, embedding_std²) (see `init_embedding`);
+        embedding_std: word vectors start as N(0, embedding_std²) (see `Reader.init_embedding`);
             1.0 is torch's default.
         pooling: `last` | `mean` | `max` | `attention` over the top layer's outputs.
         embedding_dropout: on x<t>, one mask per sentence (locked dropout), so a dropped
             feature is dropped for the whole sentence rather than flickering per word.
+        word_dropout: in training, each word becomes `<unk>` with this probability (see
+            `drop_words`), so the model learns what an unseen word means.
         dropout: between stacked layers and on the pooled features before the output layer.
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
         keep_bias / orthogonal_init: memory-friendly initialisation of the backbone
             (`Recurrent.init_memory`), for long-range dependencies such as the agreement task.
+        ensemble: number of readers trained side by side (K times the compute); predictions
+            average their probabilities.
     """
 
     monitor = "val/acc"
@@ -99,26 +75,32 @@ class Classifier(SeqTask):
         nonlinearity: Literal["tanh", "relu"] = "tanh",
         pooling: Pooling = "max",
         embedding_dropout: float = 0.5,
+        word_dropout: float = 0.0,
         dropout: float = 0.5,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
         keep_bias: float = 0.0,
         orthogonal_init: bool = False,
+        ensemble: int = 1,
     ):
         super().__init__(data_spec, lr, weight_decay, lr_schedule)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
+        if not 0.0 <= word_dropout < 1.0:
+            raise SeqlitError(f"model.word_dropout must lie in [0, 1), got {word_dropout}")
+        if word_dropout and data_spec.get("unk_id") is None:
+            raise SeqlitError("model.word_dropout needs a vocabulary with <unk>: set it to 0 for this data module")
+        if ensemble < 1:
+            raise SeqlitError(f"model.ensemble must be 1 or more readers, got {ensemble}")
         num_classes = len(self.label_names)
-        self.embedding = nn.Embedding(data_spec["vocab_size"], embedding_dim, padding_idx=data_spec["pad_id"])
-        self.init_embedding(embedding_std)
-        self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                             dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity,
-                             keep_bias=keep_bias, orthogonal=orthogonal_init)
-        self.pool = Pool(pooling, self.rnn.output_size)
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(self.rnn.output_size, num_classes)
+        reader = dict(kind=kind, backend=backend, embedding_dim=embedding_dim, embedding_std=embedding_std,
+                      hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+                      nonlinearity=nonlinearity, pooling=pooling, embedding_dropout=embedding_dropout,
+                      word_dropout=word_dropout, dropout=dropout, keep_bias=keep_bias, orthogonal_init=orthogonal_init)
+        self.readers = nn.ModuleList(
+            Reader(data_spec["vocab_size"], data_spec["pad_id"], data_spec.get("unk_id"), num_classes, **reader)
+            for _ in range(ensemble))
         self.val_metrics = metrics(num_classes, "val/")
         self.test_metrics = metrics(num_classes, "test/")
         # `self.log(..., sync_dist=True)` would floor the batch-size total when ranks hold unequal shares
@@ -126,44 +108,29 @@ class Classifier(SeqTask):
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
 
     # -- model ---------------------------------------------------------------
-    @torch.no_grad()
-    def init_embedding(self, std: float) -> None:
-        """Word vectors start small: N(0, 0.1²) by default, instead of torch's N(0, 1).
-
-        Adam moves every weight by about `lr` per step whatever its size, so small
-        vectors change quickly relative to themselves and a word seen a few dozen
-        times already carries its sentiment. Measured on SST-2 (same model, 5 min):
-        val/acc 0.823 after half an epoch instead of 0.744, and 0.847 instead of
-        0.837 after three (docs/results/sentiment.md).
-        """
-        nn.init.normal_(self.embedding.weight, std=std)
-        self.embedding.weight[self.embedding.padding_idx].zero_()
-
-    def last_state(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, D*H): the top layer's final state, both directions (forward first).
-
-        Read from `outputs` (forward half at each text's last real step, backward
-        half at step 0) rather than from the returned state: the values are the
-        same, but this way ∂L/∂a<t> flows through the per-step outputs, which is
-        what the gradient-flow callback measures.
-        """
-        hidden = self.rnn.hidden_size
-        rows = torch.arange(outputs.size(0), device=outputs.device)
-        forward = outputs[rows, lengths.to(outputs.device) - 1, :hidden]
-        return forward if self.rnn.num_directions == 1 else torch.cat([forward, outputs[:, 0, hidden:]], dim=-1)
+    def member_logits(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(K, B, C): every reader's class logits."""
+        return torch.stack([reader(input_ids, lengths) for reader in self.readers])
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Class logits (B, C)."""
-        x = self.embedding_dropout(self.embedding(input_ids))
-        outputs, _ = self.rnn(x, lengths=lengths)
-        pooled = self.pool(outputs, lengths, self.last_state(outputs, lengths))
-        return self.out(self.dropout(pooled))
+        """(B, C) log of the readers' mean class probabilities (for one reader: its log-softmax)."""
+        log_probs = self.member_logits(input_ids, lengths).log_softmax(-1)
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(self.readers))
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Checkpoints from before `ensemble` kept one reader's weights at the top level: they load as reader 0."""
+        super().on_load_checkpoint(checkpoint)
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k.split(".")[0] in ("embedding", "rnn", "pool", "out")]:
+            state[f"readers.0.{key}"] = state.pop(key)
 
     # -- loops ----------------------------------------------------------------
     def training_step(self, batch, batch_idx):
-        logits = self(batch["input_ids"], batch["lengths"])
-        loss = F.cross_entropy(logits, batch["labels"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=logits.size(0))
+        """Each reader learns from its own loss (their mean), which keeps the members diverse."""
+        logits = self.member_logits(batch["input_ids"], batch["lengths"])
+        labels = batch["labels"].repeat(logits.size(0))
+        loss = F.cross_entropy(logits.flatten(0, 1), labels)
+        self.log("train/loss", loss, prog_bar=True, batch_size=logits.size(1))
         return loss
 
     def _evaluate(self, batch, stage: str, collection: MetricCollection) -> None:

@@ -1,4 +1,5 @@
-"""Classifier: pooling ignores padding, last-state pooling reads both directions, metrics, predictions."""
+"""Classifier and its Reader: pooling ignores padding, last-state pooling reads both directions, word dropout,
+ensembles, metrics, predictions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 import torch
 
 from seqlit.errors import SeqlitError
-from seqlit.tasks.classifier import Classifier, Pool
+from seqlit.nn.reader import Pool
+from seqlit.tasks.classifier import Classifier
 
 SPEC = {"vocab_size": 30, "pad_id": 0, "label_names": ["negative", "positive"]}
 
@@ -37,7 +39,7 @@ def test_scratch_backend_pools_like_the_fused_one():
 
 def test_last_pooling_takes_both_directions_final_states():
     """Forward direction after the last real word, backward direction after the first word."""
-    m = model(pooling="last", kind="gru", bidirectional=True)
+    m = model(pooling="last", kind="gru", bidirectional=True).readers[0]
     ids, lengths = torch.tensor([[5, 6, 7, 0, 0]]), torch.tensor([3])
     outputs, state = m.rnn(m.embedding(ids), lengths=lengths)
     h = m.rnn.hidden_size
@@ -64,7 +66,7 @@ def test_binary_metrics_include_auroc_and_multiclass_does_not():
     three = model(labels=["neg", "neutral", "pos"])
     three._evaluate(batch | {"labels": torch.tensor([0, 2, 1])}, "test", three.test_metrics)
     assert set(three.test_metrics.compute()) == {"test/acc", "test/f1_macro"}
-    assert three.out.out_features == 3
+    assert three.readers[0].out.out_features == 3
 
 
 def test_predict_step_records():
@@ -81,3 +83,53 @@ def test_predict_step_records():
 def test_needs_a_data_spec_with_labels():
     with pytest.raises(SeqlitError, match="data_spec lacks label_names"):
         Classifier({"vocab_size": 10, "pad_id": 0})
+
+
+def test_word_dropout_replaces_words_by_unk_in_training_only():
+    m = Classifier(SPEC | {"unk_id": 1}, embedding_dim=8, hidden_size=6, word_dropout=0.5).readers[0]
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 0, 0]] * 200)
+    m.train()
+    dropped = m.drop_words(ids)
+    assert set(dropped.unique().tolist()) <= {0, 1, 5, 6, 7, 8, 9, 10, 11, 12}
+    assert (dropped[:, 8:] == 0).all(), "padding is never dropped"
+    rate = (dropped[:, :8] == 1).float().mean().item()
+    assert 0.45 < rate < 0.55
+    m.eval()
+    assert torch.equal(m.drop_words(ids), ids)
+
+
+def test_word_dropout_needs_unk_and_a_probability():
+    with pytest.raises(SeqlitError, match="word_dropout needs a vocabulary with <unk>"):
+        Classifier(SPEC, word_dropout=0.1)
+    with pytest.raises(SeqlitError, match=r"word_dropout must lie in \[0, 1\)"):
+        Classifier(SPEC | {"unk_id": 1}, word_dropout=1.0)
+
+
+def test_an_ensemble_predicts_the_mean_of_its_readers_probabilities():
+    m = model(ensemble=3)
+    ids, lengths = torch.tensor([[5, 6, 7, 0], [9, 10, 11, 12]]), torch.tensor([3, 4])
+    members = torch.stack([reader(ids, lengths).softmax(-1) for reader in m.readers])
+    assert not torch.allclose(members[0], members[1]), "readers start from their own weights"
+    torch.testing.assert_close(m(ids, lengths).exp(), members.mean(0))
+    torch.testing.assert_close(model()(ids, lengths), model().readers[0](ids, lengths).log_softmax(-1))
+
+
+def test_each_reader_learns_from_its_own_loss():
+    m = model(ensemble=2).train()
+    batch = {"input_ids": torch.tensor([[5, 6, 0], [7, 8, 9]]), "lengths": torch.tensor([2, 3]), "labels": torch.tensor([0, 1])}
+    m.log = lambda *args, **kwargs: None
+    loss = m.training_step(batch, 0)
+    own = [torch.nn.functional.cross_entropy(r(batch["input_ids"], batch["lengths"]), batch["labels"]) for r in m.readers]
+    torch.testing.assert_close(loss, torch.stack(own).mean())
+    with pytest.raises(SeqlitError, match="model.ensemble must be 1 or more"):
+        model(ensemble=0)
+
+
+def test_a_checkpoint_from_before_ensembles_loads_as_reader_zero(tmp_path):
+    m = model()
+    old_layout = {k.removeprefix("readers.0."): v for k, v in m.state_dict().items()}
+    path = tmp_path / "old.ckpt"
+    torch.save({"state_dict": old_layout, "hyper_parameters": dict(m.hparams), "pytorch-lightning_version": "2.6.0"}, path)
+    loaded = Classifier.load_from_checkpoint(path, weights_only=True).eval()
+    ids, lengths = torch.tensor([[5, 6, 7, 0], [9, 10, 11, 12]]), torch.tensor([3, 4])
+    torch.testing.assert_close(loaded(ids, lengths), m(ids, lengths))

@@ -64,3 +64,16 @@ def test_skip_leaves_weights_untouched_and_counts(tmp_path):
 def test_skip_gives_up_after_too_many_in_a_row(tmp_path):
     with pytest.raises(SeqlitError, match="training stopped"):
         trainer(tmp_path, NumericalGuard(action="skip", max_skips=2), 8).fit(Poisoned({1, 2, 3, 4}), data())
+
+
+class InfiniteGradient(Poisoned):
+    """A finite loss whose gradient for `lin.bias` turns infinite at the given steps."""
+
+    def __init__(self, bad_steps: set[int]):
+        super().__init__(set())
+        self.lin.bias.register_hook(lambda g: g * float("inf") if self.global_step in bad_steps else g)
+
+
+def test_a_non_finite_gradient_under_a_finite_loss_is_named(tmp_path):
+    with pytest.raises(SeqlitError, match=r"training stopped at step 2 .*non-finite gradient in lin\.bias;"):
+        trainer(tmp_path, NumericalGuard(), 6).fit(InfiniteGradient({2}), data())

@@ -90,7 +90,9 @@ def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodu
     vocabulary built from other data, another task's checkpoint) ends the run
     before anything is written, instead of deep inside `load_state_dict`.
     """
-    theirs, ours = ckpt["state_dict"], model.state_dict()
+    theirs, ours = dict(ckpt["state_dict"]), model.state_dict()
+    if hasattr(model, "upgrade_state_dict"):
+        model.upgrade_state_dict(theirs)
     if getattr(model, "strict_loading", True):
         missing, unexpected = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
         if missing or unexpected:

@@ -60,7 +60,15 @@ class SeqTask(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[resume.KEY] = resume.gather(self, self.resume_state())
 
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
+        """Rename in place the weights of checkpoints written before a task's layout changed.
+
+        Called on every checkpoint loaded, and by `check_fits` before it compares keys.
+        """
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.upgrade_state_dict(checkpoint["state_dict"])
         self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))
 
     def on_train_start(self) -> None:

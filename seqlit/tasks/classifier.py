@@ -117,10 +117,9 @@ class Classifier(SeqTask):
         log_probs = self.member_logits(input_ids, lengths).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.readers))
 
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
         """Checkpoints from before `ensemble` kept one reader's weights at the top level: they load as reader 0."""
-        super().on_load_checkpoint(checkpoint)
-        state = checkpoint["state_dict"]
         for key in [k for k in state if k.split(".")[0] in ("embedding", "rnn", "pool", "out")]:
             state[f"readers.0.{key}"] = state.pop(key)
 

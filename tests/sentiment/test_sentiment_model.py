@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seqlit.checkpoint_io import check_fits
 from seqlit.errors import SeqlitError
 from seqlit.nn.reader import Pool
 from seqlit.tasks.classifier import Classifier
@@ -130,6 +131,7 @@ def test_a_checkpoint_from_before_ensembles_loads_as_reader_zero(tmp_path):
     old_layout = {k.removeprefix("readers.0."): v for k, v in m.state_dict().items()}
     path = tmp_path / "old.ckpt"
     torch.save({"state_dict": old_layout, "hyper_parameters": dict(m.hparams), "pytorch-lightning_version": "2.6.0"}, path)
+    check_fits(torch.load(path, weights_only=True), str(path), model())  # the CLI's check before loading
     loaded = Classifier.load_from_checkpoint(path, weights_only=True).eval()
     ids, lengths = torch.tensor([[5, 6, 7, 0], [9, 10, 11, 12]]), torch.tensor([3, 4])
     torch.testing.assert_close(loaded(ids, lengths), m(ids, lengths))

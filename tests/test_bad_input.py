@@ -305,7 +305,7 @@ def test_checkpoint_vocabulary_not_the_datas(classifier, tmp_path, cwd):
         write_split(other / f"{split}.parquet", ["a zebra", "an emu"], [0, 1])
     run = seqlit("fit", "--ckpt_path", str(classifier), "--data.init_args.vocab_from", "null", "--data.init_args.path", str(other),
                  *SHORT, *QUIET, cwd=cwd)
-    one_line_error(run, str(classifier), "does not fit the model: embedding.weight is [", "vocabulary")
+    one_line_error(run, str(classifier), "does not fit the model: readers.0.embedding.weight is [", "vocabulary")
     nothing_written(cwd)
 
 

@@ -12,7 +12,10 @@ the rarest cluster and time a model nobody trains. Each shape is one line:
     python bench/lm_step_speed.py 33278,256,256,1,32,70,1 33278,256,256,1,32,70,2 33278,256,256,1,20,35,2
 
 `--profile` also prints where the time of each shape goes (torch.profiler,
-the operators with the most time of their own).
+the operators with the most time of their own). An optional eighth field, 1,
+embeds with the adaptive input (`model.adaptive_input`) instead of a full table:
+
+    python bench/lm_step_speed.py 33278,256,256,1,20,35,2 33278,256,256,1,20,35,2,1
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ from seqlit.tasks.language_model import detach_state  # noqa: E402
 
 
 def tokens_per_second(vocab: int, embedding: int, hidden: int, layers: int, batch: int, bptt: int,
-                      threads: int, steps: int, warmup: int, profile: bool = False) -> float:
+                      threads: int, steps: int, warmup: int, profile: bool = False,
+                      adaptive_input: bool = False) -> float:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cutoffs = [1000, 5000] if vocab > 5000 else None
     model = LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, embedding_dim=embedding,
                           hidden_size=hidden, num_layers=layers, dropout=0.1, embedding_dropout=0.0,
-                          adaptive_cutoffs=cutoffs)
+                          adaptive_cutoffs=cutoffs, adaptive_input=adaptive_input and cutoffs is not None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     zipf = 1.0 / torch.arange(1, vocab + 1, dtype=torch.float)
     draw = lambda: torch.multinomial(zipf, batch * bptt, replacement=True).view(batch, bptt)  # noqa: E731
@@ -68,18 +72,21 @@ def tokens_per_second(vocab: int, embedding: int, hidden: int, layers: int, batc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("shapes", nargs="+", help="vocab,embedding,hidden,layers,batch,bptt,threads")
+    parser.add_argument("shapes", nargs="+", help="vocab,embedding,hidden,layers,batch,bptt,threads[,adaptive_input]")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print each shape's top operators")
     args = parser.parse_args()
     print(f"torch {torch.__version__}; {args.steps} timed steps after {args.warmup}")
-    print("| vocab | embedding | hidden | layers | batch × bptt | threads | tokens/s |\n|---:|---:|---:|---:|---|---:|---:|")
+    print("| vocab | embedding | hidden | layers | batch × bptt | threads | input | tokens/s |\n"
+          "|---:|---:|---:|---:|---|---:|---|---:|")
     for shape in args.shapes:
-        vocab, embedding, hidden, layers, batch, bptt, threads = (int(x) for x in shape.split(","))
+        vocab, embedding, hidden, layers, batch, bptt, threads, *rest = (int(x) for x in shape.split(","))
+        adaptive = bool(rest and rest[0])
         speed = tokens_per_second(vocab, embedding, hidden, layers, batch, bptt, threads, args.steps, args.warmup,
-                                  args.profile)
-        print(f"| {vocab} | {embedding} | {hidden} | {layers} | {batch} × {bptt} | {threads} | {speed:,.0f} |", flush=True)
+                                  args.profile, adaptive)
+        print(f"| {vocab} | {embedding} | {hidden} | {layers} | {batch} × {bptt} | {threads} | "
+              f"{'adaptive' if adaptive else 'table'} | {speed:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

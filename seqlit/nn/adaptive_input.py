@@ -26,7 +26,10 @@ class AdaptiveInput(nn.Module):
             raise ValueError(f"AdaptiveInput: cutoffs {cutoffs} must increase strictly within (0, {vocab_size})")
         self.dim = dim
         self.bounds = [0, *cutoffs, vocab_size]
-        sizes = [max(1, int(dim // div_value**i)) for i in range(len(self.bounds) - 1)]
+        sizes = [int(dim // div_value**i) for i in range(len(self.bounds) - 1)]  # the adaptive softmax's widths
+        if sizes[-1] < 1:
+            raise ValueError(f"AdaptiveInput: dim {dim} leaves the last of {len(sizes)} clusters no width "
+                             f"(dim / {div_value}**{len(sizes) - 1} < 1): use a wider embedding or fewer cutoffs")
         self.tables = nn.ModuleList(nn.Embedding(hi - lo, size)
                                     for lo, hi, size in zip(self.bounds, self.bounds[1:], sizes))
         self.projections = nn.ModuleList(nn.Identity() if size == dim else nn.Linear(size, dim, bias=False)
@@ -34,6 +37,22 @@ class AdaptiveInput(nn.Module):
         for project, size in zip(self.projections, sizes):
             if isinstance(project, nn.Linear):  # lifted vectors as large as the head's N(0, 1) ones
                 nn.init.normal_(project.weight, std=size**-0.5)
+
+    def tie_to(self, softmax: nn.AdaptiveLogSoftmaxWithLoss) -> None:
+        """Share each cluster's table with the adaptive softmax's output rows for the same tokens.
+
+        The softmax's head is (shortlist + clusters) × dim and its tail i ends in a
+        (cluster size × dim/div**i) map: the same shapes as the tables here, so a rare
+        word's vector is trained from both sides (Press & Wolf, 2017; Baevski & Auli tie
+        adaptive input and softmax the same way). The head's extra cluster rows are never
+        looked up as inputs. Projections stay separate.
+        """
+        outputs = [softmax.head.weight, *(tail[1].weight for tail in softmax.tail)]
+        if softmax.cutoffs != self.bounds[1:] or [w.shape[1] for w in outputs] != [t.weight.shape[1] for t in self.tables]:
+            raise ValueError(f"AdaptiveInput.tie_to: softmax cutoffs {softmax.cutoffs} / widths do not match "
+                             f"the input's {self.bounds[1:]}")
+        for table, weight in zip(self.tables, outputs):
+            table.weight = weight
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids: any shape of token ids; returns that shape + (dim,)."""

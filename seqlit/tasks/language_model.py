@@ -47,7 +47,8 @@ class LanguageModel(SeqTask):
         dropout: between stacked layers and on the last layer's output.
         embedding_dropout: on x<t>, one mask per sequence (variational / locked dropout).
         tie_weights: share the embedding matrix with the output layer (a projection
-            maps hidden_size -> embedding_dim when they differ).
+            maps hidden_size -> embedding_dim when they differ); with the adaptive softmax
+            and input, share each cluster's table.
         adaptive_cutoffs: use `nn.AdaptiveLogSoftmaxWithLoss` with these cutoffs
             (frequent tokens first, which the vocabulary guarantees).
         adaptive_input: embed with `AdaptiveInput` at the same cutoffs (narrower vectors
@@ -81,8 +82,9 @@ class LanguageModel(SeqTask):
         super().__init__(data_spec, lr, weight_decay, lr_schedule)
         self.save_hyperparameters()
         vocab_size = data_spec["vocab_size"]
-        if tie_weights and adaptive_cutoffs:
-            raise SeqlitError("model.tie_weights and model.adaptive_cutoffs cannot be combined: choose one")
+        if tie_weights and adaptive_cutoffs and not adaptive_input:
+            raise SeqlitError("model.tie_weights with model.adaptive_cutoffs needs model.adaptive_input: true "
+                              "(the adaptive softmax's clusters are shared with the adaptive input's tables)")
         if adaptive_cutoffs and not all(0 < c < vocab_size for c in adaptive_cutoffs):
             raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must lie strictly between 0 and vocab_size={vocab_size}")
         if adaptive_input and not adaptive_cutoffs:
@@ -104,6 +106,8 @@ class LanguageModel(SeqTask):
         if adaptive_cutoffs:
             self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(out_dim, vocab_size, list(adaptive_cutoffs), div_value=4.0)
             self.decoder = None
+            if tie_weights:
+                self.embedding.tie_to(self.adaptive)
         else:
             self.adaptive = None
             self.decoder = nn.Linear(out_dim, vocab_size)

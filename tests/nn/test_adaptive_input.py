@@ -22,7 +22,7 @@ def test_each_token_is_its_clusters_row_lifted_to_dim():
 
 
 def test_gradient_reaches_only_used_rows_and_every_cluster_used():
-    emb = AdaptiveInput(vocab_size=50, dim=8, cutoffs=[10, 30])
+    emb = AdaptiveInput(vocab_size=50, dim=16, cutoffs=[10, 30])
     emb(torch.tensor([[1, 12, 40]])).sum().backward()
     for table, used in zip(emb.tables, (1, 2, 10)):
         touched = table.weight.grad.abs().sum(1).nonzero().squeeze(1).tolist()
@@ -40,4 +40,9 @@ def test_lifted_vectors_have_the_heads_scale():
 @pytest.mark.parametrize("cutoffs", [[30, 10], [10, 10], [0, 10], [10, 50]])
 def test_bad_cutoffs_are_refused(cutoffs):
     with pytest.raises(ValueError, match="cutoffs"):
-        AdaptiveInput(vocab_size=50, dim=8, cutoffs=cutoffs)
+        AdaptiveInput(vocab_size=50, dim=16, cutoffs=cutoffs)
+
+
+def test_too_narrow_a_last_cluster_is_refused():
+    with pytest.raises(ValueError, match="no width"):
+        AdaptiveInput(vocab_size=50, dim=8, cutoffs=[10, 30])

@@ -14,7 +14,7 @@ SPEC = {"vocab_size": 30, "pad_id": 0, "level": "word"}
 
 def model(kind="gru", **kw):
     torch.manual_seed(0)
-    return LanguageModel(data_spec=SPEC, kind=kind, embedding_dim=8, hidden_size=12, num_layers=2, **kw).eval()
+    return LanguageModel(data_spec=SPEC, kind=kind, **{"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, **kw}).eval()
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
@@ -40,7 +40,9 @@ def test_eval_perplexity_is_token_weighted_over_the_stream():
 
 
 @pytest.mark.parametrize("kw", [{}, {"adaptive_cutoffs": [10, 20]}, {"tie_weights": True},
-                                {"adaptive_cutoffs": [10, 20], "adaptive_input": True}])
+                                {"adaptive_cutoffs": [10, 20], "adaptive_input": True, "embedding_dim": 16},
+                                {"adaptive_cutoffs": [10, 20], "adaptive_input": True, "tie_weights": True,
+                                 "embedding_dim": 16}])
 @pytest.mark.parametrize("temperature, top_k", [(1.0, None), (0.7, 5), (0.0, None)])
 def test_cached_sampling_matches_rerunning_the_prefix(kw, temperature, top_k):
     m = model(**kw)
@@ -67,6 +69,20 @@ def test_adaptive_input_needs_the_adaptive_cutoffs():
 
     with pytest.raises(SeqlitError, match="adaptive_input needs model.adaptive_cutoffs"):
         model(adaptive_input=True)
+
+
+def test_tied_adaptive_input_shares_the_softmax_clusters_and_needs_the_input():
+    from seqlit.errors import SeqlitError
+
+    m = LanguageModel(data_spec=SPEC, embedding_dim=16, hidden_size=16, num_layers=1,
+                      adaptive_cutoffs=[10, 20], adaptive_input=True, tie_weights=True)
+    assert m.embedding.tables[0].weight is m.adaptive.head.weight
+    assert m.embedding.tables[2].weight is m.adaptive.tail[1][1].weight
+    n_untied = sum(p.numel() for p in LanguageModel(data_spec=SPEC, embedding_dim=16, hidden_size=16, num_layers=1,
+                                                    adaptive_cutoffs=[10, 20], adaptive_input=True).parameters())
+    assert sum(p.numel() for p in m.parameters()) == n_untied - (10 * 16 + 10 * 4 + 10 * 1)
+    with pytest.raises(SeqlitError, match="needs model.adaptive_input"):
+        model(adaptive_cutoffs=[10, 20], tie_weights=True)
 
 
 def test_cosine_budget_is_steps_or_max_time_whichever_ends_first():

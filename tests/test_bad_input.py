@@ -353,3 +353,20 @@ def test_zero_or_negative_sizes(tmp_path, cwd, args, expected):
     run = seqlit("fit", "--config", QUICK, "--data.init_args.path", str(corpus), *SMALL_LM, *QUIET, *args, cwd=cwd)
     one_line_error(run, expected)
     nothing_written(cwd)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--model.init_args.adaptive_input", "true"], "model.adaptive_input needs model.adaptive_cutoffs"),
+        (["--model.init_args.tie_weights", "true", "--model.init_args.adaptive_cutoffs", "[4, 8]"],
+         "model.tie_weights with model.adaptive_cutoffs needs model.adaptive_input: true"),
+        (["--model.init_args.adaptive_cutoffs", "[4, 9999]"], "must increase and lie strictly between 0 and vocab_size=21"),
+        (["--model.init_args.adaptive_cutoffs", "[8, 4]"], "must increase and lie strictly between 0 and vocab_size=21"),
+    ],
+)
+def test_contradictory_language_model_options(tmp_path, cwd, args, expected):
+    corpus = lm_text(tmp_path / "corpus.txt")
+    run = seqlit("fit", "--config", QUICK, "--data.init_args.path", str(corpus), *SMALL_LM, *QUIET, *args, cwd=cwd)
+    print(one_line_error(run, expected))
+    nothing_written(cwd)

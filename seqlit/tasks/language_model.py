@@ -85,10 +85,13 @@ class LanguageModel(SeqTask):
         if tie_weights and adaptive_cutoffs and not adaptive_input:
             raise SeqlitError("model.tie_weights with model.adaptive_cutoffs needs model.adaptive_input: true "
                               "(the adaptive softmax's clusters are shared with the adaptive input's tables)")
-        if adaptive_cutoffs and not all(0 < c < vocab_size for c in adaptive_cutoffs):
-            raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must lie strictly between 0 and vocab_size={vocab_size}")
+        if adaptive_cutoffs and (list(adaptive_cutoffs) != sorted(set(adaptive_cutoffs))
+                                 or not all(0 < c < vocab_size for c in adaptive_cutoffs)):
+            raise SeqlitError(f"model.adaptive_cutoffs {adaptive_cutoffs} must increase and lie strictly between 0 and "
+                              f"vocab_size={vocab_size}: set --model.init_args.adaptive_cutoffs accordingly, or null")
         if adaptive_input and not adaptive_cutoffs:
-            raise SeqlitError("model.adaptive_input needs model.adaptive_cutoffs (it cuts the vocabulary at the same places)")
+            raise SeqlitError("model.adaptive_input needs model.adaptive_cutoffs (it cuts the vocabulary at the same places): "
+                              "set --model.init_args.adaptive_cutoffs, e.g. [1000, 5000], or adaptive_input false")
         if adaptive_input:
             self.embedding = AdaptiveInput(vocab_size, embedding_dim, list(adaptive_cutoffs))
         else:

@@ -55,17 +55,14 @@ class AdaptiveInput(nn.Module):
             table.weight = weight
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids: any shape of token ids; returns that shape + (dim,)."""
+        """ids: any shape of token ids; returns that shape + (dim,), in the tables' dtype
+        (under autocast the lifted clusters come out in lower precision; the output does not
+        depend on which clusters a batch happens to use)."""
         flat = ids.reshape(-1)
-        out = None
+        head = self.tables[0].weight
+        out = head.new_zeros(flat.numel(), self.dim)
         for lo, hi, table, project in zip(self.bounds, self.bounds[1:], self.tables, self.projections):
             rows = ((flat >= lo) & (flat < hi)).nonzero().squeeze(1)
-            if rows.numel() == 0:
-                continue
-            vectors = project(table(flat[rows] - lo))
-            if out is None:
-                out = vectors.new_zeros(flat.numel(), self.dim)
-            out = out.index_copy(0, rows, vectors)
-        if out is None:  # no tokens at all
-            out = self.tables[0].weight.new_zeros(0, self.dim)
+            if rows.numel():
+                out = out.index_copy(0, rows, project(table(flat[rows] - lo)).to(out.dtype))
         return out.view(*ids.shape, self.dim)

@@ -29,6 +29,13 @@ def test_gradient_reaches_only_used_rows_and_every_cluster_used():
         assert touched == [used]
 
 
+def test_output_dtype_does_not_depend_on_the_clusters_used_under_autocast():
+    emb = AdaptiveInput(vocab_size=50, dim=16, cutoffs=[10, 30])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rare_only, mixed = emb(torch.tensor([[40, 41]])), emb(torch.tensor([[1, 41]]))
+    assert rare_only.dtype == mixed.dtype == torch.float32
+
+
 def test_lifted_vectors_have_the_heads_scale():
     torch.manual_seed(0)
     emb = AdaptiveInput(vocab_size=30000, dim=256, cutoffs=[1000, 5000])

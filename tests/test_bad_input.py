@@ -363,6 +363,8 @@ def test_zero_or_negative_sizes(tmp_path, cwd, args, expected):
          "model.tie_weights with model.adaptive_cutoffs needs model.adaptive_input: true"),
         (["--model.init_args.adaptive_cutoffs", "[4, 9999]"], "must increase and lie strictly between 0 and vocab_size=21"),
         (["--model.init_args.adaptive_cutoffs", "[8, 4]"], "must increase and lie strictly between 0 and vocab_size=21"),
+        (["--model.init_args.adaptive_cutoffs", "[4, 8]", "--model.init_args.adaptive_input", "true",
+          "--model.init_args.embedding_dim", "8"], "model.embedding_dim 8: AdaptiveInput: dim 8 leaves the last"),
     ],
 )
 def test_contradictory_language_model_options(tmp_path, cwd, args, expected):

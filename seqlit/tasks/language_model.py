@@ -93,7 +93,10 @@ class LanguageModel(SeqTask):
             raise SeqlitError("model.adaptive_input needs model.adaptive_cutoffs (it cuts the vocabulary at the same places): "
                               "set --model.init_args.adaptive_cutoffs, e.g. [1000, 5000], or adaptive_input false")
         if adaptive_input:
-            self.embedding = AdaptiveInput(vocab_size, embedding_dim, list(adaptive_cutoffs))
+            try:
+                self.embedding = AdaptiveInput(vocab_size, embedding_dim, list(adaptive_cutoffs))
+            except ValueError as err:  # too narrow an embedding for this many clusters
+                raise SeqlitError(f"model.adaptive_input with model.embedding_dim {embedding_dim}: {err}") from None
         else:
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)

@@ -41,7 +41,7 @@ from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
-from seqlit.config_errors import nonpositive_size, summarize
+from seqlit.config_errors import bad_rate, nonpositive_size, summarize
 from seqlit.errors import SeqlitError
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
@@ -68,7 +68,8 @@ class SeqlitCLI(LightningCLI):
             if threads < 1:
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
-        problem = nonpositive_size(self.config[self.subcommand] if self.subcommand else self.config)
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        problem = nonpositive_size(config) or bad_rate(config)
         if problem:
             raise SeqlitError(problem)
 

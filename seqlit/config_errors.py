@@ -6,7 +6,8 @@ a key that does not exist, a value of the wrong kind) are recognised here and
 reported as `<key>: <problem>; did you mean <close match>?`.
 
 `nonpositive_size` catches the zero or negative sizes (`hidden_size: 0`,
-`num_layers: -1` …) that would otherwise fail deep inside torch.
+`num_layers: -1` …) and `bad_rate` the dropout rates outside [0, 1), which
+would otherwise fail deep inside torch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 
 # model arguments that are sizes or counts: a value must be an integer of at least 1 (None keeps its meaning)
 SIZE = re.compile(r"(\w+_size|\w+_dim|num_\w+|\w+_length|\w+_features|\w+_kernel)")
+# model arguments that are dropout rates: a number in [0, 1)
+RATE = re.compile(r"(\w+_)?dropout")
 # trainer arguments that count something and must be at least 1
 TRAINER_COUNTS = ("accumulate_grad_batches", "log_every_n_steps", "check_val_every_n_epoch", "num_nodes")
 
@@ -80,4 +83,14 @@ def nonpositive_size(config) -> str | None:
     for section, key, value in items:
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             return f"{section}.{key} must be a positive integer, got {value}: set --{section}.{key} to 1 or more"
+    return None
+
+
+def bad_rate(config) -> str | None:
+    """A message for the first model dropout rate outside [0, 1) in a parsed subcommand config, else None."""
+    init_args = getattr(getattr(config, "model", None), "init_args", None)
+    for key, value in vars(init_args).items() if init_args is not None else ():
+        if RATE.fullmatch(key) and isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value < 1:
+            return (f"model.init_args.{key} must be a rate in [0, 1), got {value}: "
+                    f"set --model.init_args.{key} to e.g. 0.1, or 0 for none")
     return None

@@ -358,6 +358,21 @@ def test_zero_or_negative_sizes(tmp_path, cwd, args, expected):
 @pytest.mark.parametrize(
     "args, expected",
     [
+        (["--model.init_args.dropout", "1.5"], "model.init_args.dropout must be a rate in [0, 1), got 1.5"),
+        (["--model.init_args.embedding_dropout", "-0.1"], "model.init_args.embedding_dropout must be a rate in [0, 1), got -0.1"),
+        (["--model.init_args.weight_dropout", "1.0"], "model.init_args.weight_dropout must be a rate in [0, 1), got 1.0"),
+    ],
+)
+def test_dropout_rates_outside_zero_one(tmp_path, cwd, args, expected):
+    corpus = lm_text(tmp_path / "corpus.txt")
+    run = seqlit("fit", "--config", QUICK, "--data.init_args.path", str(corpus), *SMALL_LM, *QUIET, *args, cwd=cwd)
+    one_line_error(run, expected)
+    nothing_written(cwd)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
         (["--model.init_args.adaptive_input", "true"], "model.adaptive_input needs model.adaptive_cutoffs"),
         (["--model.init_args.tie_weights", "true", "--model.init_args.adaptive_cutoffs", "[4, 8]"],
          "model.tie_weights with model.adaptive_cutoffs needs model.adaptive_input: true"),

@@ -15,9 +15,15 @@ Variable-length batches (``lengths`` given): padding never changes a result.
 Outputs at padded steps are exactly zero, final states are those of each
 sequence's last real step, and the reverse direction of a bidirectional layer
 reads each sequence backwards from its own last real step.
+
+Weight dropout (DropConnect on the recurrent matrices Waa, AWD-LSTM's
+regulariser) swaps dropped copies of torch's ``weight_hh`` tensors in for one
+call, so both backends, and the fused kernel, run with the same dropped Waa
+at every time step.
 """
 
 import functools
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +50,11 @@ class Recurrent(nn.Module):
         bidirectional: add a right-to-left direction; outputs are the two
             directions concatenated (forward first), like torch.
         dropout: dropout on each layer's outputs except the last, like torch.
+        weight_dropout: DropConnect on each layer's recurrent matrix Waa
+            (torch's ``weight_hh``) while training: one mask per forward call,
+            the same at every time step, so the recurrence is regularised
+            without noise on the state itself (Wan et al. 2013; Merity et al.
+            2018, AWD-LSTM). A mask per step would forbid the fused kernel.
         backend: "fused" (torch's module) or "scratch" (loop over the cells).
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
         compile: scratch backend only: run the time loop through
@@ -70,6 +81,7 @@ class Recurrent(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        weight_dropout: float = 0.0,
         backend: str = "fused",
         nonlinearity: str = "tanh",
         compile: bool = False,
@@ -83,8 +95,9 @@ class Recurrent(nn.Module):
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Recurrent: {name} must be a positive integer, got {value!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
-            raise ValueError(f"Recurrent: dropout must be a number in [0, 1), got {dropout!r}")
+        for name, value in (("dropout", dropout), ("weight_dropout", weight_dropout)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+                raise ValueError(f"Recurrent: {name} must be a number in [0, 1), got {value!r}")
         if kind != "rnn" and nonlinearity != "tanh":
             raise ValueError(
                 f"Recurrent: nonlinearity applies only to kind='rnn', got {nonlinearity!r} for kind={kind!r}"
@@ -101,6 +114,7 @@ class Recurrent(nn.Module):
         self.num_layers = num_layers
         self.bidirectional = bool(bidirectional)
         self.dropout = float(dropout)
+        self.weight_dropout = float(weight_dropout)
         self.nonlinearity = nonlinearity
         self.use_compile = bool(compile)  # not `self.compile`: that is nn.Module's method
         self.num_directions = 2 if self.bidirectional else 1
@@ -168,9 +182,17 @@ class Recurrent(nn.Module):
         if state is not None:
             state = self._check_state(state, x)
         self._probes = []
+        recurrent = self._dropped_recurrent_weights()
         if self.backend == "fused" and not self.probe:
-            return self._fused(x, lengths, state)
-        return self._scratch(x, lengths, state)
+            return self._fused(x, lengths, state, recurrent)
+        return self._scratch(x, lengths, state, recurrent)
+
+    def _dropped_recurrent_weights(self) -> dict[str, Tensor]:
+        """``{"weight_hh_l0": dropped copy, ...}`` while training with weight dropout, else empty."""
+        if not (self.training and self.weight_dropout):
+            return {}
+        return {name: F.dropout(param, self.weight_dropout) for name, param in self.rnn.named_parameters()
+                if name.startswith("weight_hh")}
 
     def probe_gradients(self) -> Tensor | None:
         """∂L/∂a<t> of the top layer from the last probed forward, as (B, T, D*H), after backward.
@@ -186,14 +208,23 @@ class Recurrent(nn.Module):
         grads = [_reverse(p.grad, index) if reverse else p.grad for p, reverse, index in self._probes]
         return torch.cat(grads, dim=-1).transpose(0, 1)
 
-    def _fused(self, x: Tensor, lengths: Tensor | None, state: State | None) -> tuple[Tensor, State]:
+    def _fused(self, x: Tensor, lengths: Tensor | None, state: State | None,
+               recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
         self._flatten_if_needed()
         if lengths is None:
-            return self.rnn(x, state)
+            return self._call_rnn(recurrent, x, state)
         packed = pack_padded_sequence(x, lengths.to("cpu", torch.int64), batch_first=True, enforce_sorted=False)
-        outputs, final = self.rnn(packed, state)
+        outputs, final = self._call_rnn(recurrent, packed, state)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
         return outputs, final
+
+    def _call_rnn(self, recurrent: dict[str, Tensor], *args):
+        """torch's module, with the tensors in ``recurrent`` standing in for its parameters of those names."""
+        if not recurrent:
+            return self.rnn(*args)
+        with warnings.catch_warnings():  # cuDNN copies swapped-in weights into its flat buffer: the price of DropConnect
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+            return torch.func.functional_call(self.rnn, recurrent, args)
 
     def _flatten_if_needed(self) -> None:
         """Re-pack the weights into one buffer for cuDNN, only when they are not.
@@ -207,7 +238,8 @@ class Recurrent(nn.Module):
         if weights[0].is_cuda and len({w.untyped_storage().data_ptr() for w in weights}) > 1:
             self.rnn.flatten_parameters()
 
-    def _scratch(self, x: Tensor, lengths: Tensor | None, state: State | None) -> tuple[Tensor, State]:
+    def _scratch(self, x: Tensor, lengths: Tensor | None, state: State | None,
+                 recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
         batch, steps, _ = x.shape
         directions = self.num_directions
         if state is None:
@@ -227,7 +259,7 @@ class Recurrent(nn.Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction, recurrent)
                 reverse = direction == 1
                 seq = _reverse(layer_input, reverse_index) if reverse else layer_input
                 start = tuple(s[layer * directions + direction] for s in initial)
@@ -247,9 +279,10 @@ class Recurrent(nn.Module):
         final_state = tuple(torch.stack(parts) for parts in zip(*finals))
         return layer_input.transpose(0, 1), final_state if self.kind == "lstm" else final_state[0]
 
-    def _weights(self, layer: int, direction: int) -> list[Tensor]:
+    def _weights(self, layer: int, direction: int, recurrent: dict[str, Tensor]) -> list[Tensor]:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        return [getattr(self.rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        names = [name + suffix for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        return [recurrent.get(name, getattr(self.rnn, name)) for name in names]
 
     def _check_input(self, x: Tensor) -> None:
         if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:

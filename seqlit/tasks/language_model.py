@@ -46,6 +46,8 @@ class LanguageModel(SeqTask):
         embedding_dim: size of x<t>.
         dropout: between stacked layers and on the last layer's output.
         embedding_dropout: on x<t>, one mask per sequence (variational / locked dropout).
+        weight_dropout: DropConnect on the recurrent matrices Waa, one mask per batch shared
+            by every time step (AWD-LSTM's weight-dropped LSTM; see `Recurrent`).
         tie_weights: share the embedding matrix with the output layer (a projection
             maps hidden_size -> embedding_dim when they differ); with the adaptive softmax
             and input, share each cluster's table.
@@ -72,6 +74,7 @@ class LanguageModel(SeqTask):
         nonlinearity: Literal["tanh", "relu"] = "tanh",
         dropout: float = 0.2,
         embedding_dropout: float = 0.1,
+        weight_dropout: float = 0.0,
         tie_weights: bool = False,
         adaptive_cutoffs: list[int] | None = None,
         adaptive_input: bool = False,
@@ -100,9 +103,12 @@ class LanguageModel(SeqTask):
         else:
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers,
-                             dropout=dropout if num_layers > 1 else 0.0,
-                             backend=backend, nonlinearity=nonlinearity)
+        try:
+            self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers,
+                                 dropout=dropout if num_layers > 1 else 0.0, weight_dropout=weight_dropout,
+                                 backend=backend, nonlinearity=nonlinearity)
+        except ValueError as err:  # a bad rate or choice in the config: one line, not a traceback
+            raise SeqlitError(f"model.init_args: {err}") from err
         self.output_dropout = LockedDropout(dropout)
         out_dim = hidden_size
         self.project = None

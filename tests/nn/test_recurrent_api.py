@@ -170,6 +170,7 @@ def test_compiled_scratch_matches_eager(monkeypatch):
         ({"dropout": 1.0}, "Recurrent: dropout must be a number in [0, 1), got 1.0"),
         ({"dropout": -0.1}, "Recurrent: dropout must be a number in [0, 1), got -0.1"),
         ({"dropout": "0.5"}, "Recurrent: dropout must be a number in [0, 1), got '0.5'"),
+        ({"weight_dropout": 1.0}, "Recurrent: weight_dropout must be a number in [0, 1), got 1.0"),
         ({"kind": "gru", "nonlinearity": "relu"}, "Recurrent: nonlinearity applies only to kind='rnn'"),
         ({"compile": True}, "Recurrent: compile=True applies only to backend='scratch'"),
     ],

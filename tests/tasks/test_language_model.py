@@ -39,7 +39,15 @@ def test_eval_perplexity_is_token_weighted_over_the_stream():
     assert math.isclose(got, expected, rel_tol=1e-6)
 
 
-@pytest.mark.parametrize("kw", [{}, {"adaptive_cutoffs": [10, 20]}, {"tie_weights": True},
+def test_weight_dropout_masks_the_recurrence_in_training_only():
+    m = model("lstm", weight_dropout=0.5, dropout=0.0, embedding_dropout=0.0)
+    ids = torch.randint(0, 30, (3, 10))
+    assert torch.equal(m.features(ids)[0], m.features(ids)[0])
+    m.train()
+    assert not torch.allclose(m.features(ids)[0], m.features(ids)[0])
+
+
+@pytest.mark.parametrize("kw", [{}, {"adaptive_cutoffs": [10, 20]}, {"tie_weights": True}, {"weight_dropout": 0.5},
                                 {"adaptive_cutoffs": [10, 20], "adaptive_input": True, "embedding_dim": 16},
                                 {"adaptive_cutoffs": [10, 20], "adaptive_input": True, "tie_weights": True,
                                  "embedding_dim": 16}])

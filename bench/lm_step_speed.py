@@ -16,6 +16,10 @@ the operators with the most time of their own). An optional eighth field, 1,
 embeds with the adaptive input (`model.adaptive_input`) instead of a full table:
 
     python bench/lm_step_speed.py 33278,256,256,1,20,35,2 33278,256,256,1,20,35,2,1
+
+`--weight-dropout 0 0.5` times every shape at each weight-dropout rate
+(DropConnect on the recurrent matrices, `model.weight_dropout`), one after
+the other, so its cost is read as a ratio within one run.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ from seqlit.tasks.language_model import detach_state  # noqa: E402
 
 def tokens_per_second(vocab: int, embedding: int, hidden: int, layers: int, batch: int, bptt: int,
                       threads: int, steps: int, warmup: int, profile: bool = False,
-                      adaptive_input: bool = False) -> float:
+                      adaptive_input: bool = False, weight_dropout: float = 0.0) -> float:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cutoffs = [1000, 5000] if vocab > 5000 else None
     model = LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, embedding_dim=embedding,
                           hidden_size=hidden, num_layers=layers, dropout=0.1, embedding_dropout=0.0,
+                          weight_dropout=weight_dropout,
                           adaptive_cutoffs=cutoffs, adaptive_input=adaptive_input and cutoffs is not None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     zipf = 1.0 / torch.arange(1, vocab + 1, dtype=torch.float)
@@ -76,17 +81,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print each shape's top operators")
+    parser.add_argument("--weight-dropout", type=float, nargs="+", default=[0.0],
+                        help="time each shape at each of these weight-dropout rates")
     args = parser.parse_args()
     print(f"torch {torch.__version__}; {args.steps} timed steps after {args.warmup}")
-    print("| vocab | embedding | hidden | layers | batch × bptt | threads | input | tokens/s |\n"
-          "|---:|---:|---:|---:|---|---:|---|---:|")
+    print("| vocab | embedding | hidden | layers | batch × bptt | threads | input | weight dropout | tokens/s |\n"
+          "|---:|---:|---:|---:|---|---:|---|---:|---:|")
     for shape in args.shapes:
         vocab, embedding, hidden, layers, batch, bptt, threads, *rest = (int(x) for x in shape.split(","))
         adaptive = bool(rest and rest[0])
-        speed = tokens_per_second(vocab, embedding, hidden, layers, batch, bptt, threads, args.steps, args.warmup,
-                                  args.profile, adaptive)
-        print(f"| {vocab} | {embedding} | {hidden} | {layers} | {batch} × {bptt} | {threads} | "
-              f"{'adaptive' if adaptive else 'table'} | {speed:,.0f} |", flush=True)
+        for rate in args.weight_dropout:
+            speed = tokens_per_second(vocab, embedding, hidden, layers, batch, bptt, threads, args.steps,
+                                      args.warmup, args.profile, adaptive, rate)
+            print(f"| {vocab} | {embedding} | {hidden} | {layers} | {batch} × {bptt} | {threads} | "
+                  f"{'adaptive' if adaptive else 'table'} | {rate:g} | {speed:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

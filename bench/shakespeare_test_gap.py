@@ -44,12 +44,17 @@ def char_nll(model, ids: torch.Tensor) -> torch.Tensor:
     return torch.cat(out)
 
 
-def line_groups(lines: list[str], play_of_line: list[str]) -> list[str]:
-    """One group label per character (each line's characters and its newline): '<play> / <kind>'."""
+def is_speaker(lines: list[str], i: int) -> bool:
+    """A speaker tag ("PROSPERO:", "First Servingman:") opens a speech: it follows a blank line."""
+    return bool(SPEAKER.match(lines[i])) and (i == 0 or not lines[i - 1].strip())
+
+
+def line_groups(lines: list[str], play_of_line: list[str]) -> list[tuple[str, str]]:
+    """(play, kind of line) for every character: each line's characters and its newline."""
     labels = []
-    for line, play in zip(lines, play_of_line):
-        kind = "speaker tags" if SPEAKER.match(line) else ("blank lines" if not line.strip() else "spoken text")
-        labels += [f"{play} / {kind}"] * (len(line) + 1)
+    for i, (line, play) in enumerate(zip(lines, play_of_line)):
+        kind = "speaker tags" if is_speaker(lines, i) else ("blank lines" if not line.strip() else "spoken text")
+        labels += [(play, kind)] * (len(line) + 1)
     return labels
 
 
@@ -71,12 +76,17 @@ def main() -> None:
         nll = char_nll(model, dm.ids(split))
         assert len(labels) == len(nll), (len(labels), len(nll))
         total = nll.sum().item()
-        rows.append((split, "all", len(nll), total / len(nll) / math.log(2), 1.0))
-        for group in sorted(set(labels)):
-            mask = torch.tensor([g == group for g in labels])
+        groups = [("all", lambda g: True)]
+        for play in sorted({p for p, _ in labels}, reverse=True):
+            groups.append((f"{play}, all", lambda g, play=play: g[0] == play))
+            groups += [(f"{play} / {kind}", lambda g, group=(play, kind): g == group)
+                       for kind in ("speaker tags", "spoken text", "blank lines") if (play, kind) in labels]
+        for name, member in groups:
+            mask = torch.tensor([member(g) for g in labels])
             bits = nll[mask].sum().item()
-            rows.append((split, group, int(mask.sum()), bits / int(mask.sum()) / math.log(2), bits / total))
-        speakers = sorted({line[:-1] for line, play in zip(lines, plays) if play == "Tempest" and SPEAKER.match(line)})
+            rows.append((split, name, int(mask.sum()), bits / int(mask.sum()) / math.log(2), bits / total))
+        speakers = sorted({line[:-1] for i, (line, play) in enumerate(zip(lines, plays))
+                           if play == "Tempest" and is_speaker(lines, i)})
         unseen = [s for s in speakers if f"\n{s}:\n" not in train_text]
         if speakers:
             print(f"{split}: The Tempest from line {opens} of {len(lines)}; its speakers never in training: "

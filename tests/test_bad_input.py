@@ -336,7 +336,7 @@ def test_generate_from_a_classifier(classifier, cwd):
     one_line_error(run, "is not a language model", "seqlit.tasks.Classifier")
 
 
-# -- sizes ---------------------------------------------------------------------------------------------------------
+# -- sizes and rates -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     "args, expected",
@@ -346,24 +346,12 @@ def test_generate_from_a_classifier(classifier, cwd):
         (["--data.init_args.bptt", "-8"], "data.bptt must be a positive number, got -8"),
         (["--trainer.accumulate_grad_batches", "0"], "trainer.accumulate_grad_batches must be a positive integer, got 0"),
         (["--trainer.max_steps", "-2"], "`max_steps` must be a non-negative integer or -1"),
-    ],
-)
-def test_zero_or_negative_sizes(tmp_path, cwd, args, expected):
-    corpus = lm_text(tmp_path / "corpus.txt")
-    run = seqlit("fit", "--config", QUICK, "--data.init_args.path", str(corpus), *SMALL_LM, *QUIET, *args, cwd=cwd)
-    one_line_error(run, expected)
-    nothing_written(cwd)
-
-
-@pytest.mark.parametrize(
-    "args, expected",
-    [
         (["--model.init_args.dropout", "1.5"], "model.init_args.dropout must be a rate in [0, 1), got 1.5"),
         (["--model.init_args.embedding_dropout", "-0.1"], "model.init_args.embedding_dropout must be a rate in [0, 1), got -0.1"),
         (["--model.init_args.weight_dropout", "1.0"], "model.init_args.weight_dropout must be a rate in [0, 1), got 1.0"),
     ],
 )
-def test_dropout_rates_outside_zero_one(tmp_path, cwd, args, expected):
+def test_sizes_and_rates_out_of_range(tmp_path, cwd, args, expected):
     corpus = lm_text(tmp_path / "corpus.txt")
     run = seqlit("fit", "--config", QUICK, "--data.init_args.path", str(corpus), *SMALL_LM, *QUIET, *args, cwd=cwd)
     one_line_error(run, expected)

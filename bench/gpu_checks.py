@@ -119,6 +119,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--out", help="also write the results here as JSON")
     args = p.parse_args()
+    if args.steps < 1:
+        sys.exit(f"gpu_checks: --steps must be at least 1, got {args.steps}")
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_checks: no CUDA device here; pass --device cpu --quick to smoke-test the script")
     shapes = QUICK_SHAPES if args.quick else SHAPES

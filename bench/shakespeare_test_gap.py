@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seqlit.errors import SeqlitError  # noqa: E402
 from seqlit.generate import load_language_model  # noqa: E402
 
 SPEAKER = re.compile(r"^[A-Za-z][A-Za-z' ]*:$")
@@ -63,9 +64,14 @@ def main() -> None:
     p.add_argument("--ckpt_path", required=True, help="a character-level LanguageModel checkpoint")
     p.add_argument("--file", required=True, help="tiny_shakespeare/input.txt")
     args = p.parse_args()
-    model, dm = load_language_model(args.ckpt_path)
-    dm.path = args.file
-    splits = dm.lines()
+    try:
+        model, dm = load_language_model(args.ckpt_path)
+        if dm.level != "char":
+            raise SeqlitError(f"{args.ckpt_path} is a {dm.level}-level model; pass a character-level checkpoint")
+        dm.path = args.file
+        splits = dm.lines()
+    except SeqlitError as err:
+        sys.exit(f"shakespeare_test_gap: {err}")
     train_text = "\n".join(splits["train"])
     rows = []
     for split in ("validation", "test"):

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Timer
+from pytorch_lightning.plugins.precision import MixedPrecision
 
 from seqlit import resume
 from seqlit.errors import SeqlitError
@@ -87,8 +88,15 @@ class SeqTask(pl.LightningModule):
         batch. The budget is `max_steps`/`max_epochs` or `max_time`, whichever
         ends first, so a run cut by `max_time` still ends annealed
         (LightningCLI's `lr_scheduler:` steps once per epoch and cannot see `max_time`).
+
+        Under mixed precision (`16-mixed`, `bf16-mixed`) the step is torch's multi-tensor
+        (`foreach`) AdamW instead: a fused optimizer unscales gradients inside its own step,
+        so Lightning's mixed-precision plugin refuses to clip them before it, and every
+        task config clips.
         """
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True)
+        fused = not isinstance(self.trainer.precision_plugin, MixedPrecision) if self._trainer is not None else True
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay,
+                                      fused=fused, foreach=not fused)
         if self.lr_schedule == "constant":
             return optimizer
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * self.progress(step))))

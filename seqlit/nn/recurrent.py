@@ -158,6 +158,11 @@ class Recurrent(nn.Module):
                     for block in param.split(self.hidden_size, dim=0):
                         nn.init.orthogonal_(block)
 
+    def describe(self) -> dict:
+        """The backbone as records name it: its kind, backend and shape."""
+        return {"class": type(self).__name__, "kind": self.kind, "backend": self.backend,
+                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "bidirectional": self.bidirectional}
+
     def extra_repr(self) -> str:
         return f"backend={self.backend!r}, compile={self.use_compile}"
 

@@ -47,6 +47,17 @@ class SeqTask(pl.LightningModule):
         self.lr, self.weight_decay, self.lr_schedule = lr, weight_decay, lr_schedule
         self._resume: dict[str, torch.Tensor] | None = None
 
+    def describe(self) -> dict[str, Any]:
+        """What records and leaderboards call this model: the task, its backbone's description, its size."""
+        backbone = getattr(self, "backbone", None)
+        if backbone is None:  # tasks that do not yet name their backbone `backbone`: their first Recurrent
+            from seqlit.nn import Recurrent
+
+            backbone = next((m for n, m in self.named_modules() if isinstance(m, Recurrent) and "chars" not in n), None)
+        return {"task": type(self).__name__,
+                "backbone": backbone.describe() if hasattr(backbone, "describe") else None,
+                "params": sum(p.numel() for p in self.parameters())}
+
     # -- resume ------------------------------------------------------------------
     def resume_state(self) -> dict[str, torch.Tensor]:
         """This process's tensors that weights, optimizer and loops do not hold: the random generators.

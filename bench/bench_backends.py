@@ -59,11 +59,11 @@ def main() -> None:
 def _row(kind: str, size: int, args) -> str:
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.steps, size)
-    models = {"fused": Recurrent(kind, size, size)}
-    models["scratch"] = Recurrent(kind, size, size, backend="scratch")
+    models = {"fused": Recurrent(size, kind, size)}
+    models["scratch"] = Recurrent(size, kind, size, backend="scratch")
     if not args.no_compile:
         torch._dynamo.reset()  # a fresh, static-shape compile for every size
-        models["compiled"] = Recurrent(kind, size, size, backend="scratch", compile=True)
+        models["compiled"] = Recurrent(size, kind, size, backend="scratch", compile=True)
     for model in models.values():
         model.load_state_dict(models["fused"].state_dict())
 

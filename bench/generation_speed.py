@@ -53,8 +53,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     spec = {"vocab_size": args.vocab, "pad_id": 0, "level": "char"}
-    model = LanguageModel(spec, kind=args.kind, embedding_dim=args.embedding, hidden_size=args.hidden,
-                          num_layers=args.layers, dropout=0.0, embedding_dropout=0.0).to(args.device).eval()
+    backbone = {"kind": args.kind, "hidden_size": args.hidden, "num_layers": args.layers}
+    model = LanguageModel(spec, backbone=backbone, embedding_dim=args.embedding, dropout=0.0, embedding_dropout=0.0).to(args.device).eval()
     prompt = torch.randint(1, args.vocab, (args.prompt,)).tolist()
     print(f"command: python {' '.join(sys.argv)}")
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, {args.kind} "

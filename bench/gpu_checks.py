@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqlit.nn import Recurrent  # noqa: E402
 from seqlit.tasks import LanguageModel  # noqa: E402
-from seqlit.tasks.language_model import detach_state  # noqa: E402
+from seqlit.nn.backbone import map_state  # noqa: E402
 
 # name: (vocab, embedding, hidden, layers, batch, bptt, weight dropout); tied, full softmax
 SHAPES = {"examples-2x650-tied": (33278, 650, 650, 2, 20, 35, 0.0),
@@ -53,7 +53,7 @@ def fused_vs_scratch(device: str, hidden: int) -> list[dict]:
                 results = []
                 for backend in ("fused", "scratch"):
                     torch.manual_seed(0)
-                    model = Recurrent(kind, 24, hidden, num_layers=2, bidirectional=bidirectional,
+                    model = Recurrent(24, kind, hidden, num_layers=2, bidirectional=bidirectional,
                                       weight_dropout=weight_dropout, backend=backend).to(device).train()
                     torch.manual_seed(1)
                     out, _ = model(x, lengths)
@@ -69,9 +69,10 @@ def fused_vs_scratch(device: str, hidden: int) -> list[dict]:
 def make_model(shape, device: str) -> LanguageModel:
     vocab, embedding, hidden, layers, _, _, weight_dropout = shape
     torch.manual_seed(0)
-    return LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, embedding_dim=embedding,
-                         hidden_size=hidden, num_layers=layers, dropout=0.4, embedding_dropout=0.1,
-                         weight_dropout=weight_dropout, tie_weights=True).to(device)
+    backbone = {"kind": "lstm", "hidden_size": hidden, "num_layers": layers, "dropout": 0.4,
+                "weight_dropout": weight_dropout}
+    return LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, backbone=backbone,
+                         embedding_dim=embedding, dropout=0.4, embedding_dropout=0.1, tie_weights=True).to(device)
 
 
 def batch(shape, device: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,7 +105,7 @@ def tokens_per_second(model, inputs, targets, bf16: bool, steps: int, warmup: in
         with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
             features, state = model.features(inputs, state)
             loss = model.token_nll(features, targets) / targets.numel()
-        state = detach_state(state)
+        state = map_state(state, torch.Tensor.detach)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

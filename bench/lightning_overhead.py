@@ -120,8 +120,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     spec = {"vocab_size": args.vocab, "pad_id": 0, "level": "word"}
-    initial = LanguageModel(spec, kind=args.kind, embedding_dim=args.embedding, hidden_size=args.hidden,
-                            num_layers=1, dropout=0.0, embedding_dropout=0.0)
+    initial = LanguageModel(spec, backbone={"kind": args.kind, "hidden_size": args.hidden, "num_layers": 1},
+                            embedding_dim=args.embedding, dropout=0.0, embedding_dropout=0.0)
     n = args.warmup + args.steps
     stream = torch.randint(0, args.vocab, (args.batch, n * args.bptt + 1))
     batches = [{"input_ids": stream[:, i * args.bptt:(i + 1) * args.bptt],

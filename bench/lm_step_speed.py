@@ -44,9 +44,10 @@ def tokens_per_second(vocab: int, embedding: int, hidden: int, layers: int, batc
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cutoffs = [1000, 5000] if vocab > 5000 else None
-    model = LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, embedding_dim=embedding,
-                          hidden_size=hidden, num_layers=layers, dropout=0.1, embedding_dropout=0.0,
-                          weight_dropout=weight_dropout,
+    backbone = {"kind": "lstm", "hidden_size": hidden, "num_layers": layers, "dropout": 0.1,
+                "weight_dropout": weight_dropout}
+    model = LanguageModel({"vocab_size": vocab, "pad_id": 0, "level": "word"}, backbone=backbone,
+                          embedding_dim=embedding, dropout=0.1, embedding_dropout=0.0,
                           adaptive_cutoffs=cutoffs, adaptive_input=adaptive_input and cutoffs is not None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     zipf = 1.0 / torch.arange(1, vocab + 1, dtype=torch.float)

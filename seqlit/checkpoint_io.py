@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import tempfile
@@ -36,6 +37,36 @@ def trusted_class_path(class_path: object, path: str | os.PathLike) -> str:
             "seqlit imports no other module a checkpoint names, because importing runs code; use a checkpoint written by seqlit"
         )
     return class_path
+
+
+def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """A class's init arguments as checkpoint `path` stores them, upgraded to today's layout.
+
+    Every class they name (a `backbone:` section's `class_path` …) must be seqlit's own, like the
+    class itself; a task's `upgrade_hparams` moves the options of older layouts into today's sections.
+    """
+    cls = _import(trusted_class_path(stored["_class_path"], path))
+    init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
+    if hasattr(cls, "upgrade_hparams"):
+        init_args = cls.upgrade_hparams(init_args)
+
+    def check(value):
+        if isinstance(value, dict):
+            if "class_path" in value:
+                trusted_class_path(value["class_path"], path)
+            for v in value.values():
+                check(v)
+        elif isinstance(value, list):
+            for v in value:
+                check(v)
+
+    check(init_args)
+    return init_args
+
+
+def _import(class_path: str):
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

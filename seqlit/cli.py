@@ -40,8 +40,8 @@ from data_modules.base import SeqDataModule
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
-from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
-from seqlit.config_errors import bad_rate, nonpositive_size, summarize
+from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.config_errors import nonpositive_count, summarize
 from seqlit.errors import SeqlitError
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
@@ -69,7 +69,7 @@ class SeqlitCLI(LightningCLI):
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
         config = self.config[self.subcommand] if self.subcommand else self.config
-        problem = nonpositive_size(config) or bad_rate(config)
+        problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
 
@@ -151,7 +151,7 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     config: dict = {}
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
         if stored and "_class_path" in stored:
-            init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
+            init_args = stored_init_args(stored, path)
             config[key] = {"class_path": trusted_class_path(stored["_class_path"], path), "init_args": init_args}
     if "data" in config:
         config["data"]["init_args"]["vocab_from"] = path

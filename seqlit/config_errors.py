@@ -5,9 +5,11 @@ correct, but a wall of text. The three mistakes people make (a misspelt key,
 a key that does not exist, a value of the wrong kind) are recognised here and
 reported as `<key>: <problem>; did you mean <close match>?`.
 
-`nonpositive_size` catches the zero or negative sizes (`hidden_size: 0`,
-`num_layers: -1` …) and `bad_rate` the dropout rates outside [0, 1), which
-would otherwise fail deep inside torch.
+Model sizes and rates are refused by the signatures' own types
+(`seqlit.nn.types`: `PositiveInt`, `Rate`) while the config is parsed; this
+module words those refusals as `<key> must be a positive integer, got 0: set
+--<key> to 1 or more`, the backbone's nested keys included.
+`nonpositive_count` catches the trainer counts Lightning would accept as 0.
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ import importlib
 import inspect
 import re
 
-# model arguments that are sizes or counts: a value must be an integer of at least 1 (None keeps its meaning)
-SIZE = re.compile(r"(\w+_size|\w+_dim|num_\w+|\w+_length|\w+_features|\w+_kernel)")
-# model arguments that are dropout rates: a number in [0, 1)
-RATE = re.compile(r"(\w+_)?dropout")
+# the range types of seqlit.nn.types: what a value must be, and what to set instead
+RANGES = {"PositiveInt": ("a positive integer", "1 or more"), "Rate": ("a rate in [0, 1)", "e.g. 0.1, or 0 for none")}
 # trainer arguments that count something and must be at least 1
 TRAINER_COUNTS = ("accumulate_grad_batches", "log_every_n_steps", "check_val_every_n_epoch", "num_nodes")
 
@@ -56,11 +56,36 @@ def summarize(message: str) -> str:
         return f"unknown config key {key!r}{_suggest(leaf, candidates)}"
     section = re.match(r'Parser key "([^"]+)"', message)
     section = section.group(1) if section else "config"
+    # a value outside its type's range, at the top of init_args or inside a section (backbone: …)
+    m = re.search(r"class_path '[^']+':\s*Parser key \"([^\"]+)\":\s*(?:Type .*? expects a function or a callable "
+                  r"class: Parser key \"([^\"]+)\":\s*)?Not of type (\w+): (\S+?)\.? does not conform", message, re.S)
+    if m and m.group(3) in RANGES:
+        key = ".".join(k for k in (f"{section}.init_args", m.group(1), m.group(2)) if k)
+        what, fix = RANGES[m.group(3)]
+        return f"{key} must be {what}, got {m.group(4)}: set --{key} to {fix}"
+    # an unknown key inside a section: name the section's class and its keys
+    m = re.search(r"class_path '[^']+':\s*Parser key \"([^\"]+)\":\s*Type .*? expects a function or a callable class: "
+                  r"Option '([^']+)' is not accepted\. Got value: Namespace\(class_path='([^']+)'", message, re.S)
+    if m:
+        inner, option, class_path = m.groups()
+        return (f"unknown key '{section}.init_args.{inner}.{option}' for {class_path}"
+                f"{_suggest(option, _params(class_path))}")
     m = re.search(r"class_path '([^']+)':\s*Option '([^']+)' is not accepted", message)
     if m:
         class_path, option = m.groups()
-        return (f"unknown key '{section}.init_args.{option}' for {class_path}"
-                f"{_suggest(option, _params(class_path))}")
+        params = _params(class_path)
+        close = difflib.get_close_matches(option, params, n=1, cutoff=0.6)
+        # a backbone option at the top of init_args (where 0.1 took it), or misspelt there: point into `backbone:`
+        inner = difflib.get_close_matches(option, _params("seqlit.nn.Recurrent"), n=1, cutoff=0.6) \
+            if "backbone" in params and not close else []
+        hint = f"; did you mean 'backbone.{inner[0]}'?" if inner else _suggest(option, params)
+        return f"unknown key '{section}.init_args.{option}' for {class_path}{hint}"
+    m = re.search(r"class_path '[^']+':\s*Parser key \"([^\"]+)\":\s*Type .*? expects a function or a callable class: "
+                  r"Parser key \"([^\"]+)\":\s*Expected a typing\.Literal\[([^\]]*)\]\. Got value: (\S+?)\.", message, re.S)
+    if m:
+        inner, key, choices, value = m.groups()
+        return (f"{section}.init_args.{inner}.{key} must be one of {', '.join(c.strip(chr(39)) for c in choices.split(', '))}, "
+                f"got {value!r}")
     m = re.search(r"class_path '([^']+)':\s*Parser key \"([^\"]+)\":\s*(.*?)(?:\n\s*- Expected a <class 'NoneType'>|$)",
                   message, re.S)
     if m:
@@ -72,25 +97,11 @@ def summarize(message: str) -> str:
     return " ".join(lines[:1] + ([lines[-1]] if len(lines) > 1 and m else []))
 
 
-def nonpositive_size(config) -> str | None:
-    """A message for the first model size (or trainer count) below 1 in a parsed subcommand config, else None."""
-    model = getattr(config, "model", None)
-    init_args = getattr(model, "init_args", None) if model is not None else None
-    items = [("model.init_args", k, v) for k, v in (vars(init_args).items() if init_args is not None else ())
-             if SIZE.fullmatch(k)]
+def nonpositive_count(config) -> str | None:
+    """A message for the first trainer count below 1 in a parsed subcommand config, else None."""
     trainer = getattr(config, "trainer", None)
-    items += [("trainer", k, getattr(trainer, k, None)) for k in TRAINER_COUNTS if trainer is not None]
-    for section, key, value in items:
+    for key in TRAINER_COUNTS if trainer is not None else ():
+        value = getattr(trainer, key, None)
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-            return f"{section}.{key} must be a positive integer, got {value}: set --{section}.{key} to 1 or more"
-    return None
-
-
-def bad_rate(config) -> str | None:
-    """A message for the first model dropout rate outside [0, 1) in a parsed subcommand config, else None."""
-    init_args = getattr(getattr(config, "model", None), "init_args", None)
-    for key, value in vars(init_args).items() if init_args is not None else ():
-        if RATE.fullmatch(key) and isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value < 1:
-            return (f"model.init_args.{key} must be a rate in [0, 1), got {value}: "
-                    f"set --model.init_args.{key} to e.g. 0.1, or 0 for none")
+            return f"trainer.{key} must be a positive integer, got {value}: set --trainer.{key} to 1 or more"
     return None

@@ -42,3 +42,18 @@ def tiny_corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+BACKBONE_KEYS = ("kind", "backend", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
+                 "keep_bias", "orthogonal_init", "weight_dropout")
+
+
+def with_backbone(task, **kwargs) -> dict:
+    """A task's keyword arguments with the backbone options (`kind=`, `hidden_size=` …) gathered into its
+    `backbone` dict, over the task's own default backbone."""
+    import inspect
+
+    default = inspect.signature(task).parameters["backbone"].default
+    backbone = dict(default["init_args"])
+    backbone.update({k: kwargs.pop(k) for k in list(kwargs) if k in BACKBONE_KEYS})
+    return kwargs | {"backbone": {"class_path": default["class_path"], "init_args": backbone}}

@@ -40,10 +40,10 @@ QUIET = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", 
          "--trainer.callbacks", "null", "--test_after_fit", "false"]
 SHORT = ["--trainer.max_steps", "2", "--trainer.max_epochs", "1", "--trainer.max_time", "null",
          "--trainer.limit_val_batches", "1"]
-SMALL_SST = ["--model.init_args.embedding_dim", "8", "--model.init_args.hidden_size", "8", "--data.init_args.batch_size", "8"]
-SMALL_TAG = ["--model.init_args.hidden_size", "8", "--model.init_args.word_dim", "8", "--model.init_args.char_features", "4",
+SMALL_SST = ["--model.init_args.embedding_dim", "8", "--model.init_args.backbone.hidden_size", "8", "--data.init_args.batch_size", "8"]
+SMALL_TAG = ["--model.init_args.backbone.hidden_size", "8", "--model.init_args.embedding_dim", "8", "--model.init_args.char_features", "4",
              "--data.init_args.batch_size", "8"]
-SMALL_LM = ["--model.init_args.hidden_size", "8", "--data.init_args.batch_size", "4", "--data.init_args.bptt", "8",
+SMALL_LM = ["--model.init_args.backbone.hidden_size", "8", "--data.init_args.batch_size", "4", "--data.init_args.bptt", "8",
             "--trainer.callbacks", "null", "--num_threads", "1"]
 
 
@@ -310,7 +310,7 @@ def test_checkpoint_vocabulary_not_the_datas(classifier, tmp_path, cwd):
 
 
 def test_checkpoint_sizes_not_the_models(classifier, cwd):
-    run = seqlit("test", "--ckpt_path", str(classifier), "--model.init_args.hidden_size", "16", *QUIET[:6], cwd=cwd)
+    run = seqlit("test", "--ckpt_path", str(classifier), "--model.init_args.backbone.hidden_size", "16", *QUIET[:6], cwd=cwd)
     one_line_error(run, "does not fit the model", "hidden_size", "drop the overrides")
 
 
@@ -341,14 +341,14 @@ def test_generate_from_a_classifier(classifier, cwd):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--model.init_args.hidden_size", "0"], "model.init_args.hidden_size must be a positive integer, got 0"),
-        (["--model.init_args.num_layers", "-1"], "model.init_args.num_layers must be a positive integer, got -1"),
+        (["--model.init_args.backbone.hidden_size", "0"], "model.init_args.backbone.hidden_size must be a positive integer, got 0"),
+        (["--model.init_args.backbone.num_layers", "-1"], "model.init_args.backbone.num_layers must be a positive integer, got -1"),
         (["--data.init_args.bptt", "-8"], "data.bptt must be a positive number, got -8"),
         (["--trainer.accumulate_grad_batches", "0"], "trainer.accumulate_grad_batches must be a positive integer, got 0"),
         (["--trainer.max_steps", "-2"], "`max_steps` must be a non-negative integer or -1"),
         (["--model.init_args.dropout", "1.5"], "model.init_args.dropout must be a rate in [0, 1), got 1.5"),
         (["--model.init_args.embedding_dropout", "-0.1"], "model.init_args.embedding_dropout must be a rate in [0, 1), got -0.1"),
-        (["--model.init_args.weight_dropout", "1.0"], "model.init_args.weight_dropout must be a rate in [0, 1), got 1.0"),
+        (["--model.init_args.backbone.weight_dropout", "1.0"], "model.init_args.backbone.weight_dropout must be a rate in [0, 1), got 1.0"),
     ],
 )
 def test_sizes_and_rates_out_of_range(tmp_path, cwd, args, expected):

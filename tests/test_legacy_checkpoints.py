@@ -31,7 +31,7 @@ def test_legacy_checkpoint_tests_and_predicts_as_it_did(legacy, task):
     run_seqlit("test", "--ckpt_path", f"{task}.ckpt", *QUIET, *extra,
                "--trainer.callbacks+=tests.fixtures.legacy.record.RecordMetrics", cwd=legacy, env=env)
     metrics = json.loads((legacy / "metrics.json").read_text())
-    assert metrics.keys() == expected["test"].keys()
+    assert expected["test"].keys() <= metrics.keys()  # today's tasks may report more (the LM's test/loss)
     for name, value in expected["test"].items():
         assert metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
     if "predict" not in expected:

@@ -5,14 +5,14 @@
     defaults:                        # merged into every entry (optional)
       config: configs/quickstart.yaml
       budget: {max_steps: 30}
-      overrides: {model.init_args.hidden_size: 64}
+      overrides: {model.init_args.backbone.hidden_size: 64}
     compare:                         # regression tolerances for --compare (optional)
       tolerances: {ppl: 0.02}        # relative worsening allowed, by metric name
       max_throughput_drop: 0.5       # tokens/s may fall at most this fraction
     entries:
       - name: pydoc-char-gru         # starts with the dataset; also the output folder
         dataset: pydoc_topics        # embedded or synthetic data: its name
-        overrides: {model.init_args.kind: gru}
+        overrides: {model.init_args.backbone.kind: gru}
       - name: agreement-gru-L50
         config: [configs/agreement/base.yaml, configs/agreement/gru.yaml]   # composed in order
         dataset: agreement

@@ -1,5 +1,6 @@
-"""Recurrent building blocks: readable cells and the `Recurrent` backbone."""
+"""Recurrent building blocks: the backbone contract, readable cells and the `Recurrent` backbone."""
 
+from seqlit.nn.backbone import Backbone, BackboneFactory
 from seqlit.nn.recurrent import Recurrent
 
-__all__ = ["Recurrent"]
+__all__ = ["Backbone", "BackboneFactory", "Recurrent"]

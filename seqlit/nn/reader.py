@@ -1,7 +1,7 @@
-"""Many-to-one reader: words in, class logits out, with any `Recurrent` backbone.
+"""Many-to-one reader: words in, class logits out, with any backbone.
 
     x<t> = E · onehot(word t)                     (embedding, dropout)
-    a<1..T>, state = Recurrent(x<1..T>)           (any kind, depth, backend, direction)
+    a<1..T>, state = backbone(x<1..T>)            (any kind, depth, backend, direction)
     h = pool(a<1..T>)                             (last state, mean, max or attention over time)
     logits = Wy · dropout(h) + by                 (C classes)
 
@@ -20,8 +20,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from seqlit.nn.backbone import Backbone
 from seqlit.nn.dropout import LockedDropout
-from seqlit.nn.recurrent import Recurrent
 
 Pooling = Literal["last", "mean", "max", "attention"]
 
@@ -50,27 +50,24 @@ class Pool(nn.Module):
 
 
 class Reader(nn.Module):
-    """Embedding → `Recurrent` → pooling → linear. Arguments as in `seqlit.tasks.Classifier`.
+    """Embedding → backbone → pooling → linear. Arguments as in `seqlit.tasks.Classifier`.
 
-    `unk_id` is where `word_dropout` sends dropped words (None: no word dropout).
+    `backbone` reads `embedding_dim` features; `unk_id` is where `word_dropout` sends dropped
+    words (None: no word dropout).
     """
 
-    def __init__(self, vocab_size: int, pad_id: int, unk_id: int | None, num_classes: int, *,
-                 kind: str, backend: str, embedding_dim: int, embedding_std: float, hidden_size: int,
-                 num_layers: int, bidirectional: bool, nonlinearity: str, pooling: Pooling,
-                 embedding_dropout: float, word_dropout: float, dropout: float,
-                 keep_bias: float, orthogonal_init: bool):
+    def __init__(self, vocab_size: int, pad_id: int, unk_id: int | None, num_classes: int, backbone: Backbone, *,
+                 embedding_dim: int, embedding_std: float, pooling: Pooling,
+                 embedding_dropout: float, word_dropout: float, dropout: float):
         super().__init__()
         self.pad_id, self.unk_id, self.word_dropout = pad_id, unk_id, word_dropout
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.init_embedding(embedding_std)
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                             dropout=dropout if num_layers > 1 else 0.0, backend=backend, nonlinearity=nonlinearity,
-                             keep_bias=keep_bias, orthogonal=orthogonal_init)
-        self.pool = Pool(pooling, self.rnn.output_size)
+        self.backbone = backbone
+        self.pool = Pool(pooling, backbone.output_size)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(self.rnn.output_size, num_classes)
+        self.out = nn.Linear(backbone.output_size, num_classes)
 
     @torch.no_grad()
     def init_embedding(self, std: float) -> None:
@@ -93,10 +90,10 @@ class Reader(nn.Module):
         same, but this way ∂L/∂a<t> flows through the per-step outputs, which is
         what the gradient-flow callback measures.
         """
-        hidden = self.rnn.hidden_size
+        hidden = self.backbone.hidden_size
         rows = torch.arange(outputs.size(0), device=outputs.device)
         forward = outputs[rows, lengths.to(outputs.device) - 1, :hidden]
-        return forward if self.rnn.num_directions == 1 else torch.cat([forward, outputs[:, 0, hidden:]], dim=-1)
+        return forward if self.backbone.num_directions == 1 else torch.cat([forward, outputs[:, 0, hidden:]], dim=-1)
 
     def drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Replace words by `<unk>` with probability `word_dropout` (training only; padding kept).
@@ -112,6 +109,6 @@ class Reader(nn.Module):
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits (B, C)."""
         x = self.embedding_dropout(self.embedding(self.drop_words(input_ids)))
-        outputs, _ = self.rnn(x, lengths=lengths)
+        outputs, _ = self.backbone(x, lengths=lengths)
         pooled = self.pool(outputs, lengths, self.last_state(outputs, lengths))
         return self.out(self.dropout(pooled))

@@ -24,32 +24,34 @@ at every time step.
 
 import functools
 import warnings
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqlit.nn.backbone import Backbone, State
 from seqlit.nn.cells import NONLINEARITIES, gru_cell, lstm_cell, rnn_cell
+from seqlit.nn.types import PositiveInt, Rate
 
 KINDS = ("rnn", "gru", "lstm")
 BACKENDS = ("fused", "scratch")
 COMPILE_CHUNK = 16  # time steps per compiled graph, see `_scan`
 
-State = Tensor | tuple[Tensor, Tensor]
 
-
-class Recurrent(nn.Module):
-    """Stacked, optionally bidirectional RNN/GRU/LSTM over batch-first input.
+class Recurrent(Backbone):
+    """Stacked, optionally bidirectional RNN/GRU/LSTM over batch-first input: seqlit's default backbone.
 
     Args:
+        input_size: features per time step of ``x`` (linked by the task, never typed in a config).
         kind: "rnn", "gru" or "lstm".
-        input_size: features per time step of ``x``.
         hidden_size: H, size of ``a<t>`` (and ``c<t>``) per direction.
         num_layers: stacked layers; layer l+1 reads layer l's outputs.
         bidirectional: add a right-to-left direction; outputs are the two
             directions concatenated (forward first), like torch.
-        dropout: dropout on each layer's outputs except the last, like torch.
+        dropout: dropout on each layer's outputs except the last, like torch
+            (so nothing with one layer).
         weight_dropout: DropConnect on each layer's recurrent matrix Waa
             (torch's ``weight_hh``) while training: one mask per forward call,
             the same at every time step, so the recurrence is regularised
@@ -57,6 +59,7 @@ class Recurrent(nn.Module):
             2018, AWD-LSTM). A mask per step would forbid the fused kernel.
         backend: "fused" (torch's module) or "scratch" (loop over the cells).
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
+        keep_bias / orthogonal_init: see `init_memory`.
         compile: scratch backend only: run the time loop through
             ``torch.compile`` in chunks of ``COMPILE_CHUNK`` steps, fusing each
             step's element-wise ops forward and backward.  The first
@@ -68,27 +71,24 @@ class Recurrent(nn.Module):
             layer or the direction.  Sequences shorter than a chunk run
             eagerly.  See ``bench/RESULTS_backends.md`` for measured costs.
 
-    Attributes:
-        num_directions: D, 2 if bidirectional else 1.
-        output_size: D * H, the last dimension of the outputs.
+    Attributes: those of `Backbone` (num_directions D, output_size D * H, …).
     """
 
     def __init__(
         self,
-        kind: str,
         input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
+        kind: Literal["rnn", "gru", "lstm"] = "lstm",
+        hidden_size: PositiveInt = 128,
+        num_layers: PositiveInt = 1,
         bidirectional: bool = False,
-        dropout: float = 0.0,
-        weight_dropout: float = 0.0,
-        backend: str = "fused",
-        nonlinearity: str = "tanh",
-        compile: bool = False,
+        dropout: Rate = 0.0,
+        weight_dropout: Rate = 0.0,
+        backend: Literal["fused", "scratch"] = "fused",
+        nonlinearity: Literal["tanh", "relu"] = "tanh",
         keep_bias: float = 0.0,
-        orthogonal: bool = False,
+        orthogonal_init: bool = False,
+        compile: bool = False,
     ):
-        super().__init__()
         _check_choice("kind", kind, KINDS)
         _check_choice("backend", backend, BACKENDS)
         _check_choice("nonlinearity", nonlinearity, tuple(NONLINEARITIES))
@@ -106,19 +106,14 @@ class Recurrent(nn.Module):
             raise ValueError(
                 "Recurrent: compile=True applies only to backend='scratch' (the fused backend is already compiled code)"
             )
-
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, state_parts=2 if kind == "lstm" else 1)
         self.kind = kind
         self.backend = backend
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bool(bidirectional)
-        self.dropout = float(dropout)
+        # between stacked layers only, as torch does (which warns when there is no second layer)
+        self.dropout = float(dropout) if num_layers > 1 else 0.0
         self.weight_dropout = float(weight_dropout)
         self.nonlinearity = nonlinearity
         self.use_compile = bool(compile)  # not `self.compile`: that is nn.Module's method
-        self.num_directions = 2 if self.bidirectional else 1
-        self.output_size = self.num_directions * hidden_size
 
         module = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
         extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
@@ -131,12 +126,12 @@ class Recurrent(nn.Module):
             batch_first=True,
             **extra,
         )
-        self.init_memory(keep_bias, orthogonal)
+        self.init_memory(keep_bias, orthogonal_init)
         # gradient probes (see `probe_gradients`): off unless a callback asks
         self.probe = False
         self._probes: list[tuple[Tensor, bool, Tensor | None]] = []
 
-    def init_memory(self, keep_bias: float = 0.0, orthogonal: bool = False) -> None:
+    def init_memory(self, keep_bias: float = 0.0, orthogonal_init: bool = False) -> None:
         """Initialisations that help a cell keep information over long spans.
 
         keep_bias: added to the bias of the gate that keeps the previous state:
@@ -144,7 +139,7 @@ class Recurrent(nn.Module):
             the GRU's torch gate z = 1 - Γu, so that at initialisation
             a<t> ≈ a<t-1> and gradients pass through time nearly unchanged.
             No gate exists in a plain RNN, so it must stay 0 there.
-        orthogonal: orthogonal recurrent weights (each gate's H×H block), whose
+        orthogonal_init: orthogonal recurrent weights (each gate's H×H block), whose
             singular values of 1 neither shrink nor blow up a<t-1> (Saxe et al. 2014).
         """
         if keep_bias and self.kind == "rnn":
@@ -154,14 +149,13 @@ class Recurrent(nn.Module):
             for name, param in self.rnn.named_parameters():
                 if keep_bias and name.startswith("bias_"):
                     param[gate * self.hidden_size : (gate + 1) * self.hidden_size] += keep_bias / 2
-                if orthogonal and name.startswith("weight_hh"):
+                if orthogonal_init and name.startswith("weight_hh"):
                     for block in param.split(self.hidden_size, dim=0):
                         nn.init.orthogonal_(block)
 
     def describe(self) -> dict:
         """The backbone as records name it: its kind, backend and shape."""
-        return {"class": type(self).__name__, "kind": self.kind, "backend": self.backend,
-                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "bidirectional": self.bidirectional}
+        return {**super().describe(), "kind": self.kind, "backend": self.backend}
 
     def extra_repr(self) -> str:
         return f"backend={self.backend!r}, compile={self.use_compile}"
@@ -191,6 +185,17 @@ class Recurrent(nn.Module):
         if self.backend == "fused" and not self.probe:
             return self._fused(x, lengths, state, recurrent)
         return self._scratch(x, lengths, state, recurrent)
+
+    def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """One time step, for decoders: x (B, input_size) -> output (B, H) and the new state.
+
+        The same path as `forward` with T = 1, so both backends (and weight dropout, one
+        mask per call) behave as they do over a whole sequence.
+        """
+        if self.bidirectional:
+            raise ValueError("Recurrent: step() runs one direction; a bidirectional backbone cannot decode")
+        out, state = self.forward(x.unsqueeze(1), state=state)
+        return out[:, 0], state
 
     def _dropped_recurrent_weights(self) -> dict[str, Tensor]:
         """``{"weight_hh_l0": dropped copy, ...}`` while training with weight dropout, else empty."""

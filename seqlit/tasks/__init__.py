@@ -6,4 +6,4 @@ from seqlit.tasks.language_model import LanguageModel
 from seqlit.tasks.seq2seq import Seq2Seq
 from seqlit.tasks.tagger import Tagger
 
-__all__ = ["SeqTask", "LanguageModel", "Classifier", "Tagger"]
+__all__ = ["SeqTask", "Classifier", "LanguageModel", "Seq2Seq", "Tagger"]

@@ -1,8 +1,20 @@
-"""What every task module shares: the data spec contract, the monitored metric, the default optimizer and schedule.
+"""What every task module shares: the data spec, the backbone, evaluation, the optimizer and schedule.
 
 `data_spec` (vocabulary size, pad id, label names …) is linked from the data
 module by the CLI, so sizes are never typed twice; it is stored in the
 hyper-parameters, so a checkpoint alone rebuilds the model.
+
+The backbone comes in as a factory (`seqlit.nn.backbone`): the task calls
+`build_backbone(input_size)` with the width of its own input features.
+
+Evaluation has one shape for every task. A task's `evaluate(batch, stage, metrics)`
+updates its metrics and returns its mean loss over the batch and what that
+mean is over (tokens, sentences); `SeqTask` keeps one copy of the metrics and
+one loss mean per stage, weights each batch's loss by that count, and logs
+`<stage>/loss` and `<stage>/<metric>` when the stage ends. Metrics are
+torchmetrics states summed across DDP ranks, never `self.log(...,
+sync_dist=True)` means: Lightning's sync weights ranks by a batch-size total
+that it floors when ranks hold unequal shares (Lightning #21859).
 
 Checkpoints also carry what a mid-epoch resume needs to continue exactly as
 an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
@@ -18,13 +30,19 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.plugins.precision import MixedPrecision
+from torch import nn
+from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
 from seqlit.errors import SeqlitError
+from seqlit.nn.backbone import Backbone, BackboneFactory, build
+
+STAGES = ("val", "test")
 
 
 class SeqTask(pl.LightningModule):
-    """Base class. Subclasses set `monitor` / `monitor_mode` (used by the default checkpointing)."""
+    """Base class. Subclasses set `monitor` / `monitor_mode` (the headline metric the best checkpoint is chosen by)
+    and implement `evaluate` and `metrics`."""
 
     monitor: str = "val/loss"
     monitor_mode: str = "min"
@@ -47,15 +65,68 @@ class SeqTask(pl.LightningModule):
         self.lr, self.weight_decay, self.lr_schedule = lr, weight_decay, lr_schedule
         self._resume: dict[str, torch.Tensor] | None = None
 
+    # -- components ---------------------------------------------------------------
+    def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone") -> Backbone:
+        """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`."""
+        try:
+            return build(factory, input_size)
+        except (ValueError, TypeError) as err:
+            raise SeqlitError(f"model.init_args.{key}: {err}") from err
+
+    # -- evaluation ---------------------------------------------------------------
+    def metrics(self) -> dict[str, Metric]:
+        """A fresh set of this task's metrics (one per stage is kept); their `compute()` gives a number or a dict."""
+        return {}
+
+    def evaluate(self, batch: dict, stage: str, metrics: nn.ModuleDict) -> tuple[torch.Tensor, int | torch.Tensor]:
+        """Update `metrics` (the stage's copy) with one batch; return its mean loss and the count it averages over."""
+        raise NotImplementedError
+
+    def epoch_metrics(self, stage: str, loss: float) -> dict[str, float]:
+        """Numbers derived from the stage's mean loss (perplexity, bits per character); none by default."""
+        return {}
+
+    def track_metrics(self) -> None:
+        """Per-stage metric copies and loss means; subclasses call it once their own settings are known."""
+        self.eval_metrics = nn.ModuleDict({stage: nn.ModuleDict(self.metrics()) for stage in STAGES})
+        self.eval_loss = nn.ModuleDict({stage: MeanMetric().set_dtype(torch.float64) for stage in STAGES})
+
+    def _evaluate(self, batch: dict, stage: str) -> None:
+        loss, count = self.evaluate(batch, stage, self.eval_metrics[stage])
+        self.eval_loss[stage].update(loss.detach().double(), weight=count)
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test")
+
+    def log_stage(self, stage: str) -> dict[str, float]:
+        """Compute, log and reset the stage's loss and metrics; returns what was logged."""
+        loss = float(self.eval_loss[stage].compute())
+        values = {"loss": loss, **self.epoch_metrics(stage, loss)}
+        for name, metric in self.eval_metrics[stage].items():
+            value = metric.compute()
+            values.update({k: float(v) for k, v in value.items()} if isinstance(value, dict) else {name: float(value)})
+        headline = self.monitor.split("/", 1)[-1]
+        for name, value in values.items():
+            # already synced by the metrics; sync_dist only tells Lightning so (a no-op mean)
+            self.log(f"{stage}/{name}", value, prog_bar=stage == "val" and name == headline, sync_dist=True)
+        self.eval_loss[stage].reset()
+        for metric in self.eval_metrics[stage].values():
+            metric.reset()
+        return values
+
+    def on_validation_epoch_end(self):
+        self.log_stage("val")
+
+    def on_test_epoch_end(self):
+        self.log_stage("test")
+
     def describe(self) -> dict[str, Any]:
         """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        backbone = getattr(self, "backbone", None)
-        if backbone is None:  # tasks that do not yet name their backbone `backbone`: their first Recurrent
-            from seqlit.nn import Recurrent
-
-            backbone = next((m for n, m in self.named_modules() if isinstance(m, Recurrent) and "chars" not in n), None)
-        return {"task": type(self).__name__,
-                "backbone": backbone.describe() if hasattr(backbone, "describe") else None,
+        backbone = self.get_submodule("backbone")
+        return {"task": type(self).__name__, "backbone": backbone.describe(),
                 "params": sum(p.numel() for p in self.parameters())}
 
     # -- resume ------------------------------------------------------------------
@@ -72,12 +143,36 @@ class SeqTask(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[resume.KEY] = resume.gather(self, self.resume_state())
 
+    # options that 0.1 took at the top level of model.init_args and that now belong to the backbone section;
+    # `copied` ones keep a meaning of their own in the task (e.g. `dropout` on the backbone's outputs)
+    legacy_backbone_keys: tuple[str, ...] = ("kind", "backend", "hidden_size", "num_layers", "bidirectional")
+    legacy_copied_keys: tuple[str, ...] = ("dropout",)
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
+        """The init arguments of a checkpoint written before the `backbone:` section, in today's shape.
+
+        Called by the CLI on the hyper-parameters a checkpoint stores; today's are returned as they are.
+        """
+        if "backbone" in hparams:
+            return hparams
+        new = {k: v for k, v in hparams.items() if k not in cls.legacy_backbone_keys}
+        init_args = {k: hparams[k] for k in cls.legacy_backbone_keys + cls.legacy_copied_keys if k in hparams}
+        new["backbone"] = {"class_path": "seqlit.nn.Recurrent", "init_args": init_args}
+        return new
+
     @staticmethod
     def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
         """Rename in place the weights of checkpoints written before a task's layout changed.
 
         Called on every checkpoint loaded, and by `check_fits` before it compares keys.
         """
+
+    @staticmethod
+    def rename_prefix(state: dict[str, torch.Tensor], old: str, new: str) -> None:
+        """Move every weight under `old` (a dotted module path) to `new`, in place."""
+        for key in [k for k in state if k.startswith(old + ".")]:
+            state[new + key[len(old):]] = state.pop(key)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.upgrade_state_dict(checkpoint["state_dict"])

@@ -1,7 +1,7 @@
 """One-to-many: a recurrent language model, P(next token | tokens so far), and its sampler.
 
     x<t> = E · onehot(token t)                  (embedding = one-hot times a matrix)
-    a<t>, state = Recurrent(x<t>, a<t-1>)        (any kind, depth, backend)
+    a<t>, state = backbone(x<t>, a<t-1>)         (any backbone: kind, depth, backend)
     ŷ<t> = softmax(Wya a<t> + by)                (full, tied, or adaptive softmax)
 
 Training is stateful truncated BPTT: the data module serves contiguous
@@ -23,18 +23,14 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from seqlit.errors import SeqlitError
-from seqlit.nn import Recurrent
 from seqlit.nn.adaptive_input import AdaptiveInput
+from seqlit.nn.backbone import BackboneFactory, map_state
 from seqlit.nn.dropout import LockedDropout
+from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
 
-
-def detach_state(state):
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+BACKBONE = {"class_path": "seqlit.nn.Recurrent",
+            "init_args": {"kind": "lstm", "hidden_size": 512, "num_layers": 2, "dropout": 0.2}}
 
 
 class LanguageModel(SeqTask):
@@ -42,12 +38,11 @@ class LanguageModel(SeqTask):
 
     Args:
         data_spec: linked from the data module (vocab_size, pad_id, level).
-        kind / backend / hidden_size / num_layers / nonlinearity: the `Recurrent` backbone.
+        backbone: the recurrent backbone (`seqlit.nn.backbone`); unidirectional, since the model
+            must not see the tokens it predicts. Its `weight_dropout` is AWD-LSTM's DropConnect on Waa.
         embedding_dim: size of x<t>.
-        dropout: between stacked layers and on the last layer's output.
+        dropout: on the backbone's outputs, one mask per sequence.
         embedding_dropout: on x<t>, one mask per sequence (variational / locked dropout).
-        weight_dropout: DropConnect on the recurrent matrices Waa, one mask per batch shared
-            by every time step (AWD-LSTM's weight-dropped LSTM; see `Recurrent`).
         tie_weights: share the embedding matrix with the output layer (a projection
             maps hidden_size -> embedding_dim when they differ); with the adaptive softmax
             and input, share each cluster's table.
@@ -66,15 +61,10 @@ class LanguageModel(SeqTask):
     def __init__(
         self,
         data_spec: dict | None = None,
-        kind: Literal["rnn", "gru", "lstm"] = "lstm",
-        backend: Literal["fused", "scratch"] = "fused",
-        embedding_dim: int = 256,
-        hidden_size: int = 512,
-        num_layers: int = 2,
-        nonlinearity: Literal["tanh", "relu"] = "tanh",
-        dropout: float = 0.2,
-        embedding_dropout: float = 0.1,
-        weight_dropout: float = 0.0,
+        backbone: BackboneFactory = BACKBONE,
+        embedding_dim: PositiveInt = 256,
+        dropout: Rate = 0.2,
+        embedding_dropout: Rate = 0.1,
         tie_weights: bool = False,
         adaptive_cutoffs: list[int] | None = None,
         adaptive_input: bool = False,
@@ -103,12 +93,11 @@ class LanguageModel(SeqTask):
         else:
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        try:
-            self.rnn = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers,
-                                 dropout=dropout if num_layers > 1 else 0.0, weight_dropout=weight_dropout,
-                                 backend=backend, nonlinearity=nonlinearity)
-        except ValueError as err:  # a bad rate or choice in the config: one line, not a traceback
-            raise SeqlitError(f"model.init_args: {err}") from err
+        self.backbone = self.build_backbone(backbone, embedding_dim)
+        if self.backbone.num_directions != 1:
+            raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
+                              "a backward direction reads the tokens the model has to predict")
+        hidden_size = self.backbone.output_size
         self.output_dropout = LockedDropout(dropout)
         out_dim = hidden_size
         self.project = None
@@ -126,14 +115,22 @@ class LanguageModel(SeqTask):
             if tie_weights:
                 self.decoder.weight = self.embedding.weight
         # token-weighted mean NLL in float64, synced across ranks: exp of it is the split's perplexity
-        self.train_nll, self.val_nll, self.test_nll = (MeanMetric().set_dtype(torch.float64) for _ in range(3))
+        self.train_nll = MeanMetric().set_dtype(torch.float64)
+        self.track_metrics()
         self._state = {"train": None, "val": None, "test": None}
+
+    legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "nonlinearity", "weight_dropout")
+
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
+        """0.1 called the backbone `rnn`."""
+        SeqTask.rename_prefix(state, "rnn", "backbone")
 
     # -- model ---------------------------------------------------------------
     def features(self, input_ids: torch.Tensor, state=None):
         """Hidden features for every position, and the recurrent state after the last one."""
         x = self.embedding_dropout(self.embedding(input_ids))
-        out, state = self.rnn(x, state=state)
+        out, state = self.backbone(x, state=state)
         out = self.output_dropout(out)
         if self.project is not None:
             out = self.project(out)
@@ -157,24 +154,28 @@ class LanguageModel(SeqTask):
         return F.cross_entropy(self.decoder(flat), tgt, reduction="sum")
 
     # -- loops ----------------------------------------------------------------
-    def _run(self, batch, stage: str) -> torch.Tensor:
+    def _run(self, batch, stage: str) -> tuple[torch.Tensor, int]:
+        """Mean NLL per target token of one window, carrying the stage's streams' state into the next."""
         features, state = self.features(batch["input_ids"], self._state[stage])
-        self._state[stage] = detach_state(state)
+        self._state[stage] = map_state(state, torch.Tensor.detach)
         n = batch["targets"].numel()
-        nll_sum = self.token_nll(features, batch["targets"])
-        getattr(self, f"{stage}_nll").update(nll_sum.detach().double() / n, weight=n)
-        return nll_sum / n
+        return self.token_nll(features, batch["targets"]) / n, n
 
     def training_step(self, batch, batch_idx):
-        loss = self._run(batch, "train")
+        loss, n = self._run(batch, "train")
+        self.train_nll.update(loss.detach().double(), weight=n)
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
-    def validation_step(self, batch, batch_idx):
-        self._run(batch, "val")
+    def evaluate(self, batch, stage, metrics):
+        return self._run(batch, stage)
 
-    def test_step(self, batch, batch_idx):
-        self._run(batch, "test")
+    def epoch_metrics(self, stage: str, loss: float) -> dict[str, float]:
+        """Perplexity exp(NLL), and bits per character for character models. A NaN loss stays NaN."""
+        values = {"ppl": math.exp(min(loss, 50.0)) if loss == loss else loss}
+        if self.spec["level"] == "char":
+            values["bpc"] = loss / math.log(2)
+        return values
 
     def _reset(self, stage: str) -> None:
         self._state[stage] = None
@@ -196,7 +197,7 @@ class LanguageModel(SeqTask):
         super().load_resume_state(state)
         parts = tuple(state[k].to(self.device) for k in sorted(state) if k.startswith("lm_state_"))
         if parts:
-            self._state["train"] = parts if self.hparams.kind == "lstm" else parts[0]
+            self._state["train"] = parts if len(parts) > 1 else parts[0]
         for k in self.train_nll.metric_state:
             setattr(self.train_nll, k, state[f"train_nll_{k}"].to(self.device))
 
@@ -206,20 +207,8 @@ class LanguageModel(SeqTask):
     def on_test_epoch_start(self):
         self._reset("test")
 
-    def _log_epoch(self, stage: str) -> None:
-        metric = getattr(self, f"{stage}_nll")
-        nll = float(metric.compute())
-        metric.reset()
-        # the value is already synced by the metric; sync_dist only tells Lightning so (a no-op mean)
-        self.log(f"{stage}/ppl", math.exp(min(nll, 50.0)), prog_bar=stage == "val", sync_dist=True)
-        if self.spec["level"] == "char":
-            self.log(f"{stage}/bpc", nll / math.log(2), prog_bar=stage == "val", sync_dist=True)
-
     def on_train_epoch_end(self):
-        self._log_epoch("train")
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")
+        nll = float(self.train_nll.compute())
+        self.train_nll.reset()
+        for name, value in self.epoch_metrics("train", nll).items():
+            self.log(f"train/{name}", value, sync_dist=True)  # synced by the metric; a no-op mean

@@ -1,10 +1,13 @@
 """Encoder–decoder (Tx ≠ Ty): read the whole source, then write the target one token at a time.
 
-    a<1..Tx>, state = Recurrent(E_src x<1..Tx>)         encoder: any kind, depth, backend, direction
-    s<0> = tanh(W_b [a→<Tx>; a←<1>])                    bridge: the top layer's final states
+    a<1..Tx>, state = backbone(E_src x<1..Tx>)         encoder: any backbone (kind, depth, backend, direction)
+    s<0> = tanh(W_b [a→<Tx>; a←<1>])                    bridge: the top layer's final states, to every decoder layer
     c<t> = Σ α<t,t'> a<t'>,  α from score(s<t-1>, a<t'>) attention (additive | multiplicative | none)
-    s<t> = cell([E_tgt y<t-1>; c<t>], s<t-1>)           decoder: a GRU or LSTM cell, one token per step
+    s<t> = decoder.step([E_tgt y<t-1>; c<t>], s<t-1>)   decoder: any unidirectional backbone, one token per step
     ŷ<t> = softmax(W_y [s<t>; c<t>] + b_y)
+
+Encoder and decoder are built from the same cells, so `backend: scratch` in both sections runs the course's
+equations end to end.
 
 Training feeds the reference y<t-1> (teacher forcing) and minimises the
 per-token cross-entropy. Inference feeds back the model's own output: greedy
@@ -27,11 +30,21 @@ from torchmetrics import MeanMetric
 from torchmetrics.text import SacreBLEUScore
 
 from seqlit.errors import SeqlitError
-from seqlit.nn import Recurrent
 from seqlit.nn.attention import build_attention
+from seqlit.nn.backbone import BackboneFactory, State, activation, map_state
+from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
 
 Monitor = Literal["val/bleu", "val/exact_match", "val/loss"]
+BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "gru", "hidden_size": 256, "bidirectional": True}}
+DECODER = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "gru", "hidden_size": 512}}
+
+
+class Bleu(SacreBLEUScore):
+    """SacreBLEU on its 0-100 scale, as papers report it."""
+
+    def compute(self) -> Tensor:
+        return super().compute() * 100
 
 
 class Seq2Seq(SeqTask):
@@ -39,15 +52,14 @@ class Seq2Seq(SeqTask):
 
     Args:
         data_spec: linked from the data module (vocabulary sizes, pad / <bos> / <eos> ids).
-        kind / backend / num_layers / bidirectional: the encoder's `Recurrent` backbone.
-        hidden_size: encoder size per direction.
+        backbone: the encoder (`seqlit.nn.backbone`), reading the source vectors.
+        decoder: the decoder, a unidirectional backbone stepped one token at a time (its hidden_size is
+            the size of s<t>); it reads [E_tgt y<t-1>; c<t>].
         embedding_dim: size of the source and the target word (or character) vectors.
-        decoder_kind: `gru` | `lstm` cell of the one-layer decoder.
-        decoder_hidden_size: size of s<t> (None: the encoder's output size, D * hidden_size).
         attention: `additive` (Bahdanau) | `multiplicative` (Luong "general") | `none`
             (the decoder then sees the source only through its initial state).
-        attention_size: hidden layer of the additive score (None: decoder_hidden_size).
-        dropout: on embeddings, between encoder layers, and before the output layer.
+        attention_size: hidden layer of the additive score (None: the decoder's hidden_size).
+        dropout: on embeddings and before the output layer.
         decode: how `val`/`test`/`predict` decode: `greedy` | `beam`.
         beam_size: hypotheses kept by beam search.
         alpha: length normalisation exponent of beam search (score = log P / length^alpha).
@@ -63,21 +75,16 @@ class Seq2Seq(SeqTask):
     def __init__(
         self,
         data_spec: dict | None = None,
-        kind: Literal["rnn", "gru", "lstm"] = "gru",
-        backend: Literal["fused", "scratch"] = "fused",
-        embedding_dim: int = 256,
-        hidden_size: int = 256,
-        num_layers: int = 1,
-        bidirectional: bool = True,
-        decoder_kind: Literal["gru", "lstm"] = "gru",
-        decoder_hidden_size: int | None = None,
+        backbone: BackboneFactory = BACKBONE,
+        decoder: BackboneFactory = DECODER,
+        embedding_dim: PositiveInt = 256,
         attention: Literal["additive", "multiplicative", "none"] = "additive",
-        attention_size: int | None = None,
-        dropout: float = 0.3,
+        attention_size: PositiveInt | None = None,
+        dropout: Rate = 0.3,
         decode: Literal["greedy", "beam"] = "greedy",
-        beam_size: int = 5,
+        beam_size: PositiveInt = 5,
         alpha: float = 0.7,
-        max_output_length: int = 100,
+        max_output_length: PositiveInt = 100,
         bleu_tokenize: Literal["13a", "char", "intl", "none"] = "13a",
         monitor: Monitor = "val/bleu",
         lr: float = 1e-3,
@@ -91,53 +98,72 @@ class Seq2Seq(SeqTask):
         self.monitor, self.monitor_mode = monitor, "min" if monitor == "val/loss" else "max"
         self.decode, self.beam_size, self.alpha, self.max_output_length = decode, beam_size, alpha, max_output_length
         self.pad_id, self.bos_id, self.eos_id = data_spec["target_pad_id"], data_spec["bos_id"], data_spec["eos_id"]
+        self.bleu_tokenize = bleu_tokenize
 
         self.source_embedding = nn.Embedding(data_spec["source_vocab_size"], embedding_dim, padding_idx=data_spec["source_pad_id"])
         self.target_embedding = nn.Embedding(data_spec["target_vocab_size"], embedding_dim, padding_idx=self.pad_id)
-        self.encoder = Recurrent(kind, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                                 dropout=dropout if num_layers > 1 else 0.0, backend=backend)
-        memory_size = self.encoder.output_size
-        decoder_hidden_size = decoder_hidden_size or memory_size
-        self.is_lstm = decoder_kind == "lstm"
-        # an LSTM decoder starts from (s<0>, c<0>), both bridged from the encoder
-        self.bridge = nn.Linear(memory_size, decoder_hidden_size * (2 if self.is_lstm else 1))
+        self.backbone = self.build_backbone(backbone, embedding_dim)
+        memory_size = self.backbone.output_size
+        context_size = memory_size if attention != "none" else 0
+        self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder")
+        if self.decoder.num_directions != 1:
+            raise SeqlitError("model.init_args.decoder.bidirectional must be false: a decoder writes left to right")
+        hidden = self.decoder.hidden_size
+        # every part of every decoder layer's first state (s<0>, and c<0> for an LSTM) is bridged from the encoder
+        self.bridge = nn.Linear(memory_size, self.decoder.state_parts * self.decoder.num_layers * hidden)
         self.attention = None if attention == "none" else \
-            build_attention(attention, decoder_hidden_size, memory_size, attention_size or decoder_hidden_size)
-        context_size = memory_size if self.attention is not None else 0
-        cell = nn.LSTMCell if self.is_lstm else nn.GRUCell
-        self.cell = cell(embedding_dim + context_size, decoder_hidden_size)
+            build_attention(attention, hidden, memory_size, attention_size or hidden)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(decoder_hidden_size + context_size, data_spec["target_vocab_size"])
+        self.out = nn.Linear(self.decoder.output_size + context_size, data_spec["target_vocab_size"])
         # <pad> and <bos> are never outputs: give them no probability, in training and decoding alike
         never = torch.zeros(data_spec["target_vocab_size"], dtype=torch.bool)
         never[[self.pad_id, self.bos_id]] = True
         self.register_buffer("never", never, persistent=False)
-        self.bleu = nn.ModuleDict({s: SacreBLEUScore(tokenize=bleu_tokenize) for s in ("val", "test")})
-        self.exact = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
-        # `self.log(..., sync_dist=True)` would floor the batch-size total when ranks hold unequal shares
-        # (Lightning #21859): a MeanMetric weighted by batch size is summed across ranks exactly
-        self.mean_loss = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
+        self.track_metrics()
+
+    def metrics(self):
+        return {"bleu": Bleu(tokenize=self.bleu_tokenize), "exact_match": MeanMetric()}
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict) -> dict:
+        """0.1's one-layer decoder cell (`decoder_kind`, `decoder_hidden_size`) becomes the `decoder:` section."""
+        if "decoder" in hparams:
+            return hparams
+        hparams = dict(hparams)
+        kind, size = hparams.pop("decoder_kind", "gru"), hparams.pop("decoder_hidden_size", None)
+        size = size or hparams.get("hidden_size", 256) * (2 if hparams.get("bidirectional", True) else 1)
+        new = super().upgrade_hparams(hparams)
+        new["decoder"] = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": kind, "hidden_size": size}}
+        return new
+
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, Tensor]) -> None:
+        """0.1 called the encoder `encoder` and decoded with a torch cell `cell` (the decoder's layer 0)."""
+        SeqTask.rename_prefix(state, "encoder", "backbone")
+        for key in [k for k in state if k.startswith("cell.")]:
+            state[f"decoder.rnn.{key[len('cell.'):]}_l0"] = state.pop(key)
 
     # -- model -----------------------------------------------------------------------------
-    def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, tuple]:
-        """(memory (B, S, M), mask (B, S), attention keys or None, decoder state (s,) or (s, c))."""
-        memory, final = self.encoder(self.dropout(self.source_embedding(source_ids)), lengths=lengths)
-        a = final[0] if isinstance(final, tuple) else final  # an LSTM encoder's (a, c): bridge from a
-        top = torch.cat(list(a[-self.encoder.num_directions :]), dim=-1)  # forward after the last step, backward after the first
-        state = tuple(torch.tanh(self.bridge(top)).chunk(2 if self.is_lstm else 1, dim=-1))
+    def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, State]:
+        """(memory (B, S, M), mask (B, S), attention keys or None, the decoder's first state)."""
+        memory, final = self.backbone(self.dropout(self.source_embedding(source_ids)), lengths=lengths)
+        a = activation(final)  # an LSTM encoder's (a, c): bridge from a
+        top = torch.cat(list(a[-self.backbone.num_directions :]), dim=-1)  # forward after the last step, backward after the first
+        d = self.decoder
+        parts = torch.tanh(self.bridge(top)).view(-1, d.state_parts, d.num_layers, d.hidden_size).permute(1, 2, 0, 3)
+        state = tuple(p.contiguous() for p in parts) if d.state_parts > 1 else parts[0].contiguous()
         mask = torch.arange(source_ids.size(1), device=source_ids.device)[None, :] < lengths.to(source_ids.device)[:, None]
         keys = self.attention.keys(memory) if self.attention is not None else None
         return memory, mask, keys, state
 
-    def step(self, y_embedded: Tensor, state: tuple, memory: Tensor, mask: Tensor, keys: Tensor | None) -> tuple[Tensor, tuple]:
+    def step(self, y_embedded: Tensor, state: State, memory: Tensor, mask: Tensor, keys: Tensor | None) -> tuple[Tensor, State]:
         """One decoder step: features [s<t>; c<t>] (N, F) for the output layer, and the new state."""
         inputs, context = y_embedded, None
         if self.attention is not None:
-            context, _ = self.attention(state[0], memory, mask, keys)  # attend with s<t-1>
+            context, _ = self.attention(activation(state)[-1], memory, mask, keys)  # attend with the top layer's s<t-1>
             inputs = torch.cat([y_embedded, context], dim=-1)
-        new = self.cell(inputs, state if self.is_lstm else state[0])
-        new = new if self.is_lstm else (new,)
-        return (new[0] if context is None else torch.cat([new[0], context], dim=-1)), new
+        out, state = self.decoder.step(inputs, state)
+        return (out if context is None else torch.cat([out, context], dim=-1)), state
 
     def forward(self, source_ids: Tensor, source_lengths: Tensor, target_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V): step t reads the reference token t-1 (<bos> first)."""
@@ -184,7 +210,8 @@ class Seq2Seq(SeqTask):
         memory, mask, keys, state = self.encode(source_ids, source_lengths)
         batch, device = source_ids.size(0), source_ids.device
         expand = lambda x: None if x is None else x.repeat_interleave(k, dim=0)  # noqa: E731
-        memory, mask, keys, state = expand(memory), expand(mask), expand(keys), tuple(map(expand, state))
+        memory, mask, keys = expand(memory), expand(mask), expand(keys)
+        state = map_state(state, lambda s: s.repeat_interleave(k, dim=1))
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # the k copies start identical: only the first may extend
         tokens = torch.empty(batch, k, 0, dtype=torch.long, device=device)
@@ -206,7 +233,7 @@ class Seq2Seq(SeqTask):
             length = length.gather(1, origin) + (~was_finished).float()
             finished = was_finished | (y == self.eos_id)
             rows = (origin + torch.arange(batch, device=device)[:, None] * k).view(-1)
-            state, y = tuple(s[rows] for s in state), y.view(-1)
+            state, y = map_state(state, lambda s: s[:, rows]), y.view(-1)
             if finished.all():
                 break
         best = (scores / length.clamp(min=1) ** alpha).argmax(-1)
@@ -237,33 +264,14 @@ class Seq2Seq(SeqTask):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["source_ids"].size(0))
         return loss
 
-    def _evaluate(self, batch, stage: str) -> None:
-        size = batch["source_ids"].size(0)
-        self.mean_loss[stage].update(self.loss(batch), weight=size)
-        self.log(f"{stage}/loss", self.mean_loss[stage], batch_size=size)
+    def evaluate(self, batch, stage, metrics):
+        """Decoded texts against the references (BLEU, exact match); the teacher-forced loss per target token."""
+        loss = self.loss(batch)
         hypotheses = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))
         references = batch["references"]
-        self.bleu[stage].update(hypotheses, [[r] for r in references])
-        self.exact[stage].update(torch.tensor([float(h == r) for h, r in zip(hypotheses, references)], device=self.device))
-
-    def _log_epoch(self, stage: str) -> None:
-        # SacreBLEU's 0-100 scale, as papers report it; both metrics are already synced across ranks
-        self.log(f"{stage}/bleu", self.bleu[stage].compute() * 100, prog_bar=stage == "val", sync_dist=True)
-        self.log(f"{stage}/exact_match", self.exact[stage].compute(), prog_bar=stage == "val", sync_dist=True)
-        self.bleu[stage].reset()
-        self.exact[stage].reset()
-
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, "test")
-
-    def on_validation_epoch_end(self):
-        self._log_epoch("val")
-
-    def on_test_epoch_end(self):
-        self._log_epoch("test")
+        metrics["bleu"].update(hypotheses, [[r] for r in references])
+        metrics["exact_match"].update(torch.tensor([float(h == r) for h, r in zip(hypotheses, references)], device=self.device))
+        return loss, (batch["target_out"] != self.pad_id).sum()
 
     def predict_step(self, batch, batch_idx) -> list[dict]:
         """One JSON-ready record per source sentence: its index (line number), text and translation."""

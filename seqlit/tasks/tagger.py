@@ -1,7 +1,7 @@
 """Many-to-many (Tx = Ty): one tag per token, e.g. named entities.
 
     x<t> = [E_word · w<t> ; E_case · casing<t> ; charfeatures(word t)]   (dropout)
-    a<t> = BiRecurrent(x<1..T>)<t>            (any kind, depth, backend; both directions)
+    a<t> = backbone(x<1..T>)<t>               (any backbone; a bidirectional one by default)
     e<t> = W · dropout(a<t>) + b              (one score per tag)
     ŷ<t> = argmax softmax(e<t>)    or  ŷ = Viterbi over a CRF (tag transitions, BIO-constrained)
 
@@ -25,13 +25,16 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
-from torchmetrics import MeanMetric
 
 from seqlit.errors import SeqlitError
 from seqlit.metrics import SpanF1, bio_spans
-from seqlit.nn import Recurrent
+from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.crf import CRF
+from seqlit.nn.recurrent import Recurrent
+from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
+
+BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 200, "bidirectional": True}}
 
 
 class CharCNN(nn.Module):
@@ -62,7 +65,7 @@ class CharRNN(nn.Module):
             raise SeqlitError(f"model.char_features must be even for char_encoder=rnn (two directions), got {features}")
         self.pad_id = pad_id
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
-        self.rnn = Recurrent("lstm", dim, features // 2, bidirectional=True)
+        self.rnn = Recurrent(dim, "lstm", features // 2, bidirectional=True)
 
     def forward(self, chars: Tensor) -> Tensor:
         b, t, length = chars.shape
@@ -81,14 +84,13 @@ class Tagger(SeqTask):
 
     Args:
         data_spec: linked from the data module (vocabularies, casing classes, tag names).
-        kind / backend / hidden_size / num_layers / bidirectional: the `Recurrent` backbone
-            (hidden_size per direction).
-        word_dim / casing_dim: embedding sizes of words and casing classes.
-        char_encoder: `cnn`, `rnn` (character BiLSTM) or `none`.
+        backbone: the recurrent backbone (`seqlit.nn.backbone`); its input is the token features.
+        embedding_dim / casing_dim: embedding sizes of words and casing classes.
+        char_encoder: `cnn`, `rnn` (character BiLSTM, on the backbone's backend) or `none`.
         char_dim / char_features / char_kernel: character embedding size, features per word,
             CNN kernel width.
         embedding_dropout: dropout on the concatenated token features.
-        dropout: dropout between stacked layers and on the backbone's output.
+        dropout: dropout on the backbone's output.
         rare_unk: probability of replacing a word seen once in training by `<unk>` (training only).
         word_dropout: probability of replacing any other word by `<unk>` (training only).
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
@@ -105,21 +107,17 @@ class Tagger(SeqTask):
     def __init__(
         self,
         data_spec: dict | None = None,
-        kind: Literal["rnn", "gru", "lstm"] = "lstm",
-        backend: Literal["fused", "scratch"] = "fused",
-        hidden_size: int = 200,
-        num_layers: int = 1,
-        bidirectional: bool = True,
-        word_dim: int = 100,
-        casing_dim: int = 10,
+        backbone: BackboneFactory = BACKBONE,
+        embedding_dim: PositiveInt = 100,
+        casing_dim: PositiveInt = 10,
         char_encoder: Literal["cnn", "rnn", "none"] = "cnn",
-        char_dim: int = 30,
-        char_features: int = 50,
-        char_kernel: int = 3,
-        embedding_dropout: float = 0.5,
-        dropout: float = 0.5,
-        rare_unk: float = 0.5,
-        word_dropout: float = 0.0,
+        char_dim: PositiveInt = 30,
+        char_features: PositiveInt = 50,
+        char_kernel: PositiveInt = 3,
+        embedding_dropout: Rate = 0.5,
+        dropout: Rate = 0.5,
+        rare_unk: Rate = 0.5,
+        word_dropout: Rate = 0.0,
         output: Literal["crf", "softmax"] = "crf",
         constrain_bio: bool = True,
         lr: float = 1e-3,
@@ -135,9 +133,9 @@ class Tagger(SeqTask):
         spec = data_spec
         self.tag_names = list(spec["tag_names"])
         self.rare_unk, self.word_dropout = rare_unk, word_dropout
-        self.word_embedding = nn.Embedding(spec["vocab_size"], word_dim, padding_idx=spec["pad_id"])
+        self.word_embedding = nn.Embedding(spec["vocab_size"], embedding_dim, padding_idx=spec["pad_id"])
         # small start (Lample et al.): torch's N(0, 1) leaves rare words, rarely updated, as loud noise
-        bound = (3.0 / word_dim) ** 0.5
+        bound = (3.0 / embedding_dim) ** 0.5
         with torch.no_grad():
             self.word_embedding.weight.uniform_(-bound, bound)[spec["pad_id"]] = 0.0
         self.casing_embedding = nn.Embedding(spec["num_casings"], casing_dim, padding_idx=0)
@@ -148,13 +146,11 @@ class Tagger(SeqTask):
         else:
             self.chars, char_features = None, 0
         self.embedding_dropout = nn.Dropout(embedding_dropout)
-        try:  # torch applies `dropout` between stacked layers only (and warns for one layer)
-            self.rnn = Recurrent(kind, word_dim + casing_dim + char_features, hidden_size, num_layers=num_layers,
-                                 bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0, backend=backend)
-        except ValueError as err:  # a bad size or choice in the config: one line, not a traceback
-            raise SeqlitError(f"model.init_args: {err}") from err
+        self.backbone = self.build_backbone(backbone, embedding_dim + casing_dim + char_features)
+        if isinstance(self.chars, CharRNN):  # the character BiLSTM runs on the backbone's backend
+            self.chars.rnn.backend = getattr(self.backbone, "backend", "fused")
         self.output_dropout = nn.Dropout(dropout)
-        self.scores = nn.Linear(self.rnn.output_size, len(self.tag_names))
+        self.scores = nn.Linear(self.backbone.output_size, len(self.tag_names))
         self.crf = None
         if output == "crf":
             bio = all(n == "O" or n.startswith(("B-", "I-")) for n in self.tag_names)
@@ -162,9 +158,23 @@ class Tagger(SeqTask):
                 raise SeqlitError(f"model.constrain_bio needs BIO tag names (O, B-X, I-X), got {self.tag_names}: "
                                   "set --model.init_args.constrain_bio false")
             self.crf = CRF(len(self.tag_names), self.tag_names, constrain_bio=constrain_bio)
-        self.val_spans, self.test_spans = SpanF1(self.tag_names), SpanF1(self.tag_names)
-        # the loss of every rank's sentences (a MeanMetric sums across ranks; a plain self.log kept rank 0's)
-        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.track_metrics()
+
+    def metrics(self):
+        return {"spans": SpanF1(self.tag_names)}
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict) -> dict:
+        """0.1 called the word vectors' size `word_dim` (every other task: `embedding_dim`)."""
+        hparams = dict(hparams)
+        if "word_dim" in hparams:
+            hparams["embedding_dim"] = hparams.pop("word_dim")
+        return super().upgrade_hparams(hparams)
+
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, Tensor]) -> None:
+        """0.1 called the backbone `rnn`."""
+        SeqTask.rename_prefix(state, "rnn", "backbone")
 
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:
@@ -181,7 +191,7 @@ class Tagger(SeqTask):
         x = self.embedding_dropout(torch.cat(features, dim=-1))
         lengths = batch["lengths"]
         # a batch without padding needs no packing, and unpacked is the fast (oneDNN/cuDNN) path
-        out, _ = self.rnn(x, lengths=None if bool((lengths == x.size(1)).all()) else lengths)
+        out, _ = self.backbone(x, lengths=None if bool((lengths == x.size(1)).all()) else lengths)
         return self.scores(self.output_dropout(out))
 
     @staticmethod
@@ -207,20 +217,13 @@ class Tagger(SeqTask):
         self.log("train/loss", loss, prog_bar=True, batch_size=mask.size(0))
         return loss
 
-    def _evaluate(self, batch, stage: str) -> None:
+    def evaluate(self, batch, stage, metrics):
+        """Span counts of the decoded tags; the loss per token."""
         mask = self.mask(batch)
         emissions = self.emissions(batch)
-        mean_loss = getattr(self, f"{stage}_loss")
-        mean_loss.update(self.loss(emissions, batch["tags"], mask), weight=mask.size(0))
-        self.log(f"{stage}/loss", mean_loss, batch_size=mask.size(0))
         gold = batch["tags"].masked_fill(~mask, 0)
-        getattr(self, f"{stage}_spans").update(self.decode(emissions, mask), gold, mask)
-
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, "test")
+        metrics["spans"].update(self.decode(emissions, mask), gold, mask)
+        return self.loss(emissions, batch["tags"], mask), mask.sum()
 
     def predict_step(self, batch, batch_idx) -> list[dict]:
         """One JSON-ready record per sentence: tokens, tags and entity spans with character offsets.
@@ -244,22 +247,12 @@ class Tagger(SeqTask):
         return records
 
     # -- epoch ends -----------------------------------------------------------
-    def _log_spans(self, stage: str) -> None:
-        metric = getattr(self, f"{stage}_spans")
-        for name, value in metric.compute().items():
-            # already synced by the metric; sync_dist only tells Lightning so (a no-op mean)
-            self.log(f"{stage}/{name}", float(value), prog_bar=stage == "val" and name == "f1", sync_dist=True)
-        if stage == "test":
-            per_type = metric.per_type()
-            lines = [f"{'type':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
-            for type_, s in per_type.items():
-                self.log(f"test/f1_{type_}", s["f1"], sync_dist=True)
-                lines.append(f"{type_:<10}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}{s['support']:>10}")
-            rank_zero_info("[seqlit] test entity scores by type:\n" + "\n".join(lines))
-        metric.reset()
-
-    def on_validation_epoch_end(self):
-        self._log_spans("val")
-
     def on_test_epoch_end(self):
-        self._log_spans("test")
+        """The test report adds F1 per entity type (`test/f1_PER` …) and prints the table."""
+        per_type = self.eval_metrics["test"]["spans"].per_type()
+        self.log_stage("test")
+        lines = [f"{'type':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+        for type_, s in per_type.items():
+            self.log(f"test/f1_{type_}", s["f1"], sync_dist=True)
+            lines.append(f"{type_:<10}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}{s['support']:>10}")
+        rank_zero_info("[seqlit] test entity scores by type:\n" + "\n".join(lines))

@@ -21,7 +21,7 @@ class Tiny(pl.LightningModule):
     def __init__(self, kind: str, backend: str):
         super().__init__()
         self.embedding = nn.Embedding(10, 4)
-        self.rnn = Recurrent(kind, 4, 6, backend=backend)
+        self.rnn = Recurrent(4, kind, 6, backend=backend)
         self.out = nn.Linear(6, 2)
 
     def training_step(self, batch, batch_idx):
@@ -72,7 +72,7 @@ def test_norms_match_autograd_through_time(tmp_path, kind, backend):
 
 def test_probes_do_not_change_values():
     torch.manual_seed(0)
-    rnn = Recurrent("lstm", 3, 4, num_layers=2, bidirectional=True)
+    rnn = Recurrent(3, "lstm", 4, num_layers=2, bidirectional=True)
     x, lengths = torch.randn(3, 6, 3), torch.tensor([6, 2, 4])
     plain, _ = rnn(x, lengths=lengths)
     rnn.probe = True

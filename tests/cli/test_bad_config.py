@@ -12,9 +12,9 @@ QUICK = str(REPO / "configs" / "quickstart.yaml")
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--model.init_args.hiden_size", "8"], "did you mean 'hidden_size'"),
+        (["--model.init_args.hiden_size", "8"], "did you mean 'backbone.hidden_size'"),
         (["--trainer.max_epohs", "3"], "did you mean 'max_epochs'"),
-        (["--model.init_args.kind", "lsmt"], "model.init_args.kind"),
+        (["--model.init_args.backbone.kind", "lsmt"], "model.init_args.backbone.kind"),
         (["--data.init_args.batch_size", "0"], "data.batch_size must be a positive number"),
         (["--data.init_args.path", "./no/such/folder"], "does not exist"),
     ],
@@ -31,7 +31,7 @@ def test_misspelt_key_in_yaml(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model:\n  class_path: seqlit.tasks.LanguageModel\n  init_args:\n    hiden_size: 8\n")
     proc = run_seqlit("fit", "--config", QUICK, "--config", str(bad), cwd=tmp_path, check=False)
-    assert proc.returncode == 2 and "did you mean 'hidden_size'" in proc.stderr
+    assert proc.returncode == 2 and "did you mean 'backbone.hidden_size'" in proc.stderr
 
 
 def test_debug_env_shows_traceback(tmp_path):

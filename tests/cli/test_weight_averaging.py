@@ -21,7 +21,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sentiment" / "sst2_b
 def test_test_after_fit_scores_the_averaged_weights(tmp_path):
     data = make_sst_dir(tmp_path / "sst", n_train=256)
     run_seqlit("fit", "--config", str(CONFIG), "--data.init_args.path", str(data),
-               "--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
+               "--model.init_args.embedding_dim", "16", "--model.init_args.backbone.hidden_size", "16",
                "--data.init_args.batch_size", "16", "--data.init_args.test_split", "validation",
                "--trainer.max_epochs", "2", "--trainer.max_time", "null", "--trainer.val_check_interval", "4",
                "--trainer.logger", "pytorch_lightning.loggers.CSVLogger", "--trainer.logger.save_dir", str(tmp_path),

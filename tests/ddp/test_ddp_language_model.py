@@ -14,7 +14,7 @@ from tests.ddp.ddp_helpers import DDP2, csv_metrics
 
 TINY = [
     "--config", str(REPO / "configs" / "quickstart.yaml"),
-    "--model.init_args.hidden_size", "24", "--model.init_args.embedding_dim", "12",
+    "--model.init_args.backbone.hidden_size", "24", "--model.init_args.embedding_dim", "12",
     "--data.init_args.level", "word", "--data.init_args.batch_size", "4", "--data.init_args.bptt", "8",
     "--data.init_args.eval_batch_size", "4", "--trainer.max_time", "null",
     "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]",

@@ -20,7 +20,7 @@ from tests.sentiment.corpus import sentences, write_split
 
 N_EVAL = 13
 TINY = ["--config", str(REPO / "configs" / "sentiment" / "sst2_bigru.yaml"),
-        "--model.init_args.embedding_dim", "8", "--model.init_args.hidden_size", "8",
+        "--model.init_args.embedding_dim", "8", "--model.init_args.backbone.hidden_size", "8",
         "--data.init_args.batch_size", "8", "--data.init_args.eval_batch_size", "3",
         "--trainer.max_time", "null", "--trainer.val_check_interval", "1.0"]
 

@@ -20,7 +20,7 @@ from tests.tagging.tagging_corpus import sentence, write_conll
 
 N_EVAL = 13
 TINY = ["--config", str(REPO / "configs" / "tagging" / "conll2003_bilstm_crf.yaml"),
-        "--model.init_args.hidden_size", "16", "--model.init_args.word_dim", "12", "--model.init_args.char_dim", "8",
+        "--model.init_args.backbone.hidden_size", "16", "--model.init_args.embedding_dim", "12", "--model.init_args.char_dim", "8",
         "--model.init_args.char_features", "8", "--model.init_args.lr", "0.02",
         "--model.init_args.embedding_dropout", "0.0", "--model.init_args.dropout", "0.0",
         "--data.init_args.batch_size", "8", "--data.init_args.eval_batch_size", "3", "--trainer.max_time", "null"]

@@ -20,8 +20,8 @@ from tests.translation.corpus import pairs
 
 N_EVAL = 13
 TINY = ["--config", str(REPO / "configs" / "translation" / "multi30k_gru_attn.yaml"),
-        "--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
-        "--model.init_args.decoder_hidden_size", "32", "--model.init_args.attention_size", "16",
+        "--model.init_args.embedding_dim", "16", "--model.init_args.backbone.hidden_size", "16",
+        "--model.init_args.decoder.hidden_size", "32", "--model.init_args.attention_size", "16",
         "--model.init_args.max_output_length", "10", "--model.init_args.dropout", "0.0",
         "--model.init_args.lr", "0.01", "--model.init_args.bleu_tokenize", "char",
         "--data.init_args.min_freq", "1", "--data.init_args.batch_size", "16", "--data.init_args.eval_batch_size", "3",

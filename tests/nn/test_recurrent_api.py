@@ -19,7 +19,7 @@ KINDS = ["rnn", "gru", "lstm"]
 
 def _model(kind="gru", backend="fused", **kwargs):
     torch.manual_seed(0)
-    return Recurrent(kind, I, H, backend=backend, **kwargs).double()
+    return Recurrent(I, kind, H, backend=backend, **kwargs).double()
 
 
 def _states(final):
@@ -65,7 +65,7 @@ def test_default_initial_state_is_zero(kind, backend):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_state_dict_is_torchs_layout_for_both_backends(kind):
-    fused, scratch = (Recurrent(kind, I, H, 2, True, backend=b) for b in BACKENDS)
+    fused, scratch = (Recurrent(I, kind, H, 2, True, backend=b) for b in BACKENDS)
     keys = {name: t.shape for name, t in fused.state_dict().items()}
     assert keys == {name: t.shape for name, t in scratch.state_dict().items()}
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
@@ -88,7 +88,7 @@ def test_checkpoint_moves_between_backends(trained_with):
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     buffer.seek(0)
-    restored = Recurrent("lstm", I, H, 2, True, backend=other).double()
+    restored = Recurrent(I, "lstm", H, 2, True, backend=other).double()
     restored.load_state_dict(torch.load(buffer))
     torch.testing.assert_close(restored(x, lengths)[0], model(x, lengths)[0], atol=1e-10, rtol=1e-10)
 
@@ -119,9 +119,9 @@ def test_dropout_only_between_layers(backend):
 
 
 def test_attributes():
-    model = Recurrent("lstm", I, H, num_layers=3, bidirectional=True)
+    model = Recurrent(I, "lstm", H, num_layers=3, bidirectional=True)
     assert (model.num_directions, model.output_size) == (2, 2 * H)
-    assert Recurrent("rnn", I, H).output_size == H
+    assert Recurrent(I, "rnn", H).output_size == H
     outputs, (a, c) = model(torch.randn(B, T, I))
     assert outputs.shape == (B, T, 2 * H) and a.shape == c.shape == (6, B, H)
 
@@ -196,6 +196,6 @@ def test_bad_arguments_are_named(kwargs, message):
     ],
 )
 def test_bad_inputs_are_named(backend, call, message):
-    model = Recurrent("lstm", I, H, backend=backend)
+    model = Recurrent(I, "lstm", H, backend=backend)
     with pytest.raises(ValueError, match=re.escape(message)):
         call(model)

@@ -16,8 +16,8 @@ TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 def _pair(kind, layers, bidirectional, dtype, **kwargs):
     torch.manual_seed(0)
-    fused = Recurrent(kind, I, H, layers, bidirectional, **kwargs).to(dtype)
-    scratch = Recurrent(kind, I, H, layers, bidirectional, backend="scratch", **kwargs).to(dtype)
+    fused = Recurrent(I, kind, H, layers, bidirectional, **kwargs).to(dtype)
+    scratch = Recurrent(I, kind, H, layers, bidirectional, backend="scratch", **kwargs).to(dtype)
     scratch.load_state_dict(fused.state_dict())
     return fused, scratch
 

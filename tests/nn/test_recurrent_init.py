@@ -9,9 +9,9 @@ from seqlit.nn import Recurrent
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
 def test_keep_bias_shifts_only_the_keep_gate(kind):
     torch.manual_seed(0)
-    plain = Recurrent(kind, 3, 5, num_layers=2, bidirectional=True)
+    plain = Recurrent(3, kind, 5, num_layers=2, bidirectional=True)
     torch.manual_seed(0)
-    kept = Recurrent(kind, 3, 5, num_layers=2, bidirectional=True, keep_bias=2.0)
+    kept = Recurrent(3, kind, 5, num_layers=2, bidirectional=True, keep_bias=2.0)
     for (name, a), (_, b) in zip(plain.rnn.named_parameters(), kept.rnn.named_parameters()):
         if name.startswith("bias_"):
             shift = (b - a).detach().view(-1, 5)
@@ -23,7 +23,7 @@ def test_keep_bias_shifts_only_the_keep_gate(kind):
 def test_keep_bias_makes_the_gru_remember_at_initialisation():
     torch.manual_seed(0)
     x = torch.randn(4, 50, 3)
-    plain, kept = Recurrent("gru", 3, 8), Recurrent("gru", 3, 8, keep_bias=6.0)
+    plain, kept = Recurrent(3, "gru", 8), Recurrent(3, "gru", 8, keep_bias=6.0)
     kept.load_state_dict(plain.state_dict())
     kept.init_memory(keep_bias=6.0)
     h0 = torch.randn(1, 4, 8)
@@ -32,11 +32,11 @@ def test_keep_bias_makes_the_gru_remember_at_initialisation():
 
 
 def test_orthogonal_recurrent_blocks():
-    r = Recurrent("lstm", 3, 6, orthogonal=True)
+    r = Recurrent(3, "lstm", 6, orthogonal_init=True)
     for block in r.rnn.weight_hh_l0.detach().split(6):
         assert torch.allclose(block @ block.T, torch.eye(6), atol=1e-5)
 
 
 def test_keep_bias_needs_a_gate():
     with pytest.raises(ValueError, match="gated cell"):
-        Recurrent("rnn", 3, 4, keep_bias=1.0)
+        Recurrent(3, "rnn", 4, keep_bias=1.0)

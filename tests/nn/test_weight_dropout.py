@@ -14,7 +14,7 @@ P = 0.5
 
 def _model(kind, backend, **kwargs):
     torch.manual_seed(0)
-    return Recurrent(kind, I, H, backend=backend, weight_dropout=P, **kwargs).double()
+    return Recurrent(I, kind, H, backend=backend, weight_dropout=P, **kwargs).double()
 
 
 def _dropped_copy(model, seed):
@@ -70,6 +70,6 @@ def test_parameters_and_eval_untouched():
     model.train()(x)
     for name, value in model.state_dict().items():
         assert torch.equal(value, before[name]), name
-    plain = Recurrent("lstm", I, H).double()
+    plain = Recurrent(I, "lstm", H).double()
     plain.load_state_dict(before)
     torch.testing.assert_close(model.eval()(x)[0], plain(x)[0], atol=0, rtol=0)

@@ -118,8 +118,8 @@ def kill_and_resume(args: list[str], tmp_path: Path, epochs: int) -> None:
 def test_language_model_resumes_mid_epoch_exactly(tiny_corpus, tmp_path):
     """Stateful truncated BPTT: the hidden-state streams, window positions and epoch NLL sums carry over."""
     args = ["--config", str(REPO / "configs" / "quickstart.yaml"), *COMMON,
-            "--model.init_args.kind", "lstm", "--model.init_args.hidden_size", "32", "--model.init_args.embedding_dim", "16",
-            "--model.init_args.num_layers", "2", "--model.init_args.dropout", "0.3",
+            "--model.init_args.backbone.kind", "lstm", "--model.init_args.backbone.hidden_size", "32", "--model.init_args.embedding_dim", "16",
+            "--model.init_args.backbone.num_layers", "2", "--model.init_args.dropout", "0.3",
             "--model.init_args.embedding_dropout", "0.1", "--model.init_args.lr_schedule", "cosine",
             "--data.init_args.path", str(tiny_corpus), "--data.init_args.level", "word",
             "--data.init_args.batch_size", "8", "--data.init_args.bptt", "32", "--data.init_args.eval_batch_size", "2",
@@ -132,7 +132,7 @@ def test_tagger_resumes_mid_epoch_exactly(tmp_path):
     conll = make_conll_dir(tmp_path / "ner")
     args = ["--config", str(REPO / "configs" / "tagging" / "conll2003_bilstm_crf.yaml"), *COMMON,
             "--data.init_args.path", str(conll), "--data.init_args.batch_size", "8", "--data.init_args.eval_batch_size", "6",
-            "--model.init_args.hidden_size", "16", "--model.init_args.word_dim", "12",
+            "--model.init_args.backbone.hidden_size", "16", "--model.init_args.embedding_dim", "12",
             "--model.init_args.char_features", "8", "--model.init_args.char_dim", "8",
             "--trainer.limit_val_batches", "1"]
     kill_and_resume(args, tmp_path, epochs=3)

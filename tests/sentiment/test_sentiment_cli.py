@@ -27,7 +27,7 @@ def seqlit(*args: str, cwd: Path) -> str:
 def test_fit_test_predict_from_checkpoint(tmp_path):
     data = make_sst_dir(tmp_path / "sst", n_train=256)
     seqlit("fit", "--config", str(CONFIGS / "sst2_bigru.yaml"), "--data.init_args.path", str(data),
-           "--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
+           "--model.init_args.embedding_dim", "16", "--model.init_args.backbone.hidden_size", "16",
            "--data.init_args.batch_size", "16", "--trainer.max_epochs", "2", "--trainer.max_time", "null",
            "--test_after_fit", "false", *QUIET, cwd=tmp_path)
     ckpts = glob.glob(str(tmp_path / "checkpoints" / "best-*.ckpt"))

@@ -3,6 +3,8 @@ ensembles, metrics, predictions."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -10,6 +12,7 @@ from seqlit.checkpoint_io import check_fits
 from seqlit.errors import SeqlitError
 from seqlit.nn.reader import Pool
 from seqlit.tasks.classifier import Classifier
+from tests.conftest import with_backbone
 
 SPEC = {"vocab_size": 30, "pad_id": 0, "label_names": ["negative", "positive"]}
 
@@ -18,7 +21,7 @@ def model(**kwargs) -> Classifier:
     torch.manual_seed(0)
     spec = SPEC | {"label_names": kwargs.pop("labels", SPEC["label_names"])}
     args = {"embedding_dim": 8, "hidden_size": 6, "embedding_dropout": 0.0, "dropout": 0.0} | kwargs
-    return Classifier(spec, **args).eval()
+    return Classifier(spec, **with_backbone(Classifier, **args)).eval()
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
@@ -42,8 +45,8 @@ def test_last_pooling_takes_both_directions_final_states():
     """Forward direction after the last real word, backward direction after the first word."""
     m = model(pooling="last", kind="gru", bidirectional=True).readers[0]
     ids, lengths = torch.tensor([[5, 6, 7, 0, 0]]), torch.tensor([3])
-    outputs, state = m.rnn(m.embedding(ids), lengths=lengths)
-    h = m.rnn.hidden_size
+    outputs, state = m.backbone(m.embedding(ids), lengths=lengths)
+    h = m.backbone.hidden_size
     expected = torch.cat([outputs[0, 2, :h], outputs[0, 0, h:]])
     torch.testing.assert_close(m.last_state(outputs, lengths)[0], expected)
     torch.testing.assert_close(m.last_state(outputs, lengths), torch.cat([state[-2], state[-1]], dim=-1))
@@ -62,11 +65,12 @@ def test_binary_metrics_include_auroc_and_multiclass_does_not():
     batch = {"input_ids": torch.tensor([[5, 6, 0], [7, 8, 9], [4, 3, 0]]), "lengths": torch.tensor([2, 3, 2]),
              "labels": torch.tensor([0, 1, 1])}
     binary = model()
-    binary._evaluate(batch, "val", binary.val_metrics)
-    assert set(binary.val_metrics.compute()) == {"val/acc", "val/f1_macro", "val/auroc"}
+    binary.validation_step(batch, 0)
+    assert set(binary.eval_metrics["val"]) == {"acc", "f1_macro", "auroc"}
+    assert float(binary.eval_metrics["val"]["auroc"].compute()) >= 0
     three = model(labels=["neg", "neutral", "pos"])
-    three._evaluate(batch | {"labels": torch.tensor([0, 2, 1])}, "test", three.test_metrics)
-    assert set(three.test_metrics.compute()) == {"test/acc", "test/f1_macro"}
+    three.test_step(batch | {"labels": torch.tensor([0, 2, 1])}, 0)
+    assert set(three.eval_metrics["test"]) == {"acc", "f1_macro"}
     assert three.readers[0].out.out_features == 3
 
 
@@ -87,7 +91,7 @@ def test_needs_a_data_spec_with_labels():
 
 
 def test_word_dropout_replaces_words_by_unk_in_training_only():
-    m = Classifier(SPEC | {"unk_id": 1}, embedding_dim=8, hidden_size=6, word_dropout=0.5).readers[0]
+    m = Classifier(SPEC | {"unk_id": 1}, **with_backbone(Classifier, embedding_dim=8, hidden_size=6, word_dropout=0.5)).readers[0]
     ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 0, 0]] * 200)
     m.train()
     dropped = m.drop_words(ids)
@@ -128,7 +132,8 @@ def test_each_reader_learns_from_its_own_loss():
 
 def test_a_checkpoint_from_before_ensembles_loads_as_reader_zero(tmp_path):
     m = model()
-    old_layout = {k.removeprefix("readers.0."): v for k, v in m.state_dict().items()}
+    # before ensembles one reader's weights sat at the top level, and its backbone was called `rnn`
+    old_layout = {re.sub(r"^backbone\.", "rnn.", k.removeprefix("readers.0.")): v for k, v in m.state_dict().items()}
     path = tmp_path / "old.ckpt"
     torch.save({"state_dict": old_layout, "hyper_parameters": dict(m.hparams), "pytorch-lightning_version": "2.6.0"}, path)
     check_fits(torch.load(path, weights_only=True), str(path), model())  # the CLI's check before loading

@@ -125,7 +125,7 @@ def test_bad_tokenizer_name():
 def test_fit_then_predict_raw_text_from_the_checkpoint_alone(sst_dir, tmp_path):
     run_seqlit("fit", "--config", str(CONFIG), "--data.init_args.path", str(sst_dir),
                "--data.init_args.tokenizer", "bpe", "--data.init_args.subword_vocab_size", "120",
-               "--model.init_args.embedding_dim", "8", "--model.init_args.hidden_size", "8",
+               "--model.init_args.embedding_dim", "8", "--model.init_args.backbone.hidden_size", "8",
                "--data.init_args.batch_size", "16", "--trainer.max_steps", "2", "--trainer.val_check_interval", "2",
                "--trainer.max_time", "null", "--test_after_fit", "false", *QUIET, cwd=tmp_path)
     ckpts = glob.glob(str(tmp_path / "checkpoints" / "best-*.ckpt"))

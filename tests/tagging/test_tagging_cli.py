@@ -22,7 +22,7 @@ def seqlit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_fit_test_predict_from_checkpoint(conll_dir, tmp_path):
     seqlit("fit", "--config", str(CONFIG), "--data.init_args.path", str(conll_dir),
-           "--model.init_args.hidden_size", "16", "--model.init_args.word_dim", "12", "--model.init_args.char_features", "8",
+           "--model.init_args.backbone.hidden_size", "16", "--model.init_args.embedding_dim", "12", "--model.init_args.char_features", "8",
            "--trainer.max_steps", "5", "--trainer.max_epochs", "5", "--trainer.limit_val_batches", "1",
            "--test_after_fit", "false", "--trainer.callbacks+=seqlit.callbacks.throughput.Throughput",  # as benchmark runs it
            *QUIET, cwd=tmp_path)

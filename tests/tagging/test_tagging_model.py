@@ -8,8 +8,9 @@ import torch
 from data_modules.tagging import TaggingData
 from seqlit.errors import SeqlitError
 from seqlit.tasks import Tagger
+from tests.conftest import with_backbone
 
-SMALL = dict(hidden_size=16, word_dim=12, casing_dim=4, char_dim=8, char_features=10)
+SMALL = dict(hidden_size=16, embedding_dim=12, casing_dim=4, char_dim=8, char_features=10)
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def data(conll_dir, tmp_path):
 ])
 def test_train_step_and_decode(data, kind, char_encoder, output):
     torch.manual_seed(0)
-    model = Tagger(data.data_spec, kind=kind, char_encoder=char_encoder, output=output, **SMALL)
+    model = Tagger(data.data_spec, **with_backbone(Tagger, kind=kind, char_encoder=char_encoder, output=output, **SMALL))
     batch = next(iter(data.train_dataloader()))
     loss = model.loss(model.emissions(batch), batch["tags"], model.mask(batch))
     loss.backward()
@@ -40,7 +41,7 @@ def test_train_step_and_decode(data, kind, char_encoder, output):
 def test_padding_does_not_change_scores(data, char_encoder):
     """A sentence scores the same alone and batched with longer sentences (longer words, more tokens)."""
     torch.manual_seed(0)
-    model = Tagger(data.data_spec, char_encoder=char_encoder, **SMALL).eval()
+    model = Tagger(data.data_spec, **with_backbone(Tagger, char_encoder=char_encoder, **SMALL)).eval()
     short = data.encode(["Ali", "left", "."])
     long = data.encode(["Peter", "van", "Dijk", "visited", "Hong", "Kong", "yesterday", "morning", "."])
     alone = model.emissions(data.collate([short]))
@@ -50,7 +51,7 @@ def test_padding_does_not_change_scores(data, char_encoder):
 
 def test_rare_words_become_unk_only_in_training(data):
     spec = {**data.data_spec, "rare_start": 3}  # pretend every word from id 3 on was seen once
-    model = Tagger(spec, rare_unk=0.99, **SMALL)
+    model = Tagger(spec, **with_backbone(Tagger, rare_unk=0.99, **SMALL))
     words = torch.tensor([[2, 3]])
     batch = {"words": words, "casing": torch.ones_like(words), "chars": torch.ones(1, 2, 1, dtype=torch.long),
              "lengths": torch.tensor([2])}
@@ -63,7 +64,7 @@ def test_rare_words_become_unk_only_in_training(data):
 
 
 def test_predict_step_entities_point_into_text(data):
-    model = Tagger(data.data_spec, **SMALL).eval()
+    model = Tagger(data.data_spec, **with_backbone(Tagger, **SMALL)).eval()
     # force "B-PER I-PER O ..." on every sentence by hand-setting the scores
     names = data.spec()["tag_names"]
     batch = next(iter(data.predict_dataloader()))
@@ -90,8 +91,8 @@ def test_bad_arguments(data):
     spec = {**data.data_spec, "tag_names": ["O", "PER", "LOC"]}
     with pytest.raises(SeqlitError, match="constrain_bio false"):
         Tagger(spec)
-    Tagger(spec, constrain_bio=False, **SMALL)
-    with pytest.raises(SeqlitError, match="hidden_size must be a positive integer"):
-        Tagger(data.data_spec, hidden_size=0)
+    Tagger(spec, **with_backbone(Tagger, constrain_bio=False, **SMALL))
+    with pytest.raises(SeqlitError, match="model.init_args.backbone: Recurrent: hidden_size must be a positive integer"):
+        Tagger(data.data_spec, **with_backbone(Tagger, hidden_size=0))
     with pytest.raises(SeqlitError, match="needs data_spec"):
         Tagger()

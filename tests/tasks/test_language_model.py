@@ -8,13 +8,14 @@ import torch
 
 from seqlit.generation import sample, sample_rerun
 from seqlit.tasks.language_model import LanguageModel
+from tests.conftest import with_backbone
 
 SPEC = {"vocab_size": 30, "pad_id": 0, "level": "word"}
 
 
 def model(kind="gru", **kw):
     torch.manual_seed(0)
-    return LanguageModel(data_spec=SPEC, kind=kind, **{"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, **kw}).eval()
+    return LanguageModel(data_spec=SPEC, **with_backbone(LanguageModel, kind=kind, **{"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, **kw})).eval()
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
@@ -33,7 +34,7 @@ def test_eval_perplexity_is_token_weighted_over_the_stream():
     for start in range(0, 40, 16):  # windows of 16, 16, 8: unequal on purpose
         end = min(start + 16, 40)
         m.validation_step({"input_ids": stream[:, start:end], "targets": stream[:, start + 1 : end + 1]}, 0)
-    got = float(m.val_nll.compute())
+    got = float(m.eval_loss["val"].compute())
     logp, _ = m.step(stream[:, :-1])
     expected = -logp.gather(-1, stream[:, 1:, None]).mean().item()
     assert math.isclose(got, expected, rel_tol=1e-6)
@@ -82,12 +83,12 @@ def test_adaptive_input_needs_the_adaptive_cutoffs():
 def test_tied_adaptive_input_shares_the_softmax_clusters_and_needs_the_input():
     from seqlit.errors import SeqlitError
 
-    m = LanguageModel(data_spec=SPEC, embedding_dim=16, hidden_size=16, num_layers=1,
-                      adaptive_cutoffs=[10, 20], adaptive_input=True, tie_weights=True)
+    m = LanguageModel(data_spec=SPEC, **with_backbone(LanguageModel, embedding_dim=16, hidden_size=16, num_layers=1,
+                      adaptive_cutoffs=[10, 20], adaptive_input=True, tie_weights=True))
     assert m.embedding.tables[0].weight is m.adaptive.head.weight
     assert m.embedding.tables[2].weight is m.adaptive.tail[1][1].weight
-    n_untied = sum(p.numel() for p in LanguageModel(data_spec=SPEC, embedding_dim=16, hidden_size=16, num_layers=1,
-                                                    adaptive_cutoffs=[10, 20], adaptive_input=True).parameters())
+    n_untied = sum(p.numel() for p in LanguageModel(data_spec=SPEC, **with_backbone(LanguageModel, embedding_dim=16, hidden_size=16, num_layers=1,
+                                                    adaptive_cutoffs=[10, 20], adaptive_input=True)).parameters())
     assert sum(p.numel() for p in m.parameters()) == n_untied - (10 * 16 + 10 * 4 + 10 * 1)
     with pytest.raises(SeqlitError, match="needs model.adaptive_input"):
         model(adaptive_cutoffs=[10, 20], tie_weights=True)

@@ -17,8 +17,8 @@ from tests.translation.corpus import write_corpus
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "translation"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-TINY = ["--model.init_args.embedding_dim", "16", "--model.init_args.hidden_size", "16",
-        "--model.init_args.decoder_hidden_size", "32", "--model.init_args.attention_size", "16",
+TINY = ["--model.init_args.embedding_dim", "16", "--model.init_args.backbone.hidden_size", "16",
+        "--model.init_args.decoder.hidden_size", "32", "--model.init_args.attention_size", "16",
         "--trainer.max_time", "null", *QUIET]
 NO_LOGGER = ["--trainer.logger", "false"]
 

@@ -1,0 +1,94 @@
+"""The backbone contract: what every task asks of the network between its embedding and its output layer.
+
+A task never builds a recurrent layer itself. It receives a *factory* — in a config, a `backbone:` section
+that jsonargparse turns into a callable — and calls it with the one size only the task knows, the width of
+its input features:
+
+    model:
+      init_args:
+        backbone:                          # class_path defaults to seqlit.nn.Recurrent
+          init_args: {kind: lstm, hidden_size: 200, bidirectional: true}
+
+    backbone = factory(input_size)         # the task links input_size; nobody types it
+
+Any `Backbone` subclass whose first constructor argument is `input_size` plugs into every task by
+`class_path` alone. It must provide:
+
+    forward(x, lengths=None, state=None) -> (outputs, final_state)
+        x (B, T, input_size), batch first; lengths (B,) real lengths in [1, T] or None (no padding);
+        state: an initial state as returned, or None for zeros.
+        outputs (B, T, output_size), exactly zero at padded steps; final_state: a tensor (or a tuple of
+        tensors) whose dim 1 is the batch, holding each sequence's state after its last real step.
+        With `num_directions == 2` the outputs are [forward; backward] and the backward half at step 0
+        has read the whole sequence.
+    step(x, state=None) -> (output, state)
+        One time step for decoders: x (B, input_size), output (B, output_size); unidirectional only.
+    attributes: input_size, hidden_size, num_layers, num_directions, output_size (= num_directions *
+        hidden_size), state_parts, and `describe()` -> a dict naming the backbone in records.
+
+A state is one tensor (L * D, B, H), row `layer * D + direction`, or a tuple of `state_parts` of them (the
+LSTM's (a, c)), the activation a first. Tasks that carry or reorder states across calls (truncated BPTT,
+beam search) use `map_state`; an encoder–decoder reads a<T> of the top layer and builds a decoder's first
+state from its `state_parts`, `num_layers` and `hidden_size`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+from torch import Tensor, nn
+
+State = Tensor | tuple[Tensor, ...]
+
+
+class Backbone(nn.Module):
+    """Base class of backbones: the attributes of the contract above, set once from `__init__`."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+                 state_parts: int = 1):
+        super().__init__()
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.state_parts = state_parts
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if self.bidirectional else 1
+        self.output_size = self.num_directions * hidden_size
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+    def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"class": type(self).__name__, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
+                "bidirectional": self.bidirectional}
+
+
+BackboneFactory = Callable[[int], Backbone]
+"""A backbone waiting for its input size (what a `backbone:` config section becomes)."""
+
+
+def build(factory: BackboneFactory | dict, input_size: int) -> Backbone:
+    """The backbone for `input_size`, from a factory or from the plain dict a checkpoint stores.
+
+    Dicts are `{class_path, init_args}` (class_path defaults to `seqlit.nn.Recurrent`) or bare init_args:
+    what `save_hyperparameters` keeps, so a model rebuilt from its hyper-parameters needs no config parser.
+    """
+    if isinstance(factory, dict):
+        init_args = factory.get("init_args", factory if "class_path" not in factory else {})
+        module, _, name = factory.get("class_path", "seqlit.nn.Recurrent").rpartition(".")
+        return getattr(importlib.import_module(module), name)(input_size, **init_args)
+    return factory(input_size)
+
+
+def activation(state: State) -> Tensor:
+    """The a<t> part of a state, (L * D, B, H)."""
+    return state[0] if isinstance(state, tuple) else state
+
+
+def map_state(state: State | None, fn: Callable[[Tensor], Tensor]) -> State | None:
+    """`fn` applied to every tensor of a state (detach, select batch rows, move …)."""
+    if state is None:
+        return None
+    return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)

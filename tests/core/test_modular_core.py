@@ -1,0 +1,98 @@
+"""The modular core end to end: any backbone into any task by config alone, and `backend: scratch` runs the
+course's equations everywhere (no fused torch RNN module runs), the encoder–decoder's decoder included."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from seqlit.cli import main
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "fixtures" / "legacy" / "data"
+ONE_STEP = ["--trainer.max_steps", "1", "--trainer.max_epochs", "1", "--trainer.max_time", "null",
+            "--trainer.limit_val_batches", "1", "--trainer.val_check_interval", "1", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--test_after_fit", "false", "--trainer.callbacks", "[]"]
+# every task: its config, and what shrinks it to a one-step run on the fixtures' tiny data
+TASKS = {
+    "tagger": ["--config", "configs/tagging/conll2003_bilstm_crf.yaml", "--data.init_args.path", str(DATA / "ner"),
+               "--model.init_args.embedding_dim", "8", "--model.init_args.char_features", "6"],
+    "classifier": ["--config", "configs/sentiment/sst2_bilstm.yaml", "--data.init_args.path", str(DATA / "sst"),
+                   "--model.init_args.embedding_dim", "8"],
+    "language_model": ["--config", "configs/quickstart.yaml", "--data.init_args.path", str(DATA / "lm.txt"),
+                       "--model.init_args.embedding_dim", "8", "--data.init_args.bptt", "8"],
+    "seq2seq": ["--config", "configs/translation/dates_gru_attn.yaml", "--data.init_args.train_size", "32",
+                "--data.init_args.val_size", "8", "--data.init_args.test_size", "8",
+                "--model.init_args.embedding_dim", "8", "--model.init_args.attention_size", "8"],
+}
+SMALL = ["--model.init_args.backbone.hidden_size", "8"]
+SMALL_DECODER = ["--model.init_args.decoder.hidden_size", "8"]
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # the configs' relative paths; everything is written under default_root_dir
+    monkeypatch.setattr(sys, "argv", ["seqlit"])
+    return tmp_path
+
+
+def fit(tmp_path, *args: str) -> None:
+    main(["fit", *args, *ONE_STEP, "--trainer.default_root_dir", str(tmp_path),
+          "--trainer.callbacks+=tests.core.test_modular_core.StepCounter"])
+    assert json.loads((tmp_path / "steps.json").read_text()) == {"train": 1, "val": 1}
+
+
+class StepCounter(__import__("pytorch_lightning").Callback):
+    """Records that one training and one validation batch ran, in <default_root_dir>/steps.json."""
+
+    def __init__(self):
+        self.steps = {"train": 0, "val": 0}
+
+    def on_train_batch_end(self, trainer, *args):
+        self.steps["train"] += 1
+
+    def on_validation_batch_end(self, trainer, *args):
+        self.steps["val"] += 0 if trainer.sanity_checking else 1
+
+    def on_fit_end(self, trainer, pl_module):
+        (__import__("pathlib").Path(trainer.default_root_dir) / "steps.json").write_text(json.dumps(self.steps))
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_a_backbone_from_outside_seqlit_plugs_into_every_task_by_config(in_tmp, task):
+    plugin = json.dumps({"class_path": "tests.core.plugin_backbone.LeakyAverage", "init_args": {"hidden_size": 8}})
+    extra = ["--model.init_args.decoder", plugin] if task == "seq2seq" else []
+    fit(in_tmp, *TASKS[task], "--model.init_args.backbone", plugin, *extra)
+
+
+@pytest.fixture
+def no_fused_rnn(monkeypatch):
+    """Any torch RNN module or cell that runs fails the test."""
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"torch's fused {type(self).__name__} ran under backend: scratch")
+
+    for module in (nn.RNN, nn.GRU, nn.LSTM, nn.RNNCell, nn.GRUCell, nn.LSTMCell):
+        monkeypatch.setattr(module, "forward", refuse)
+
+
+@pytest.mark.parametrize("task, extra", [
+    ("tagger", ["--model.init_args.char_encoder", "rnn"]),  # the character BiLSTM follows the backbone's backend
+    ("classifier", []),
+    ("language_model", []),
+    ("seq2seq", ["--model.init_args.decoder.backend", "scratch", *SMALL_DECODER]),
+    ("seq2seq", ["--model.init_args.decoder.backend", "scratch", "--model.init_args.decoder.kind", "rnn",
+                 "--model.init_args.backbone.kind", "lstm", "--model.init_args.decoder.num_layers", "2",
+                 *SMALL_DECODER]),
+], ids=["tagger", "classifier", "language_model", "seq2seq", "seq2seq-rnn-decoder"])
+def test_scratch_backend_runs_no_fused_module_in_any_task(in_tmp, no_fused_rnn, task, extra):
+    fit(in_tmp, *TASKS[task], *SMALL, "--model.init_args.backbone.backend", "scratch", *extra)
+
+
+def test_the_fused_guard_would_catch_a_fused_run(in_tmp, no_fused_rnn):
+    with pytest.raises(AssertionError, match="fused LSTM ran"):
+        fit(in_tmp, *TASKS["classifier"], *SMALL)
+    assert torch.nn.LSTM.forward.__name__ == "refuse"

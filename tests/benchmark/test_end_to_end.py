@@ -35,6 +35,8 @@ def test_tiny_entry_matches_the_committed_baseline(tmp_path):
         "pydoc-char-gru", "LanguageModel", "gru", "pydoc_topics")
     assert set(row["metrics"]) == {"test/ppl", "test/bpc"} and row["tokens_per_s"] > 0
     assert row["params"] > 0 and row["peak_mem_mb"] > 100 and row["device"].startswith("cpu")
+    assert row["target"] == {"metric": "val/bpc", "value": 4.8} and row["steps_to_target"] in (15, 30, None)
+    assert (row["time_to_target_s"] is None) == (row["steps_to_target"] is None)
     assert isinstance(row["dirty"], bool) and len(row["commit"]) == 12 and row["command"].startswith("OMP_NUM_THREADS=1 ")
 
     assert "pydoc-char-gru" in (out / "leaderboard.md").read_text()

@@ -103,7 +103,8 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(RichProgressBar(leave=True))
         if self.subcommand == "fit" and not any(isinstance(c, NumericalGuard) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(NumericalGuard())
-        if self.subcommand in ("fit", "validate", "test"):
+        given = callbacks + list(config.get("callbacks") or [])
+        if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))

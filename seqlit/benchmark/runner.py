@@ -46,12 +46,12 @@ def cli_value(value) -> str:
 
 
 def data_path(entry: Entry, data_root: str | None) -> str | None:
-    """Where `--data-root` puts this entry's data (None: the config's own path stands)."""
+    """Where `--data_root` puts this entry's data (None: the config's own path stands)."""
     if data_root is None or entry.data is None:
         return None
     path = os.path.join(os.path.abspath(data_root), entry.data)
     if not os.path.exists(path):
-        raise SeqlitError(f"entry {entry.name}: {path} does not exist (--data-root {data_root} + data: {entry.data})")
+        raise SeqlitError(f"entry {entry.name}: {path} does not exist (--data_root {data_root} + data: {entry.data})")
     return path
 
 

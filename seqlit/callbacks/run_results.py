@@ -14,7 +14,8 @@ benchmark runner, a sweep script) reads this file instead of scraping them:
 
 `validation` is every validation pass of `fit` (not the sanity check), with
 the seconds since fit started: what time to a quality target is read from.
-The file is rewritten at the end of each trainer call (its teardown), so
+The file is rewritten when each trainer call completes (its teardown; a
+call that raises writes nothing, so a crashed run leaves no results), so
 `fit --test_after_fit true` ends with the fit's and the test's metrics in it;
 a later stage's value of a metric replaces an earlier one. It is written by
 global rank zero only, atomically (a temporary file renamed over it: a reader

@@ -1,4 +1,4 @@
-"""One real tiny entry through `python -m seqlit benchmark`, compared with the committed baseline.
+"""Real tiny entries through `python -m seqlit benchmark`: compared with the committed baseline, and over seeds.
 
 This is CI's regression check: the same seed and steps must give the
 baseline's test metrics (within the suite's tolerances). Throughput is not
@@ -14,6 +14,10 @@ from __future__ import annotations
 import glob
 import json
 
+import yaml
+
+from seqlit.benchmark import compare, leaderboard, results
+from seqlit.benchmark.seeds import summarize
 from tests.conftest import REPO, run_seqlit
 
 BASELINE = REPO / "results" / "tiny" / "results.jsonl"
@@ -42,3 +46,25 @@ def test_tiny_entry_matches_the_committed_baseline(tmp_path):
     assert "pydoc-char-gru" in (out / "leaderboard.md").read_text()
     assert (out / "leaderboard.png").read_bytes().startswith(b"\x89PNG")
     assert len(glob.glob(str(out / "wandb" / "offline-run-*"))) == 2  # the entry, and the summary table
+
+
+def test_an_entry_with_seeds_runs_each_and_reports_the_spread(tmp_path):
+    suite = yaml.safe_load((REPO / "configs" / "benchmarks" / "tiny.yaml").read_text())
+    suite["entries"] = [{"name": "pydoc-char-gru", "dataset": "pydoc_topics", "seeds": [0, 1]}]
+    suite["defaults"]["budget"]["max_steps"] = 15
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    out = tmp_path / "out"
+    run_seqlit("benchmark", "--suite", str(path), "--out", str(out), "--wandb", "false", cwd=REPO)
+
+    rows = results.read(str(out / "results.jsonl"))
+    assert [r["seed"] for r in rows] == [0, 1] and rows[0]["run_id"] == rows[1]["run_id"]
+    assert rows[0]["metrics"]["test/bpc"] != rows[1]["metrics"]["test/bpc"]  # the seed reaches the model
+    board = (out / "leaderboard.md").read_text()
+    low, high = sorted(r["metrics"]["test/bpc"] for r in rows)
+    assert f"({leaderboard.fmt(low)}–{leaderboard.fmt(high)}, n=2)" in board and " ± " in board
+
+    baseline, _ = results.baselines(rows, allow_dirty=True)
+    run = {name: summarize(r) for name, r in baseline.items()}
+    diffs = compare.compare(run, run, max_throughput_drop=None)
+    assert {d.verdict for d in diffs if d.metric.startswith("test/")} == {"same"} and not any(d.failed for d in diffs)

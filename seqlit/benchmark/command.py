@@ -33,12 +33,14 @@ def _bool(text: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit benchmark", description=__doc__.splitlines()[0],
                                 exit_on_error=False)
-    p.add_argument("--suite", required=True, help="suite YAML, e.g. configs/benchmarks/tiny.yaml")
+    p.add_argument("--suite", help="suite YAML, e.g. configs/benchmarks/tiny.yaml (required)")
     p.add_argument("--only", help="run only entries matching these comma-separated globs, e.g. 'sst2-*,pydoc-char-gru'")
     p.add_argument("--data_root", help="folder holding every entry's `data:` (e.g. ../shared/data); "
                                        "default: each config's own data path")
     p.add_argument("--out", help="output folder (default: results/<suite>)")
-    p.add_argument("--compare", metavar="BASELINE.jsonl", help="fail (exit 1) if a metric regresses against this file")
+    p.add_argument("--compare", metavar="BASELINE.jsonl",
+                   help="fail (exit 1) on a regression against this results file, or on anything that makes the "
+                        "comparison meaningless (NaN, missing metrics or entries, entries without a baseline)")
     p.add_argument("--compare_throughput", type=_bool, default=True,
                    help="also fail when training tokens/s drops beyond the suite's max_throughput_drop (default true)")
     p.add_argument("--allow_new", action="store_true",
@@ -69,6 +71,8 @@ def main(argv: list[str]) -> None:
         raise SeqlitError(f"benchmark: {err}") from None
     if extra:  # parse_args would print a usage block; seqlit's bad input is one line
         raise SeqlitError(f"benchmark: unrecognized arguments: {' '.join(extra)} (see python -m seqlit benchmark --help)")
+    if not args.suite:
+        raise SeqlitError("benchmark: --suite is required, e.g. --suite configs/benchmarks/tiny.yaml")
     suite = load_suite(args.suite)
     entries = select(suite, args.only)
     out = args.out or os.path.join("results", suite.name)

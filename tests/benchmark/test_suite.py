@@ -102,9 +102,11 @@ def test_help_shows_the_underscore_spelling(capsys):
     assert "--data-root" not in text and "--dry-run" not in text and "--compare-throughput" not in text
 
 
-def test_a_misspelt_flag_is_one_line():
+def test_a_misspelt_or_missing_flag_is_one_line():
     with pytest.raises(SeqlitError, match="unrecognized arguments: --data_rot"):
         benchmark(["--suite", "x.yaml", "--data_rot", "D"])
+    with pytest.raises(SeqlitError, match="--suite is required"):
+        benchmark(["--dry_run"])
 
 
 def test_defaults_merge_and_entry_wins(tmp_path):

@@ -13,6 +13,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from seqlit.benchmark.results import dirty
+
 
 @dataclass(frozen=True)
 class Stat:
@@ -50,7 +52,7 @@ def summarize(run: list[dict]) -> dict:
            "records": len(run),
            "seeds": [r.get("seed") for r in run],
            "status": next((r["status"] for r in run if r.get("status", "ok") != "ok"), "ok"),
-           "dirty": any(r.get("dirty") for r in run),
+           "dirty": dirty(run),
            "metrics": {m: stat([r["metrics"][m] for r in run if r.get("metrics", {}).get(m) is not None])
                        for m in metrics}}
     for key in ("tokens_per_s", "wall_s", "peak_mem_mb", "time_to_target_s"):

@@ -26,6 +26,8 @@ RUNS = [
     [row("pydoc-char-gru", "LanguageModel", "gru", "pydoc_topics", {"test/bpc": 4.5, "test/ppl": 22.6},
          target={"metric": "val/bpc", "value": 4.6}, time_to_target_s=5.5, steps_to_target=30)],
     [row("pydoc-char-lstm", "LanguageModel", "lstm", "pydoc_topics", {"test/bpc": 4.2, "test/ppl": 18.4}, dirty=True)],
+    [{k: v for k, v in row("pydoc-char-rnn", "LanguageModel", "rnn", "pydoc_topics", {"test/bpc": 4.8},
+                           commit="40493538f8dc-dirty").items() if k != "dirty"}],  # recorded before the flag
     [row("conll2003-bilstm-crf", "Tagger", "bilstm-crf", "conll2003", {}, status="failed (exit 1)", tokens=None)],
 ]
 ROWS = [summarize(run) for run in RUNS]
@@ -34,11 +36,11 @@ ROWS = [summarize(run) for run in RUNS]
 def test_table_by_task_and_backbone():
     table = leaderboard.table_by_backbone(ROWS)
     header, _, *lines = table.splitlines()
-    assert header == "| task · dataset (metric) | bigru | bilstm | gru | lstm |"
+    assert header == "| task · dataset (metric) | bigru | bilstm | gru | lstm | rnn |"
     sst2 = next(line for line in lines if "sst2" in line)
     assert "(acc ↑)" in sst2 and "**0.85 ± 0.01**" in sst2 and "| 0.83 |" in sst2  # the mean of three seeds wins
     lm = next(line for line in lines if "pydoc_topics" in line)
-    assert "(bpc ↓)" in lm and "**4.2**" in lm and "| 4.5 |" in lm  # lower bits per character wins
+    assert "(bpc ↓)" in lm and "**4.2**" in lm and "| 4.5 |" in lm and "| 4.8 |" in lm  # lower bpc wins
     assert not any("conll2003" in line for line in lines)  # failed runs have no score
 
 
@@ -47,7 +49,7 @@ def test_markdown_shows_spread_time_to_target_and_provenance(tmp_path):
     text = open(path, encoding="utf-8").read()
     assert text.startswith("# Benchmark leaderboard: demo") and "![leaderboard](leaderboard.png)" in text
     assert "Failed: conll2003-bilstm-crf" in text
-    assert "uncommitted changes (not reproducible from the commit): pydoc-char-lstm" in text
+    assert "uncommitted changes (not reproducible from the commit): pydoc-char-lstm, pydoc-char-rnn" in text
     bigru = next(line for line in text.splitlines() if line.startswith("| sst2-bigru |"))
     assert "| 0,1,2 | acc 0.85 ± 0.01 (0.84–0.86, n=3), f1_macro 0.84 ± 0 (0.84–0.84, n=3) |" in bigru
     assert "| val/acc ≥ 0.845: 110.0 ± 14.14 s (2 of 3 seeds) |" in bigru
@@ -68,6 +70,7 @@ def test_chart_has_targets_error_bars_linear_throughput_and_a_legend(tmp_path, m
     assert titles == ["Classifier · sst2: acc ↑", "LanguageModel · pydoc_topics: bpc ↓", "training tokens/s"]
     sst2, lm, speed = axes
     assert [t.get_text() for t in sst2.get_yticklabels()] == ["sst2-bigru", "sst2-bilstm"]  # named as in the table
+    assert [t.get_text() for t in lm.get_yticklabels()] == ["pydoc-char-gru", "pydoc-char-lstm", "pydoc-char-rnn"]
     assert [line.get_xdata()[0] for line in sst2.get_lines() if line.get_linestyle() == "--"] == [0.845]
     assert [line.get_xdata()[0] for line in lm.get_lines() if line.get_linestyle() == "--"] == [4.6]
     assert any(isinstance(c, ErrorbarContainer) for c in sst2.containers)  # ± sd over the three seeds

@@ -182,7 +182,9 @@ def _panels(rows: list[dict]) -> list[dict]:
 
 
 def chart(rows: list[dict], path: str, suite: str) -> None:
-    """One horizontal bar panel per (task, dataset), then training tokens/s; every axis starts at 0."""
+    """One horizontal bar panel per (task, dataset), then training tokens/s; every axis starts at 0.
+
+    The legend names every colour and mark the chart uses, and only those."""
     panels = _panels(rows)
     if not panels:
         return
@@ -206,13 +208,18 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
         ax.set_xlim(0, reach * 1.3 if reach > 0 else 1)  # room for the value labels
         ax.set_title(panel["title"], fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
-    handles = [Patch(color=BEST, label="best of its panel"), Patch(color=OTHER, label="other entries"),
-               Patch(color=SPEED, label="training tokens/s"),
-               Line2D([], [], color="black", marker="|", linestyle="none", label="± sd over seeds"),
-               Line2D([], [], color=TARGET, linestyle="--", label="quality target")]
-    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.985))
-    fig.suptitle(f"seqlit benchmark: {suite}", fontsize=10, y=0.999)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (sum(heights) + 0.9)))
+    used = {c for p in panels for c in p["colours"]}
+    handles = [Patch(color=c, label=label) for c, label in
+               ((BEST, "best of its panel"), (OTHER, "other entries"), (SPEED, "training tokens/s")) if c in used]
+    if any(s.sd is not None for p in panels for _, s in p["bars"]):
+        handles.append(Line2D([], [], color="black", marker="|", linestyle="none", label="± sd over seeds"))
+    if any(p["targets"] for p in panels):
+        handles.append(Line2D([], [], color=TARGET, linestyle="--", label="quality target"))
+    height = sum(heights) + 0.9  # inches: the panels, then 0.9 for the title and the legend above them
+    fig.suptitle(f"seqlit benchmark: {suite}", fontsize=10, y=1 - 0.05 / height, va="top")
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=7, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.3 / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / height))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

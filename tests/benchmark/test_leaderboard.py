@@ -82,6 +82,13 @@ def test_chart_has_targets_error_bars_linear_throughput_and_a_legend(tmp_path, m
     assert len(colours) == 3  # best, other, throughput: each named in the legend
 
 
+def test_the_legend_names_only_what_is_drawn(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    leaderboard.chart([summarize(RUNS[3])], str(tmp_path / "chart.png"), "demo")  # one entry, one seed, no target
+    assert [t.get_text() for t in figures[0].legends[0].get_texts()] == ["best of its panel", "training tokens/s"]
+
+
 @pytest.mark.parametrize("rows", [[], [summarize(RUNS[-1])]])
 def test_no_chart_without_scores(tmp_path, rows):
     leaderboard.chart(rows, str(tmp_path / "chart.png"), "demo")

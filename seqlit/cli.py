@@ -13,6 +13,8 @@ seqlit adds:
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
 * `--test_after_fit true`: test the best checkpoint when fit ends;
+* `results.json` in every fit/validate/test run folder (metrics, best checkpoint,
+  throughput, model description: seqlit/callbacks/run_results.py);
 * `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
   (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
 * `--num_threads N`: torch's CPU threads, set before anything runs;
@@ -40,6 +42,7 @@ from data_modules.base import SeqDataModule
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
+from seqlit.callbacks.run_results import RunResults
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.config_errors import nonpositive_count, summarize
 from seqlit.errors import SeqlitError
@@ -100,6 +103,9 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(RichProgressBar(leave=True))
         if self.subcommand == "fit" and not any(isinstance(c, NumericalGuard) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(NumericalGuard())
+        given = callbacks + list(config.get("callbacks") or [])
+        if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
+            callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
         plugins = config.get("plugins") or []

@@ -1,8 +1,10 @@
 """`python -m seqlit benchmark`: run a suite, append results, redraw the leaderboard, compare.
 
-Exit status: 0 when every entry ran and (with `--compare`) nothing regressed;
-1 when an entry failed or a regression was found (the table of differences
-says which); 2 for bad input (one line, like every seqlit command).
+Exit status: 0 when every entry ran and (with `--compare`) nothing failed the
+check; 1 when an entry failed or the check did (the table of differences
+says which entry and metric); 2 for bad input (one line, like every seqlit
+command). Flags are spelt with underscores like every other seqlit command;
+the dashed spellings (`--data-root`) are accepted too.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import uuid
+from datetime import datetime
 
-from seqlit.benchmark import compare, leaderboard, results, tracking
+from seqlit.benchmark import compare, leaderboard, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, run_entry, runs_dir
-from seqlit.benchmark.suite import load_suite, select
+from seqlit.benchmark.seeds import summarize
+from seqlit.benchmark.suite import load_suite, matches, select
 from seqlit.errors import SeqlitError
 
 
@@ -28,65 +33,103 @@ def _bool(text: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit benchmark", description=__doc__.splitlines()[0],
                                 exit_on_error=False)
-    p.add_argument("--suite", required=True, help="suite YAML, e.g. configs/benchmarks/tiny.yaml")
+    p.add_argument("--suite", help="suite YAML, e.g. configs/benchmarks/tiny.yaml (required)")
     p.add_argument("--only", help="run only entries matching these comma-separated globs, e.g. 'sst2-*,pydoc-char-gru'")
-    p.add_argument("--data-root", help="folder holding every entry's `data:` (e.g. ../shared/data); "
+    p.add_argument("--data_root", help="folder holding every entry's `data:` (e.g. ../shared/data); "
                                        "default: each config's own data path")
     p.add_argument("--out", help="output folder (default: results/<suite>)")
-    p.add_argument("--compare", metavar="BASELINE.jsonl", help="fail (exit 1) if a metric regresses against this file")
-    p.add_argument("--compare-throughput", type=_bool, default=True,
+    p.add_argument("--compare", metavar="BASELINE.jsonl",
+                   help="fail (exit 1) on a regression against this results file, or on anything that makes the "
+                        "comparison meaningless (NaN, missing metrics or entries, entries without a baseline)")
+    p.add_argument("--compare_throughput", type=_bool, default=True,
                    help="also fail when training tokens/s drops beyond the suite's max_throughput_drop (default true)")
+    p.add_argument("--allow_new", action="store_true",
+                   help="--compare: accept entries the baseline does not have (default: they fail the check)")
+    p.add_argument("--allow_dirty_baseline", action="store_true",
+                   help="--compare: let a run recorded from a tree with uncommitted changes be the baseline")
     p.add_argument("--wandb", type=_bool, default=True, help="log each entry and a summary table to W&B (default true)")
-    p.add_argument("--dry-run", action="store_true", help="print each entry's command and exit")
+    p.add_argument("--dry_run", action="store_true", help="print each entry's command and exit")
     return p
 
 
+def underscored(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--data-root X` and `--data-root=X` as `--data_root`: the dashed spelling of a known flag, accepted."""
+    known = {s for action in parser._actions for s in action.option_strings}
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        spelt = "--" + flag[2:].replace("-", "_")
+        out.append(spelt + eq + value if flag.startswith("--") and spelt in known else arg)
+    return out
+
+
 def main(argv: list[str]) -> None:
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = parser.parse_known_args(underscored(argv, parser))
     except argparse.ArgumentError as err:
         raise SeqlitError(f"benchmark: {err}") from None
+    if extra:  # parse_args would print a usage block; seqlit's bad input is one line
+        raise SeqlitError(f"benchmark: unrecognized arguments: {' '.join(extra)} (see python -m seqlit benchmark --help)")
+    if not args.suite:
+        raise SeqlitError("benchmark: --suite is required, e.g. --suite configs/benchmarks/tiny.yaml")
     suite = load_suite(args.suite)
     entries = select(suite, args.only)
     out = args.out or os.path.join("results", suite.name)
     for entry in entries:  # every data folder exists before the first entry trains
         data_path(entry, args.data_root)
-    baseline = results.latest(results.read(args.compare)) if args.compare else None
+    baseline, notes = (results.baselines(results.read(args.compare), args.allow_dirty_baseline)
+                       if args.compare else (None, []))
     if args.dry_run:
         for entry in entries:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in entry.env.items())
-            print(f"{entry.name}: {env + ' ' if env else ''}{shlex.join(fit_command(entry, out, 'VERSION', args.data_root))}")
+            for seed in entry.seeds or (None,):
+                cmd = fit_command(entry, out, "VERSION", args.data_root, seed)
+                print(f"{entry.name}: {env + ' ' if env else ''}{shlex.join(cmd)}")
         return
 
-    rows = []
+    source = provenance.collect()  # before this command writes anything (results.jsonl may be tracked)
+    if source["dirty"] is not False:
+        print(f"[benchmark] the tree at {source['commit']} has uncommitted changes (or is not a git checkout): "
+              "these records are marked dirty and are no baseline unless --allow_dirty_baseline", flush=True)
+    current, rows = {}, []
     for i, entry in enumerate(entries, 1):
-        print(f"[benchmark] {i}/{len(entries)} {entry.name} (log: {os.path.join(runs_dir(out), entry.name)}/<version>.log)",
-              flush=True)
-        row = run_entry(entry, suite.name, out, args.data_root)
-        results.append(os.path.join(out, "results.jsonl"), row)
-        rows.append(row)
-        metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
-        print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
-              f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB", flush=True)
-        if args.wandb:
-            tracking.log_entry(row, suite.name, out)
+        run_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        run = []
+        for seed in entry.seeds or (None,):
+            print(f"[benchmark] {i}/{len(entries)} {entry.name}{'' if seed is None else f' seed {seed}'} "
+                  f"(log: {os.path.join(runs_dir(out), entry.name)}/<version>.log)", flush=True)
+            row = run_entry(entry, suite.name, out, args.data_root, seed=seed, run_id=run_id, provenance=source)
+            results.append(os.path.join(out, "results.jsonl"), row)
+            run.append(row)
+            rows.append(row)
+            metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
+            print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
+                  f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB", flush=True)
+            if args.wandb:
+                tracking.log_entry(row, suite.name, out)
+        current[entry.name] = summarize(run)
 
-    board = leaderboard.write(list(results.latest(results.read(os.path.join(out, "results.jsonl"))).values()),
-                              out, suite.name)
+    shown = [summarize(run) for run in results.newest(results.read(os.path.join(out, "results.jsonl"))).values()]
+    board = leaderboard.write(shown, out, suite.name)
     print(f"[benchmark] results: {os.path.join(out, 'results.jsonl')}; leaderboard: {board}")
     if args.wandb:
         tracking.log_table(rows, suite.name, out)
 
-    failed = [r["name"] for r in rows if r["status"] != "ok"]
-    regressions = []
+    failed = [name for name, run in current.items() if run["status"] != "ok"]
+    problems = []
     if baseline is not None:
         drop = (suite.max_throughput_drop if suite.max_throughput_drop is not None
                 else compare.DEFAULT_THROUGHPUT_DROP) if args.compare_throughput else None
-        diffs = compare.compare(baseline, {r["name"]: r for r in rows}, suite.tolerances, drop)
-        regressions = [d for d in diffs if d.regression]
-        print(f"\n[benchmark] compared with {args.compare}: {len(regressions)} regression(s)")
+        diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.tolerances, drop,
+                                allow_new=args.allow_new, expected={n for n in baseline if matches(args.only, n)})
+        problems = [d for d in diffs if d.failed]
+        print(f"\n[benchmark] compared with {args.compare}: {len(problems)} failure(s)")
+        for name, note in notes:
+            if matches(args.only, name):
+                print(f"[benchmark]   {name}: {note}")
         print(compare.render(diffs))
     if failed:
         print(f"[benchmark] failed entries: {', '.join(failed)}")
-    if failed or regressions:
+    if failed or problems:
         raise SystemExit(1)

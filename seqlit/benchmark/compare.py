@@ -1,24 +1,32 @@
-"""Regression check: this run's results against a baseline results file.
+"""Regression check: this run's results against a baseline results file, failing loudly on anything doubtful.
 
 Each test metric has a direction (perplexity and bits per character go
 down, accuracy, F1, BLEU and exact match go up; per-type variants such as
 `f1_PER` follow their family) and a tolerance: the fraction of the baseline
 value by which it may get worse before it counts as a regression. Getting
-better never fails. Training throughput may drop by at most
-`max_throughput_drop` of the baseline; on a shared machine that figure is
-noisy, so the check can be switched off (`--compare-throughput false`).
+better never fails. With seeds, the means are compared and the seeds' noise
+widens the allowance: a regression is a worsening larger than both the
+tolerance and twice the standard error of the difference of the means (the
+pooled sd of the sides that have ≥ 2 seeds). Training throughput may drop by
+at most `max_throughput_drop` of the baseline; on a shared machine that
+figure is noisy, so the check can be switched off (`--compare_throughput false`).
 
-Only entries present in this run are compared (`--only` runs a subset); an
-entry without a baseline is listed as new, not failed; a failed run or a
-metric that disappeared is a regression.
+Everything that would make a pass meaningless fails, with the entry and
+metric named: a NaN or infinite metric; a metric or an entry the baseline
+has and this run lacks; an entry of this run with no baseline (unless
+`allow_new`); a failed run; a metric whose direction seqlit does not know.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from seqlit.benchmark.seeds import Stat
 
 LOWER_IS_BETTER = {"ppl", "bpc", "loss", "nll"}
 HIGHER_IS_BETTER = {"acc", "f1", "bleu", "exact_match", "auroc", "precision", "recall"}
+KNOWN = LOWER_IS_BETTER | HIGHER_IS_BETTER
 DEFAULT_TOLERANCES = {"ppl": 0.02, "bpc": 0.02, "acc": 0.01, "f1": 0.01, "bleu": 0.02, "exact_match": 0.01}
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_THROUGHPUT_DROP = 0.5
@@ -28,7 +36,7 @@ THROUGHPUT = "tokens_per_s"
 def family(metric: str) -> str:
     """`test/f1_PER` -> `f1`; `test/exact_match` -> `exact_match`."""
     name = metric.rsplit("/", 1)[-1]
-    return name if name in LOWER_IS_BETTER | HIGHER_IS_BETTER else name.split("_")[0]
+    return name if name in KNOWN else name.split("_")[0]
 
 
 def direction(metric: str) -> int:
@@ -41,31 +49,52 @@ def direction(metric: str) -> int:
 class Diff:
     entry: str
     metric: str
-    baseline: float | None
-    current: float | None
+    baseline: Stat | None
+    current: Stat | None
     allowed: str
     verdict: str
-
-    @property
-    def regression(self) -> bool:
-        return self.verdict.startswith("REGRESSION")
+    failed: bool = False
 
 
-def _judge(entry: str, metric: str, base: float | None, cur: float | None, tol: float | None) -> Diff:
-    """`tol`: relative worsening allowed (None: the metric is shown, not judged)."""
+def noise(base: Stat, cur: Stat) -> float:
+    """Twice the standard error of the difference of the means; 0 when neither side has two seeds."""
+    spread = [(s.sd, s.n) for s in (base, cur) if s.sd is not None]
+    if not spread:
+        return 0.0
+    pooled = math.sqrt(sum(sd**2 * (n - 1) for sd, n in spread) / sum(n - 1 for _, n in spread))
+    return 2 * pooled * math.sqrt(1 / base.n + 1 / cur.n)
+
+
+def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: float | None, records: int) -> Diff:
+    """`tol`: relative worsening allowed (None: shown, not judged); `records`: seed records this run holds."""
     sign = 1 if metric == THROUGHPUT else direction(metric)
-    allowed = "-" if tol is None or sign == 0 else f"{tol:.0%}"
+
+    def diff(verdict: str, allowed: str = "-", failed: bool = False) -> Diff:
+        return Diff(entry, metric, base, cur, allowed, verdict, failed)
+
+    if sign == 0:
+        return diff(f"FAIL: no known direction (families: {', '.join(sorted(KNOWN))})", failed=True)
+    if tol is None:
+        return diff("not compared")
+    if cur is None or cur.n < records:
+        if base is None:
+            return diff("not compared (no figures)")
+        return diff("FAIL: missing from this run", failed=True)
+    if not cur.finite:
+        return diff("FAIL: not a finite number", failed=True)
     if base is None:
-        return Diff(entry, metric, base, cur, allowed, "new")
-    if cur is None:
-        return Diff(entry, metric, base, cur, allowed, "REGRESSION (missing)")
-    if tol is None or sign == 0:
-        return Diff(entry, metric, base, cur, allowed, "not compared")
-    worse_by = (base - cur) * sign  # > 0: worse
-    if worse_by > tol * abs(base):
-        return Diff(entry, metric, base, cur, allowed, "REGRESSION")
-    verdict = "same" if cur == base else "better" if worse_by < 0 else "within tolerance"
-    return Diff(entry, metric, base, cur, allowed, verdict)
+        return diff("new metric" if metric != THROUGHPUT else "not compared (no baseline figure)")
+    if not base.finite:
+        return diff("FAIL: baseline is not a finite number", failed=True)
+    spread = noise(base, cur)
+    limit = max(tol * abs(base.mean), spread)
+    allowed = f"{tol:.0%}" + (f", noise {spread:.3g}" if spread else "")
+    worse_by = (base.mean - cur.mean) * sign  # > 0: worse
+    if worse_by > limit:
+        return diff("REGRESSION", allowed, failed=True)
+    if worse_by > tol * abs(base.mean):
+        return diff("within seed noise", allowed)
+    return diff("same" if cur.mean == base.mean else "better" if worse_by < 0 else "within tolerance", allowed)
 
 
 def tolerance(metric: str, tolerances: dict[str, float]) -> float:
@@ -75,28 +104,37 @@ def tolerance(metric: str, tolerances: dict[str, float]) -> float:
 
 
 def compare(baseline: dict[str, dict], current: dict[str, dict], tolerances: dict[str, float] | None = None,
-            max_throughput_drop: float | None = DEFAULT_THROUGHPUT_DROP) -> list[Diff]:
-    """Differences for every entry of `current` (name -> record); `max_throughput_drop` None skips throughput."""
+            max_throughput_drop: float | None = DEFAULT_THROUGHPUT_DROP, allow_new: bool = False,
+            expected: set[str] | frozenset[str] = frozenset()) -> list[Diff]:
+    """Differences for every entry of `current` and of `expected`.
+
+    `baseline` and `current` map entry names to run summaries (`seeds.summarize`); `expected` names the baseline
+    entries this run should hold (those its `--only` selects); `max_throughput_drop` None skips throughput.
+    """
     tolerances = tolerances or {}
-    diffs = []
-    for name, row in current.items():
+    diffs = [Diff(name, "(entry)", None, None, "-", "FAIL: in the baseline, missing from this run", True)
+             for name in sorted(set(expected) - set(current))]
+    for name, run in current.items():
         base = baseline.get(name)
+        if run.get("status", "ok") != "ok":
+            diffs.append(Diff(name, "(entry)", None, None, "-", f"FAIL: entry {run['status']}", True))
+            continue
         if base is None:
-            diffs.append(Diff(name, "(entry)", None, None, "-", "new"))
+            diffs.append(Diff(name, "(entry)", None, None, "-", "new (--allow_new)" if allow_new
+                              else "FAIL: no baseline (--allow_new accepts a new entry)", not allow_new))
             continue
-        if row.get("status", "ok") != "ok":
-            diffs.append(Diff(name, "(entry)", None, None, "-", f"REGRESSION ({row['status']})"))
-            continue
-        metrics = {**base.get("metrics", {}), **row.get("metrics", {})}
-        for metric in sorted(metrics):
-            diffs.append(_judge(name, metric, base.get("metrics", {}).get(metric), row.get("metrics", {}).get(metric),
-                                tolerance(metric, tolerances)))
-        diffs.append(_judge(name, THROUGHPUT, base.get(THROUGHPUT), row.get(THROUGHPUT), max_throughput_drop))
+        for metric in sorted({**base["metrics"], **run["metrics"]}):
+            diffs.append(_judge(name, metric, base["metrics"].get(metric), run["metrics"].get(metric),
+                                tolerance(metric, tolerances), run["records"]))
+        diffs.append(_judge(name, THROUGHPUT, base.get(THROUGHPUT), run.get(THROUGHPUT), max_throughput_drop,
+                            run["records"]))
     return diffs
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.6g}"
+def _num(s: Stat | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s.mean:.6g}" + (f" ± {s.sd:.2g} (n={s.n})" if s.sd is not None else "")
 
 
 def render(diffs: list[Diff]) -> str:
@@ -104,7 +142,8 @@ def render(diffs: list[Diff]) -> str:
     head = ["entry", "metric", "baseline", "current", "change", "allowed worse", "verdict"]
     rows = []
     for d in diffs:
-        change = "-" if d.baseline in (None, 0) or d.current is None else f"{(d.current - d.baseline) / abs(d.baseline):+.2%}"
+        known = d.baseline is not None and d.current is not None and d.baseline.finite and d.baseline.mean != 0
+        change = f"{(d.current.mean - d.baseline.mean) / abs(d.baseline.mean):+.2%}" if known else "-"
         rows.append([d.entry, d.metric, _num(d.baseline), _num(d.current), change, d.allowed, d.verdict])
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
 

@@ -1,8 +1,12 @@
-"""The results file: one JSON object per line, appended run after run.
+"""The results file: one JSON object per line, appended run after run, and which of its runs count.
 
-Appending keeps history (a rerun of an entry adds a line, it does not
-rewrite one); readers that want the current state take the latest line of
-each entry name.
+Appending keeps history (a rerun of an entry adds lines, it does not
+rewrite them). The records of one benchmark run of an entry (one per seed)
+share a `run_id`; records written before seeds existed are each a run of
+their own. The leaderboard shows each entry's newest run; a baseline is each
+entry's newest run that succeeded on every seed and came from a clean tree,
+because a failed run has no figures to compare with (every metric would look
+new) and a dirty tree's code cannot be checked out again.
 """
 
 from __future__ import annotations
@@ -38,9 +42,45 @@ def read(path: str) -> list[dict]:
     return rows
 
 
-def latest(rows: list[dict]) -> dict[str, dict]:
-    """The last record of each entry name, in order of first appearance."""
-    out: dict[str, dict] = {}
-    for row in rows:
-        out[row["name"]] = row
-    return out
+def runs(rows: list[dict]) -> dict[str, list[list[dict]]]:
+    """Each entry's runs (lists of seed records), oldest first; entries in order of first appearance."""
+    out: dict[str, dict[object, list[dict]]] = {}
+    for i, row in enumerate(rows):
+        out.setdefault(row["name"], {}).setdefault(row.get("run_id") or ("line", i), []).append(row)
+    return {name: list(by_run.values()) for name, by_run in out.items()}
+
+
+def newest(rows: list[dict]) -> dict[str, list[dict]]:
+    """The newest run of each entry, whatever its outcome: what the leaderboard shows."""
+    return {name: entry_runs[-1] for name, entry_runs in runs(rows).items()}
+
+
+def succeeded(run: list[dict]) -> bool:
+    return all(r.get("status", "ok") == "ok" for r in run)
+
+
+def dirty(run: list[dict]) -> bool:
+    """Not known to be clean: the `dirty` flag true or null (no git), or (older records) a `-dirty` commit."""
+    return any(r.get("dirty", str(r.get("commit", "")).endswith("-dirty")) is not False for r in run)
+
+
+def _when(run: list[dict]) -> str:
+    return f"{str(run[0].get('date', '?'))[:19]} at {run[0].get('commit', '?')}"
+
+
+def baselines(rows: list[dict], allow_dirty: bool = False) -> tuple[dict[str, list[dict]], list[tuple[str, str]]]:
+    """Each entry's newest successful (and, unless `allow_dirty`, clean) run; (entry, note) for each newer run passed over."""
+    chosen, notes = {}, []
+    for name, entry_runs in runs(rows).items():
+        for run in reversed(entry_runs):
+            if not succeeded(run):
+                notes.append((name, f"the run of {_when(run)} failed; it is not a baseline"))
+            elif dirty(run) and not allow_dirty:
+                notes.append((name, f"the run of {_when(run)} is from a dirty tree; not a baseline "
+                                    "(--allow_dirty_baseline uses it)"))
+            else:
+                chosen[name] = run
+                break
+        else:
+            notes.append((name, "no usable baseline run"))
+    return chosen, notes

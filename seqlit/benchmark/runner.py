@@ -1,39 +1,37 @@
 """Run one suite entry exactly as a user would, then read what it produced into one record.
 
 The entry runs as `python -m seqlit fit --config C <overrides> <budget>
---test_after_fit true` in a child process, so it measures the real command
-(start-up, data preparation, checkpointing and all) and a crash or a leak in
-one entry cannot touch the next. The child logs to CSV under
-OUT/runs/<name>/<version>/ (metrics.csv, config.yaml, checkpoints/) and its
-output goes to OUT/runs/<name>/<version>.log; from those the record takes the test
-metrics, the training throughput (the `Throughput` callback), the device,
-and the model size (from the best checkpoint). Peak memory is the child's
-maximum resident set size, from the kernel's accounting of the finished
-process (`os.wait4`), so nothing has to poll it.
+[--seed_everything S] --test_after_fit true` in a child process, so it
+measures the real command (start-up, data preparation, checkpointing and
+all) and a crash or a leak in one entry cannot touch the next. The child logs
+to CSV under OUT/runs/<name>/<version>/ and its output goes to
+OUT/runs/<name>/<version>.log (for people). The record is read from the
+run's results.json (seqlit/callbacks/run_results.py), never from the log:
+test metrics, training throughput (the `Throughput` callback the runner
+adds), device, best checkpoint, and the model's own description (task,
+backbone, parameter count). With a `target`, the validation history in that
+file gives the seconds since fit started and the step at which validation
+first reached it. Peak memory is the child's maximum resident set size, from
+the kernel's accounting of the finished process (`os.wait4`), so nothing has
+to poll it.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
-import torch
-import yaml
-
+from seqlit.benchmark.compare import direction
 from seqlit.benchmark.suite import Entry
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.callbacks.run_results import FILENAME
 from seqlit.errors import SeqlitError
 
 THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
-TASKS = {"LanguageModel": "language_modeling", "Tagger": "tagging", "Classifier": "classification",
-         "Seq2Seq": "translation"}
 
 
 def cli_value(value) -> str:
@@ -48,12 +46,12 @@ def cli_value(value) -> str:
 
 
 def data_path(entry: Entry, data_root: str | None) -> str | None:
-    """Where `--data-root` puts this entry's data (None: the config's own path stands)."""
+    """Where `--data_root` puts this entry's data (None: the config's own path stands)."""
     if data_root is None or entry.data is None:
         return None
     path = os.path.join(os.path.abspath(data_root), entry.data)
     if not os.path.exists(path):
-        raise SeqlitError(f"entry {entry.name}: {path} does not exist (--data-root {data_root} + data: {entry.data})")
+        raise SeqlitError(f"entry {entry.name}: {path} does not exist (--data_root {data_root} + data: {entry.data})")
     return path
 
 
@@ -62,10 +60,12 @@ def runs_dir(out_dir: str) -> str:
     return os.path.join(out_dir, "runs")
 
 
-def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None) -> list[str]:
+def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None, seed: int | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "seqlit", "fit"]
     for config in entry.configs:
         cmd += ["--config", config]
+    if seed is not None:
+        cmd += ["--seed_everything", str(seed)]
     path = data_path(entry, data_root)
     if path is not None:
         cmd += ["--data.init_args.path", path]
@@ -83,64 +83,33 @@ def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None)
     ]
 
 
-def last_values(metrics_csv: str) -> dict[str, float]:
-    """The last logged value of every column of a CSVLogger metrics file."""
-    values: dict[str, float] = {}
-    if os.path.isfile(metrics_csv):
-        with open(metrics_csv, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                values.update({k: float(v) for k, v in row.items() if v not in ("", None)})
-    return values
+def read_run_results(run_dir: str) -> dict | None:
+    """The run's results.json (seqlit/callbacks/run_results.py), or None if the run never wrote one."""
+    path = os.path.join(run_dir, FILENAME)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
-def count_params(ckpt_path: str) -> int:
-    """Floating-point numbers in the checkpoint's state_dict; tied weights (one storage) count once."""
-    seen, total = set(), 0
-    for tensor in load_checkpoint(ckpt_path)["state_dict"].values():
-        if not torch.is_floating_point(tensor):
-            continue
-        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
-        if key not in seen:
-            seen.add(key)
-            total += tensor.numel()
-    return total
+def backbone_label(backbone: dict | None) -> str | None:
+    """A backbone description (`Recurrent.describe()`) as the leaderboard's column: 'bilstm', 'grux2-scratch'."""
+    if not backbone or "kind" not in backbone:
+        return None
+    label = ("bi" if backbone.get("bidirectional") else "") + str(backbone["kind"])
+    if (backbone.get("num_layers") or 1) > 1:
+        label += f"x{backbone['num_layers']}"
+    return label + ("-scratch" if backbone.get("backend") == "scratch" else "")
 
 
-def best_checkpoint(run_dir: str, log_text: str) -> str | None:
-    found = re.findall(r"\[seqlit\] best checkpoint: (.+)", log_text)
-    if found and os.path.isfile(found[-1].strip()):
-        return found[-1].strip()
-    last = os.path.join(run_dir, "checkpoints", "last.ckpt")
-    return last if os.path.isfile(last) else None
-
-
-def describe_model(config_yaml: str) -> tuple[str | None, str | None]:
-    """(task, backbone) from the configuration the run saved, e.g. ('tagging', 'bilstm-crf'), ('translation', 'bigru-attn')."""
-    if not os.path.isfile(config_yaml):
-        return None, None
-    with open(config_yaml, encoding="utf-8") as f:
-        model = (yaml.safe_load(f) or {}).get("model") or {}
-    cls = str(model.get("class_path", "")).rsplit(".", 1)[-1]
-    args = model.get("init_args") or {}
-    backbone = ("bi" if args.get("bidirectional") else "") + str(args.get("kind", "?"))
-    if (args.get("num_layers") or 1) > 1:
-        backbone += f"x{args['num_layers']}"
-    if args.get("backend") == "scratch":
-        backbone += "-scratch"
-    if args.get("output") == "crf":
-        backbone += "-crf"
-    if args.get("attention") not in (None, "none"):
-        backbone += "-attn"
-    return TASKS.get(cls, cls.lower() or None), backbone
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
+def time_to_target(validation: list[dict], target: dict) -> tuple[float | None, int | None]:
+    """(seconds since fit started, step) of the first validation pass that reached the target, else (None, None)."""
+    sign = direction(target["metric"])
+    for point in validation:
+        value = point["metrics"].get(target["metric"])
+        if value is not None and (value - target["value"]) * sign >= 0:  # NaN never reaches it
+            return point["time_s"], point["step"]
+    return None, None
 
 
 def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, float, float]:
@@ -157,38 +126,48 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, 
     return proc.returncode, wall, peak_bytes / 2**20
 
 
-def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None) -> dict:
-    """Train and test one entry; its result record (status 'ok' or 'failed (exit N)')."""
-    version = datetime.now().strftime("%Y%m%d-%H%M%S")
+def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None, seed: int | None = None,
+              run_id: str | None = None, provenance: dict | None = None) -> dict:
+    """Train and test one entry (with `seed`, if given); its record (status 'ok' or 'failed (...)').
+
+    `run_id` is shared by the records of one benchmark run of the entry (its seeds); `provenance` is
+    `provenance.collect()`, read once before the benchmark wrote anything.
+    """
+    version = datetime.now().strftime("%Y%m%d-%H%M%S") + ("" if seed is None else f"-seed{seed}")
     run_dir = os.path.join(runs_dir(out_dir), entry.name, version)
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-    cmd = fit_command(entry, out_dir, version, data_root)
+    cmd = fit_command(entry, out_dir, version, data_root, seed)
     code, wall, peak_mb = run_child(cmd, entry.env, run_dir + ".log")
-    with open(run_dir + ".log", encoding="utf-8", errors="replace") as f:
-        log_text = f.read()
-    logged = last_values(os.path.join(run_dir, "metrics.csv"))
-    task, backbone = describe_model(os.path.join(run_dir, "config.yaml"))
-    ckpt = best_checkpoint(run_dir, log_text)
-    device = re.findall(r"\[seqlit\] device: (.+)", log_text)
+    res = read_run_results(run_dir) or {}
+    model = res.get("model") or {}
+    status = "ok" if code == 0 and res else f"failed (exit {code})" if code else "failed (no results.json)"
     row = {
         "name": entry.name,
-        "task": entry.task or task,
-        "backbone": entry.backbone or backbone,
+        "task": entry.task or model.get("task"),
+        "backbone": entry.backbone or backbone_label(model.get("backbone")),
         "dataset": entry.dataset,
-        "metrics": {k: round(v, 6) for k, v in sorted(logged.items()) if k.startswith("test/")},
-        "tokens_per_s": round(logged["train/tokens_per_s"], 1) if "train/tokens_per_s" in logged else None,
+        "seed": seed,
+        "metrics": {k: round(v, 6) for k, v in res.get("metrics", {}).items() if k.startswith("test/")},
+        "tokens_per_s": round(res["tokens_per_s"], 1) if res.get("tokens_per_s") is not None else None,
         "wall_s": round(wall, 1),
         "peak_mem_mb": round(peak_mb, 1),
-        "params": count_params(ckpt) if ckpt else None,
-        "device": device[-1].strip() if device else "unknown",
-        "commit": git_commit(),
+        "params": model.get("params"),
+        "device": res.get("device", "unknown"),
+        **(provenance or {}),
+        "command": " ".join([*(f"{k}={shlex.quote(v)}" for k, v in entry.env.items()), shlex.join(cmd)]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "suite": suite_name,
-        "status": "ok" if code == 0 else f"failed (exit {code})",
+        "run_id": run_id,
+        "status": status,
         "config": list(entry.configs),
         "budget": entry.budget,
+        "model": model,
+        "best_checkpoint": res.get("best_checkpoint"),
         "log": os.path.relpath(run_dir + ".log", out_dir),
     }
-    if "train/peak_gpu_mem_mb" in logged:
-        row["peak_gpu_mem_mb"] = round(logged["train/peak_gpu_mem_mb"], 1)
+    if entry.target is not None:
+        row["target"] = entry.target
+        row["time_to_target_s"], row["steps_to_target"] = time_to_target(res.get("validation", []), entry.target)
+    if "train/peak_gpu_mem_mb" in res.get("metrics", {}):
+        row["peak_gpu_mem_mb"] = round(res["metrics"]["train/peak_gpu_mem_mb"], 1)
     return row

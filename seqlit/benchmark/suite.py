@@ -18,13 +18,18 @@
         dataset: agreement
       - name: sst2-bigru
         config: configs/sentiment/sst2_bigru.yaml
-        data: sst2                   # a folder (or file) under --data-root; dataset = its first part
+        data: sst2                   # a folder (or file) under --data_root; dataset = its first part
         budget: {max_time: "00:00:10:00"}
+        seeds: [0, 1, 2]             # one run per seed (--seed_everything); the leaderboard shows mean ± sd
+        target: {metric: val/acc, value: 0.845}   # the record holds when validation first reached it
 
 An entry's `overrides` and `env` are merged key by key over the defaults;
 its other keys replace them. `task` and `backbone` may be given; otherwise
-they are read from the configuration that actually ran. A mistake is
-reported as one line naming the file, the entry and the key.
+they are read from the run's results.json (the model's own description).
+Tolerance keys must name a metric family whose direction seqlit knows
+(`ppl`, `f1`, ...) or a metric of one (`f1_PER`), so a misspelling cannot
+silently fall back to the default. A mistake is reported as one line naming
+the file, the entry and the key.
 """
 
 from __future__ import annotations
@@ -37,10 +42,11 @@ from typing import Any
 
 import yaml
 
+from seqlit.benchmark.compare import KNOWN, direction
 from seqlit.errors import SeqlitError
 
 SUITE_KEYS = {"suite", "env", "defaults", "compare", "entries"}
-ENTRY_KEYS = {"name", "config", "data", "dataset", "task", "backbone", "overrides", "budget", "env"}
+ENTRY_KEYS = {"name", "config", "data", "dataset", "task", "backbone", "overrides", "budget", "env", "seeds", "target"}
 BUDGET_KEYS = {"max_steps", "max_time", "max_epochs"}
 COMPARE_KEYS = {"tolerances", "max_throughput_drop"}
 # set by the runner itself: an entry that overrides them would break the result it reads back
@@ -60,6 +66,8 @@ class Entry:
     backbone: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    seeds: tuple[int, ...] | None = None  # None: the config's own seed, one run
+    target: dict[str, Any] | None = None  # {"metric": "val/f1", "value": 0.9}
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,31 @@ def _overrides(overrides: dict, where: str) -> dict:
     return dict(overrides)
 
 
+def _seeds(seeds, where: str) -> tuple[int, ...] | None:
+    if seeds is None:
+        return None
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)):
+        raise SeqlitError(f"{where}: seeds must be a list of distinct non-negative integers, e.g. [0, 1, 2], got {seeds!r}")
+    return tuple(seeds)
+
+
+def _target(target, where: str) -> dict | None:
+    """{metric: val/..., value: N}: a validation metric, so the time it is first reached can be read from fit."""
+    if target is None:
+        return None
+    target = _mapping(target, f"{where}: target")
+    _unknown(target, {"metric", "value"}, f"{where}: target")
+    metric, value = target.get("metric"), target.get("value")
+    if not isinstance(metric, str) or not metric.startswith("val/") or direction(metric) == 0:
+        raise SeqlitError(f"{where}: target.metric must be a validation metric whose direction seqlit knows "
+                          f"(e.g. val/f1, val/ppl), got {metric!r}")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise SeqlitError(f"{where}: target.value must be a number, got {value!r}")
+    return {"metric": metric, "value": float(value)}
+
+
 def _entry(raw: dict, defaults: dict, suite_env: dict, where: str) -> Entry:
     if isinstance(raw.get("name"), str):
         where = f"{where} ({raw['name']})"
@@ -138,16 +171,22 @@ def _entry(raw: dict, defaults: dict, suite_env: dict, where: str) -> Entry:
         raise SeqlitError(f"{where}: give data (a folder under the data root) or dataset "
                           "(the name of embedded or synthetic data)")
     env = {str(k): str(v) for k, v in {**suite_env, **merged["env"]}.items()}
+    if merged.get("seeds") is not None and "seed_everything" in merged["overrides"]:
+        raise SeqlitError(f"{where}: give the seed in seeds or in overrides.seed_everything, not both")
     return Entry(name=name, configs=tuple(configs), dataset=dataset, data=data,
                  budget=_budget(_mapping(merged.get("budget"), f"{where}: budget"), where),
                  task=merged.get("task"), backbone=merged.get("backbone"),
-                 overrides=_overrides(merged["overrides"], where), env=env)
+                 overrides=_overrides(merged["overrides"], where), env=env,
+                 seeds=_seeds(merged.get("seeds"), where), target=_target(merged.get("target"), where))
 
 
 def _compare(raw: dict, where: str) -> tuple[dict[str, float], float | None]:
     _unknown(raw, COMPARE_KEYS, f"{where}: compare")
     tolerances = _mapping(raw.get("tolerances"), f"{where}: compare.tolerances")
     for metric, tol in tolerances.items():
+        if direction(str(metric)) == 0:
+            raise SeqlitError(f"{where}: compare.tolerances: unknown metric {metric!r} (a family whose direction "
+                              f"seqlit knows, or one of its metrics such as f1_PER: {', '.join(sorted(KNOWN))})")
         if not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0:
             raise SeqlitError(f"{where}: compare.tolerances.{metric} must be a non-negative number, got {tol!r}")
     drop = raw.get("max_throughput_drop")
@@ -189,12 +228,16 @@ def load_suite(path: str) -> Suite:
     return Suite(name=name, path=path, entries=parsed, tolerances=tolerances, max_throughput_drop=drop)
 
 
+def matches(only: str | None, name: str) -> bool:
+    """Whether `--only` (comma-separated globs; None: everything) selects the entry `name`."""
+    return not only or any(fnmatch.fnmatchcase(name, p.strip()) for p in only.split(",") if p.strip())
+
+
 def select(suite: Suite, only: str | None) -> list[Entry]:
     """The entries whose names match any of the comma-separated globs in `only` (all if None)."""
     if not only:
         return suite.entries
-    patterns = [p.strip() for p in only.split(",") if p.strip()]
-    chosen = [e for e in suite.entries if any(fnmatch.fnmatchcase(e.name, p) for p in patterns)]
+    chosen = [e for e in suite.entries if matches(only, e.name)]
     if not chosen:
         raise SeqlitError(f"--only {only!r} matches no entry of {suite.path} "
                           f"(entries: {', '.join(e.name for e in suite.entries)})")

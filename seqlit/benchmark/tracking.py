@@ -11,8 +11,8 @@ import os
 import warnings
 
 PROJECT = "seqlit-benchmark"
-COLUMNS = ["name", "task", "backbone", "dataset", "tokens_per_s", "wall_s", "peak_mem_mb", "params",
-           "device", "commit", "date", "status"]
+COLUMNS = ["name", "seed", "task", "backbone", "dataset", "tokens_per_s", "time_to_target_s", "wall_s", "peak_mem_mb",
+           "params", "device", "commit", "dirty", "date", "status"]
 
 
 def _flat(row: dict) -> dict:

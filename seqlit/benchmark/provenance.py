@@ -1,0 +1,35 @@
+"""Where a benchmark record came from: enough to check its code out again and rerun it.
+
+Commit and dirty flag are read once, before the benchmark writes anything:
+the results file it appends to is itself tracked, so asking git after the
+first entry would call every later entry dirty. A dirty tree (tracked files
+changed; untracked files do not count) cannot be reproduced from its commit,
+so its records are marked and not used as baselines unless asked. The torch
+and Lightning versions are the benchmark's own: its entries run under the
+same interpreter (`sys.executable`).
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+
+import pytorch_lightning
+import torch
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def collect() -> dict:
+    """{commit, dirty, torch, lightning, python}; commit 'unknown' (and dirty None) outside a git checkout."""
+    commit = _git("rev-parse", "--short=12", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit or "unknown", "dirty": None if status is None else bool(status),
+            "torch": torch.__version__, "lightning": pytorch_lightning.__version__,
+            "python": platform.python_version()}

@@ -1,0 +1,98 @@
+"""Every `fit`, `validate` and `test` run leaves `results.json` in its run folder, beside `config.yaml`.
+
+Printed logs are for people; a program that wants a run's outcome (the
+benchmark runner, a sweep script) reads this file instead of scraping them:
+
+    {"stages": ["fit", "test"],                      # trainer calls of this process, in order
+     "metrics": {"val/bpc": 4.51, "test/bpc": 4.50, "train/tokens_per_s": 61883.0, ...},   # final values
+     "tokens_per_s": 61883.0,                        # training throughput (the Throughput callback), or null
+     "best_checkpoint": ".../checkpoints/best-epoch=0-step=30.ckpt",   # or null
+     "ckpt_path": null,                              # the checkpoint the last stage loaded, if any
+     "model": {"task": "LanguageModel", "backbone": {...}, "params": 24249},   # SeqTask.describe()
+     "device": "cpu: 1 threads, torch 2.13.0+cpu", "global_step": 30, "epoch": 0,
+     "validation": [{"step": 15, "time_s": 3.1, "metrics": {"val/bpc": 4.7, ...}}, ...]}
+
+`validation` is every validation pass of `fit` (not the sanity check), with
+the seconds since fit started: what time to a quality target is read from.
+The file is rewritten when each trainer call completes (its teardown; a
+call that raises writes nothing, so a crashed run leaves no results), so
+`fit --test_after_fit true` ends with the fit's and the test's metrics in it;
+a later stage's value of a metric replaces an earlier one. It is written by
+global rank zero only, atomically (a temporary file renamed over it: a reader
+never sees half a file), with the user's umask; checkpoint paths are absolute. Non-finite values are written
+as JSON's `NaN` / `Infinity` extensions, which Python's `json` reads back, so a
+diverged run says so instead of dropping the figure. An evaluation without a
+logger has no run folder (see `RunConfigSaver`) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytorch_lightning as pl
+
+from seqlit.callbacks.throughput import device_name
+from seqlit.run_config import run_dir
+
+FILENAME = "results.json"
+
+
+def _floats(metrics) -> dict[str, float]:
+    """Lightning's callback metrics (tensors) as plain floats, sorted by name."""
+    return {k: float(v) for k, v in sorted(metrics.items())}
+
+
+def write_atomically(path: str, data: dict) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunResults(pl.Callback):
+    """Collect a run's outcome and write it to `<run folder>/results.json` when each trainer call ends."""
+
+    def __init__(self):
+        self.stages: list[str] = []
+        self.metrics: dict[str, float] = {}
+        self.validation: list[dict] = []
+        self._fit_start: float | None = None
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._fit_start = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or self._fit_start is None or trainer.state.fn != "fit":
+            return
+        self.validation.append({"step": trainer.global_step,
+                                "time_s": round(time.perf_counter() - self._fit_start, 3),
+                                "metrics": {k: v for k, v in _floats(trainer.callback_metrics).items()
+                                            if k.startswith("val/")}})
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        if stage not in ("fit", "validate", "test"):
+            return
+        self.stages.append(stage)
+        self.metrics.update(_floats(trainer.callback_metrics))
+        if not trainer.is_global_zero or (stage != "fit" and trainer.logger is None):
+            return
+        folder = run_dir(trainer)
+        os.makedirs(folder, exist_ok=True)
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        write_atomically(os.path.join(folder, FILENAME), {
+            "stages": self.stages,
+            "metrics": self.metrics,
+            "tokens_per_s": self.metrics.get("train/tokens_per_s"),
+            "best_checkpoint": os.path.abspath(best) if best else None,
+            "ckpt_path": os.path.abspath(trainer.ckpt_path) if trainer.ckpt_path else None,
+            "model": pl_module.describe() if hasattr(pl_module, "describe") else {"task": type(pl_module).__name__},
+            "device": device_name(pl_module.device),
+            "global_step": trainer.global_step,
+            "epoch": trainer.current_epoch,
+            "validation": self.validation,
+        })

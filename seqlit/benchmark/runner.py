@@ -92,14 +92,16 @@ def read_run_results(run_dir: str) -> dict | None:
         return json.load(f)
 
 
-def backbone_label(backbone: dict | None) -> str | None:
-    """A backbone description (`Recurrent.describe()`) as the leaderboard's column: 'bilstm', 'grux2-scratch'."""
-    if not backbone or "kind" not in backbone:
-        return None
+def backbone_label(model: dict) -> str | None:
+    """A model description (`SeqTask.describe()`) as the leaderboard's column: 'bilstm-crf', 'grux2-scratch'."""
+    backbone, head = model.get("backbone") or {}, model.get("head")
+    if "kind" not in backbone:
+        name = backbone.get("class")
+        return None if name is None else name + (f"-{head}" if head else "")
     label = ("bi" if backbone.get("bidirectional") else "") + str(backbone["kind"])
     if (backbone.get("num_layers") or 1) > 1:
         label += f"x{backbone['num_layers']}"
-    return label + ("-scratch" if backbone.get("backend") == "scratch" else "")
+    return label + (f"-{head}" if head else "") + ("-scratch" if backbone.get("backend") == "scratch" else "")
 
 
 def time_to_target(validation: list[dict], target: dict) -> tuple[float | None, int | None]:
@@ -144,7 +146,7 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
     row = {
         "name": entry.name,
         "task": entry.task or model.get("task"),
-        "backbone": entry.backbone or backbone_label(model.get("backbone")),
+        "backbone": entry.backbone or backbone_label(model),
         "dataset": entry.dataset,
         "seed": seed,
         "metrics": {k: round(v, 6) for k, v in res.get("metrics", {}).items() if k.startswith("test/")},

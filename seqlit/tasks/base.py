@@ -47,6 +47,11 @@ class SeqTask(pl.LightningModule):
     monitor: str = "val/loss"
     monitor_mode: str = "min"
     required_spec: tuple[str, ...] = ()
+    task_name: str = "task"  # what records and leaderboards call the task
+
+    def head(self) -> str | None:
+        """The output side, where it names the model in records (`crf`, `attn`); None when plain."""
+        return None
 
     def __init__(self, data_spec: dict[str, Any] | None, lr: float, weight_decay: float,
                  lr_schedule: Literal["constant", "cosine"] = "constant"):
@@ -126,7 +131,7 @@ class SeqTask(pl.LightningModule):
     def describe(self) -> dict[str, Any]:
         """What records and leaderboards call this model: the task, its backbone's description, its size."""
         backbone = self.get_submodule("backbone")
-        return {"task": type(self).__name__, "backbone": backbone.describe(),
+        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
                 "params": sum(p.numel() for p in self.parameters())}
 
     # -- resume ------------------------------------------------------------------

@@ -51,6 +51,7 @@ class Classifier(SeqTask):
 
     monitor = "val/acc"
     monitor_mode = "max"
+    task_name = "classification"
     required_spec = ("vocab_size", "pad_id", "label_names")
 
     def __init__(

@@ -56,6 +56,7 @@ class LanguageModel(SeqTask):
 
     monitor = "val/ppl"
     monitor_mode = "min"
+    task_name = "language_modeling"
     required_spec = ("vocab_size", "pad_id", "level")
 
     def __init__(

@@ -70,6 +70,7 @@ class Seq2Seq(SeqTask):
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
 
+    task_name = "translation"
     required_spec = ("source_vocab_size", "target_vocab_size", "source_pad_id", "target_pad_id", "bos_id", "eos_id")
 
     def __init__(
@@ -123,6 +124,12 @@ class Seq2Seq(SeqTask):
 
     def metrics(self):
         return {"bleu": Bleu(tokenize=self.bleu_tokenize), "exact_match": MeanMetric()}
+
+    def head(self):
+        return "attn" if self.attention is not None else None
+
+    def describe(self):
+        return {**super().describe(), "decoder": self.decoder.describe()}
 
     @classmethod
     def upgrade_hparams(cls, hparams: dict) -> dict:

@@ -101,6 +101,7 @@ class Tagger(SeqTask):
 
     monitor = "val/f1"
     monitor_mode = "max"
+    task_name = "tagging"
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "tag_names")
 
@@ -162,6 +163,9 @@ class Tagger(SeqTask):
 
     def metrics(self):
         return {"spans": SpanF1(self.tag_names)}
+
+    def head(self):
+        return "crf" if self.crf is not None else None
 
     @classmethod
     def upgrade_hparams(cls, hparams: dict) -> dict:

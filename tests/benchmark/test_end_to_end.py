@@ -36,7 +36,7 @@ def test_tiny_entry_matches_the_committed_baseline(tmp_path):
     assert len(rows) == 1 and FIELDS <= set(rows[0])
     row = rows[0]
     assert (row["name"], row["task"], row["backbone"], row["dataset"]) == (
-        "pydoc-char-gru", "LanguageModel", "gru", "pydoc_topics")
+        "pydoc-char-gru", "language_modeling", "gru", "pydoc_topics")
     assert set(row["metrics"]) == {"test/ppl", "test/bpc"} and row["tokens_per_s"] > 0
     assert row["params"] > 0 and row["peak_mem_mb"] > 100 and row["device"].startswith("cpu")
     assert row["target"] == {"metric": "val/bpc", "value": 4.8} and row["steps_to_target"] in (15, 30, None)

@@ -33,13 +33,14 @@ def test_nan_never_reaches_a_target():
                           {"metric": "val/ppl", "value": 100.0}) == (None, None)
 
 
-@pytest.mark.parametrize("backbone, label", [
-    ({"kind": "lstm", "backend": "fused", "num_layers": 1, "bidirectional": True}, "bilstm"),
-    ({"kind": "gru", "backend": "scratch", "num_layers": 2, "bidirectional": False}, "grux2-scratch"),
-    (None, None),
+@pytest.mark.parametrize("model, label", [
+    ({"backbone": {"kind": "lstm", "backend": "fused", "num_layers": 1, "bidirectional": True}, "head": "crf"}, "bilstm-crf"),
+    ({"backbone": {"kind": "gru", "backend": "scratch", "num_layers": 2, "bidirectional": False}}, "grux2-scratch"),
+    ({"backbone": {"class": "LeakyAverage"}, "head": "attn"}, "LeakyAverage-attn"),
+    ({}, None),
 ])
-def test_backbone_label_from_the_description(backbone, label):
-    assert backbone_label(backbone) == label
+def test_backbone_label_from_the_description(model, label):
+    assert backbone_label(model) == label
 
 
 def fake_child(results: dict | None, code: int = 0):
@@ -59,7 +60,7 @@ def fake_child(results: dict | None, code: int = 0):
 RESULTS = {"stages": ["fit", "test"], "metrics": {"val/f1": 0.93, "test/f1": 0.9, "test/f1_PER": 0.95,
                                                    "train/loss": 0.1, "train/tokens_per_s": 1234.56},
            "tokens_per_s": 1234.56, "best_checkpoint": "/runs/best.ckpt", "device": "cpu: 1 threads",
-           "model": {"task": "Tagger", "backbone": {"kind": "lstm", "bidirectional": True, "num_layers": 1,
+           "model": {"task": "tagging", "backbone": {"kind": "lstm", "bidirectional": True, "num_layers": 1,
                                                     "backend": "fused"}, "params": 4321},
            "validation": HISTORY}
 ENTRY = Entry(name="conll-bilstm", configs=("c.yaml",), dataset="conll", budget={"max_steps": 3},
@@ -70,7 +71,7 @@ SOURCE = {"commit": "0123456789ab", "dirty": False, "torch": "2.x", "lightning":
 def test_the_record_comes_from_results_json(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "run_child", fake_child(RESULTS))
     row = run_entry(ENTRY, "s", str(tmp_path), None, seed=1, run_id="r1", provenance=SOURCE)
-    assert row["status"] == "ok" and (row["task"], row["backbone"], row["params"]) == ("Tagger", "bilstm", 4321)
+    assert row["status"] == "ok" and (row["task"], row["backbone"], row["params"]) == ("tagging", "bilstm", 4321)
     assert row["metrics"] == {"test/f1": 0.9, "test/f1_PER": 0.95} and row["tokens_per_s"] == 1234.6
     assert row["device"] == "cpu: 1 threads" and row["best_checkpoint"] == "/runs/best.ckpt"  # not the log's
     assert (row["time_to_target_s"], row["steps_to_target"]) == (6.5, 30)

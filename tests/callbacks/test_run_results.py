@@ -44,7 +44,7 @@ def test_fit_then_test_writes_everything_the_benchmark_reads(fitted):
     assert math.isfinite(res["metrics"]["test/ppl"]) and res["metrics"]["test/ppl"] > 1
     assert res["tokens_per_s"] == res["metrics"]["train/tokens_per_s"] > 0
     assert os.path.isfile(res["best_checkpoint"]) and Path(res["best_checkpoint"]).parent.parent == path.parent
-    assert res["model"]["task"] == "LanguageModel" and res["model"]["params"] > 0
+    assert res["model"]["task"] == "language_modeling" and res["model"]["params"] > 0
     assert res["model"]["backbone"]["kind"] == "gru" and res["device"].startswith("cpu")
     assert res["global_step"] == 6
     assert [v["step"] for v in res["validation"]] == [3, 6]  # fit's passes, not the sanity check

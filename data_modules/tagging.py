@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import datasets
 import torch
@@ -50,7 +49,7 @@ from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
 from data_modules.loading import load_splits
 from data_modules.resumable import ResumableLoader
-from data_modules.tagging_files import conll_files, read_conll, read_predict_file
+from data_modules.tagging_files import conll_readers, read_predict_file
 from seqlit.errors import SeqlitError
 from seqlit.metrics import count_invalid_bio
 from seqlit.vocab import PAD, UNK, Vocab
@@ -148,11 +147,7 @@ class TaggingData(SeqDataModule):
     def sentences(self) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
         """Each split as (token lists, tag-name lists), checked."""
         if self._sentences is None:
-            files = conll_files(Path(self.path).expanduser())
-            if files:
-                data = {s: read_conll(f, self.tokens_column, self.tags_column) for s, f in files.items()}
-            else:
-                data = dict(load_splits(self.path, self.name))
+            data = dict(load_splits(self.path, self.name, readers=conll_readers(self.tokens_column, self.tags_column)))
             self._label_names = self.tag_names_arg or _classlabel_names(data.get("train"), self.tags_column)
             sentences = {split: self._read_split(split, data[split]) for split in SPLITS if split in data}
             self._sentences = sentences if set(SPLITS) <= set(sentences) else self._cut(sentences)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import datasets
 
-from data_modules.loading import SPLIT_ALIASES
+from data_modules.loading import read_lines
 from seqlit.errors import SeqlitError
 
 CONLL_SUFFIXES = (".conll", ".txt")
@@ -65,33 +66,22 @@ def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dat
             tokens.clear()
             tags.clear()
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.split()
-                if not fields or fields[0] == "-DOCSTART-":
-                    flush()
-                    continue
-                if len(fields) < 2:
-                    raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
-                tokens.append(fields[0])
-                tags.append(fields[-1])
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
+    for lineno, line in enumerate(read_lines(path), 1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            flush()
+            continue
+        if len(fields) < 2:
+            raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
+        tokens.append(fields[0])
+        tags.append(fields[-1])
     flush()
     return datasets.Dataset.from_dict(sentences)
 
 
-def conll_files(p: Path) -> dict[str, Path]:
-    """Split -> CoNLL text file, for a folder holding only such split files (or one such file)."""
-    if p.is_file():
-        return {"train": p} if p.suffix.lower() in CONLL_SUFFIXES else {}
-    if not p.is_dir():
-        return {}
-    split_files = [f for f in sorted(p.iterdir()) if f.is_file() and f.name.split(".")[0].lower() in SPLIT_ALIASES]
-    if any(f.suffix.lower() not in CONLL_SUFFIXES for f in split_files):
-        return {}  # parquet/json/csv present: `load_splits` reads the folder
-    return {SPLIT_ALIASES[f.name.split(".")[0].lower()]: f for f in split_files}
+def conll_readers(tokens_column: str, tags_column: str) -> dict:
+    """`load_splits` readers: CoNLL text for the CoNLL suffixes (parquet/json/csv folders still load as such)."""
+    return dict.fromkeys(CONLL_SUFFIXES, partial(read_conll, tokens_column=tokens_column, tags_column=tags_column))
 
 
 def read_predict_file(path: str) -> list[dict]:

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import BucketBatchSampler, pad
-from data_modules.loading import SPLIT_ALIASES, load_splits
+from data_modules.loading import SPLIT_NAMES, load_splits, read_lines
 from data_modules.resumable import ResumableLoader
 from seqlit.errors import SeqlitError
 from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
@@ -36,7 +36,6 @@ SPECIALS = (PAD, UNK, BOS, EOS)
 TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
 NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
-TEXT_SPLITS = {**SPLIT_ALIASES, "val": "validation"}
 
 
 class Pairs(Dataset):
@@ -175,19 +174,6 @@ class ParallelData(SeqDataModule):
         return self._loader(examples, self.eval_batch_size, shuffle=False)
 
 
-def read_lines(path: Path) -> list[str]:
-    """Lines of a UTF-8 file split on '\\n' only (not on the Unicode separators `splitlines` also honours,
-    which would misalign parallel files)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it") from err
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
-
-
 def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
     """`<split>.<source_key>` + `<split>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …)."""
     splits = {}
@@ -200,7 +186,7 @@ def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.
         if len(sources) != len(targets):
             raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
                               f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
-        splits[TEXT_SPLITS.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
+        splits[SPLIT_NAMES.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
     return datasets.DatasetDict(splits)
 
 

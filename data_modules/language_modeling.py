@@ -122,11 +122,8 @@ class LanguageModelingData(SeqDataModule):
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "level": self.level}
 
     # -- tensors ------------------------------------------------------------------
-    def ids(self, split: str) -> torch.Tensor:
-        """A split as one id sequence, the lines' tokens one after another."""
-        return self.encoded(split)
-
     def encode_split(self, name: str, stage: str) -> torch.Tensor:
+        """A split as one id sequence, the lines' tokens one after another."""
         encoded = [i for line in self.lines()[name] for i in self.vocab.encode(self.tokenize(line))]
         return torch.tensor(encoded, dtype=torch.long)
 
@@ -134,7 +131,7 @@ class LanguageModelingData(SeqDataModule):
         """Contiguous streams instead of buckets: each rank its own rows (streams.py), windows of `bptt` tokens."""
         rank, world = self.world()
         n_streams = self.batch_size * world if stage == "train" else self.eval_batch_size
-        streams = rank_rows(batchify(self.ids(stage), n_streams), rank, world)
+        streams = rank_rows(batchify(self.encoded(stage), n_streams), rank, world)
         if streams.size(0) == 0:
             raise SeqlitError(f"data.eval_batch_size={n_streams} gives rank {rank} no stream: use at least {world}")
         windows = StreamWindows(streams)
@@ -142,8 +139,8 @@ class LanguageModelingData(SeqDataModule):
         return ResumableLoader(windows, sampler=sampler, batch_size=None)
 
     def tokens_per_epoch(self) -> int:
-        return self.ids("train").numel()
+        return self.encoded("train").numel()
 
     def describe(self) -> str:
-        n = {s: self.ids(s).numel() for s in SPLITS}
+        n = {s: self.encoded(s).numel() for s in SPLITS}
         return ", ".join(f"{s} {v:,} tokens" for s, v in n.items()) + f"; vocab {len(self.vocab):,}; log(V)={math.log(len(self.vocab)):.2f}"

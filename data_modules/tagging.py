@@ -1,13 +1,14 @@
 """Many-to-many tagging data (NER, chunking, POS): one tag per token.
 
-Sources (`path`):
+Sources (`path`), all through `load_splits`, which finds a folder's split
+files as `datasets` does (`train.parquet`, `valid.conll`, `eng.dev.txt`, …):
 
-* a hub id or a folder of parquet/json/csv split files, through `load_splits`
+* a hub id or a folder of parquet/json/csv split files
   (`../shared/data/conll2003` loads as it is);
-* CoNLL-format text (`.conll` / `.txt`): one token per line, the token in the
-  first column and its tag in the last, a blank line between sentences,
-  `-DOCSTART-` lines skipped. A folder of `train`/`valid(ation)`/`dev`/`test`
-  files, or a single file.
+* CoNLL-format text (`.conll` / `.txt`, read by tagging_files.py): one token per
+  line, the token in the first column and its tag in the last, a blank line
+  between sentences, `-DOCSTART-` lines skipped. A folder of split files, or a
+  single file.
 
 A source with only a training split (a single file) is cut by sentences into
 train/validation/test with `split_fractions`.

@@ -3,7 +3,7 @@
 `ParallelData` is what every such data module shares: a source and a target
 vocabulary (both saved in checkpoints), batches bucketed by source length,
 `<bos> y` / `y <eos>` decoder inputs and outputs, and `predict_file` (one
-source sentence per line). Subclasses say how text becomes tokens and where
+source sentence per line, or JSON lines). Subclasses say how text becomes tokens and where
 the sentence pairs come from: `TranslationData` here (word level, corpora
 from the hub or local files), `DatesData` in dates.py (characters, generated).
 
@@ -159,14 +159,15 @@ class TranslationData(ParallelData):
     """Word-level parallel corpora: a hub dataset, a folder of split files, or aligned text files.
 
     Args:
-        path: hub id (`bentrevett/multi30k`, `wmt14` with name `de-en`), or a local folder holding
-            `train/validation/test` parquet, CSV, TSV or jsonl files, or `train.de` + `train.en`-style
+        path: hub id (`bentrevett/multi30k`, `wmt14` with name `de-en`), or a local folder of parquet,
+            CSV, TSV or jsonl split files (found as loading.py says), or of `train.de` + `train.en`-style
             text files aligned line by line (`val.*` and `valid.*` count as validation).
         name: hub configuration name (WMT's language pair, `de-en`).
         source_key / target_key: source and target columns, or keys inside `translation_column`.
         translation_column: column of WMT-style rows `{de: …, en: …}`, used when the keys are not columns.
         val_split / test_split / predict_split: splits for validation, `test`, and `predict` without a file.
-        predict_file: source sentences to translate, one per line (blank lines skipped).
+        predict_file: source sentences to translate, one per line (blank lines skipped), or `.jsonl`
+            objects holding `source_key` (or `text`).
         lowercase: lower-case both sides (references included) before tokenizing.
         max_vocab: cap on each vocabulary, the four specials included (None: no cap).
         min_freq: training words seen fewer times become `<unk>`.

@@ -99,7 +99,7 @@ class SeqDataModule(pl.LightningDataModule):
 
     def encode_lines(self, lines: list[tuple[int, str | dict]]):
         """Examples of `predict_file`'s lines (`predict_lines()`), no labels needed."""
-        raise SeqlitError(f"{type(self).__name__} reads no predict_file")
+        raise NotImplementedError
 
     def lengths(self, examples) -> list[int]:
         """Each example's length, which batches are bucketed by."""

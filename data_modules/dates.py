@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from data_modules.base import positive
+from data_modules.base import SPLITS, positive
 from data_modules.translation import SPECIALS, ParallelData
 from seqlit.errors import SeqlitError
 from seqlit.vocab import Vocab
@@ -76,7 +76,6 @@ FORMATS = {
     "03/03/2021": lambda d, r: f"{d.month:02}/{d.day:02}/{d.year}",
     "3/3/2021": lambda d, r: f"{d.month}/{d.day}/{d.year}",
 }
-SPLITS = ("train", "validation", "test")
 
 
 def split_days(seed: int) -> dict[str, list[date]]:

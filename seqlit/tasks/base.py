@@ -128,9 +128,13 @@ class SeqTask(pl.LightningModule):
     def on_test_epoch_end(self):
         self.log_stage("test")
 
+    def main_backbone(self) -> Backbone:
+        """The backbone that names the model (the encoder of an encoder–decoder)."""
+        return self.backbone
+
     def describe(self) -> dict[str, Any]:
         """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        backbone = self.get_submodule("backbone")
+        backbone = self.main_backbone()
         return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
                 "params": sum(p.numel() for p in self.parameters())}
 

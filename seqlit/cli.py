@@ -32,16 +32,18 @@ from typing import Optional
 import torch
 import yaml
 from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, WeightAveraging
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, Timer, WeightAveraging
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
+from seqlit.callbacks.checkpoints import BestAndLastCheckpoint, ContinueRun
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
 from seqlit.config_errors import bad_rate, nonpositive_size, summarize
+from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
@@ -72,6 +74,13 @@ class SeqlitCLI(LightningCLI):
         problem = nonpositive_size(config) or bad_rate(config)
         if problem:
             raise SeqlitError(problem)
+        if self._resumes_from_file():
+            continue_logger(config.trainer, config.ckpt_path)
+
+    def _resumes_from_file(self) -> bool:
+        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/continuation.py)."""
+        path = self._get(self.config, "ckpt_path") if self.subcommand == "fit" else None
+        return bool(path) and os.path.isfile(path)
 
     def check_data(self) -> None:
         """Before the trainer starts writing (logs, config, checkpoints): read and check all the data the
@@ -80,7 +89,11 @@ class SeqlitCLI(LightningCLI):
             self.datamodule.check(self.subcommand)
         path = self._get(self.config, "ckpt_path")
         if path and os.path.isfile(path):
-            check_fits(load_checkpoint(path), path, self.model, self.datamodule)
+            ckpt = load_checkpoint(path)
+            check_fits(ckpt, path, self.model, self.datamodule)
+            if self.subcommand == "fit":
+                timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+                check_time_left(ckpt, path, timer._duration if timer is not None else None)
 
     before_fit = before_validate = before_test = before_predict = check_data
 
@@ -89,8 +102,11 @@ class SeqlitCLI(LightningCLI):
 
     def _instantiate_trainer(self, config, callbacks):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
-            callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
-                                             filename="best-{epoch}-{step}", save_last=True, enable_version_counter=False))
+            callbacks.append(BestAndLastCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
+                                                   filename="best-{epoch}-{step}", save_last=True,
+                                                   enable_version_counter=False))
+        if self._resumes_from_file():
+            callbacks.append(ContinueRun(self._get(self.config, "ckpt_path")))
         every = self._get(self.config, "checkpoint_every_n_steps")
         if self.subcommand == "fit" and every is not None:
             if every < 1:

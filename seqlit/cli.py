@@ -42,6 +42,7 @@ from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, trusted_class_path
+from seqlit.commands import top_level
 from seqlit.config_errors import bad_rate, nonpositive_size, summarize
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
@@ -189,7 +190,7 @@ def run_cli(argv: list[str]) -> None:
         from seqlit.benchmark.command import main as benchmark_main
         return benchmark_main(argv[1:])
     # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
-    sys.argv = [sys.argv[0], *checkpoint_config(argv)]
+    sys.argv = ["python -m seqlit", *checkpoint_config(argv)]  # argv[0] is the program name usage lines show
     SeqlitCLI(
         SeqTask,
         SeqDataModule,
@@ -219,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
     os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
     argv = sys.argv[1:] if argv is None else argv
+    status = top_level(argv)
+    if status is not None:
+        sys.exit(status)
     try:
         run_cli(argv)
     except Exception as err:

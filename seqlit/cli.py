@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
 import tempfile
@@ -53,6 +54,11 @@ TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 class SeqlitCLI(LightningCLI):
+    def __init__(self, *args, results=None, **kwargs):
+        """`results`: the stream `predict` writes its records (or their readable view) to; see `results_stdout`."""
+        self.results = results
+        super().__init__(*args, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.data_spec", "model.init_args.data_spec", apply_on="instantiate")
         parser.add_argument("--test_after_fit", type=bool, default=False,
@@ -118,7 +124,7 @@ class SeqlitCLI(LightningCLI):
         if self.subcommand == "fit" and not any(isinstance(c, NumericalGuard) for c in callbacks + list(config.get("callbacks") or [])):
             callbacks.append(NumericalGuard())
         if self.subcommand == "predict":
-            callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
+            callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
@@ -181,6 +187,30 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     return [argv[0], "--config", tmp, *argv[1:]]
 
 
+@contextlib.contextmanager
+def results_stdout():
+    """Keep standard output for the command's results: yield a stream on it, and send everything else written
+    to file descriptor 1 meanwhile (progress bar, Lightning's and W&B's lines, from any library) to stderr.
+
+    W&B prints its closing lines when the run finishes, at exit by default: it is finished here, while they
+    still go to stderr.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    try:
+        yield results
+    finally:
+        wandb = sys.modules.get("wandb")
+        if wandb is not None and wandb.run is not None:
+            wandb.finish()
+        results.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_cli(argv: list[str]) -> None:
     if argv and argv[0] == "generate":
         from seqlit.generate import main as generate_main
@@ -190,16 +220,20 @@ def run_cli(argv: list[str]) -> None:
         from seqlit.benchmark.command import main as benchmark_main
         return benchmark_main(argv[1:])
     # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
-    sys.argv = ["python -m seqlit", *checkpoint_config(argv)]  # argv[0] is the program name usage lines show
-    SeqlitCLI(
-        SeqTask,
-        SeqDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        save_config_callback=RunConfigSaver,
-        trainer_defaults=TRAINER_DEFAULTS,
-        parser_kwargs={"exit_on_error": False},
-    )
+    sys.argv = [sys.argv[0], *checkpoint_config(argv)]
+    asks_help = {"-h", "--help", "--print_config"} & {arg.split("=", 1)[0] for arg in argv}
+    keep_stdout = argv and argv[0] == "predict" and not asks_help
+    with results_stdout() if keep_stdout else contextlib.nullcontext() as results:
+        SeqlitCLI(
+            SeqTask,
+            SeqDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=RunConfigSaver,
+            trainer_defaults=TRAINER_DEFAULTS,
+            parser_kwargs={"exit_on_error": False},
+            results=results,
+        )
 
 
 def user_error(err: BaseException) -> str | None:

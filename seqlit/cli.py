@@ -231,7 +231,7 @@ def run_cli(argv: list[str]) -> None:
             subclass_mode_data=True,
             save_config_callback=RunConfigSaver,
             trainer_defaults=TRAINER_DEFAULTS,
-            parser_kwargs={"exit_on_error": False},
+            parser_kwargs={"exit_on_error": False, "prog": "python -m seqlit"},
             results=results,
         )
 

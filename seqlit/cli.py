@@ -47,6 +47,7 @@ from seqlit.commands import top_level
 from seqlit.config_errors import bad_rate, nonpositive_size, summarize
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
+from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
 
@@ -72,6 +73,7 @@ class SeqlitCLI(LightningCLI):
                             help="predict: JSON-lines file for the predictions ('-': standard output).")
 
     def before_instantiate_classes(self) -> None:
+        quiet(self.subcommand, resuming=self._resumes_from_file())
         threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
@@ -102,7 +104,11 @@ class SeqlitCLI(LightningCLI):
                 timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
                 check_time_left(ckpt, path, timer._duration if timer is not None else None)
 
-    before_fit = before_validate = before_test = before_predict = check_data
+    def before_run(self) -> None:
+        self.check_data()
+        quiet_wandb(self.trainer.loggers)
+
+    before_fit = before_validate = before_test = before_predict = before_run
 
     def _parse_ckpt_path(self) -> None:
         """Replaced by `checkpoint_config`, which runs before parsing so that later arguments win."""

@@ -49,6 +49,7 @@ from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.wandb_online import offline_unless_reachable
 from seqlit.tasks.base import SeqTask
 
 TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -107,6 +108,7 @@ class SeqlitCLI(LightningCLI):
     def before_run(self) -> None:
         self.check_data()
         quiet_wandb(self.trainer.loggers)
+        offline_unless_reachable(self.trainer.loggers)
 
     before_fit = before_validate = before_test = before_predict = before_run
 
@@ -253,6 +255,9 @@ def user_error(err: BaseException) -> str | None:
         return summarize(str(err))
     if isinstance(err, MisconfigurationException):  # Lightning's own "this trainer setting is invalid"
         return f"trainer: {' '.join(str(err).split())}"
+    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.wandb_online can see
+        return (f"W&B: {' '.join(str(err).split())}; to log offline and upload later: WANDB_MODE=offline, "
+                "then `wandb sync runs/wandb/offline-run-…`")
     return None
 
 

@@ -9,6 +9,11 @@ seqlit adds:
 * `--ckpt_path` alone is enough: the model and data configuration, and the
   vocabulary, are read (safely) from the checkpoint; later `--config`/`--key`
   arguments still override them;
+* `fit --ckpt_path FILE` continues FILE's run: its folder, logger run and best
+  score (seqlit/continuation.py, docs/resume.md);
+* `predict` keeps standard output for its results (`results_stdout`);
+* quiet by default (seqlit/quiet.py), and `WANDB_MODE=online` that cannot
+  reach W&B logs offline instead (seqlit/wandb_online.py);
 * defaults that suit a real run: W&B offline logging, best-and-last
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
@@ -49,8 +54,8 @@ from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
-from seqlit.wandb_online import offline_unless_reachable
 from seqlit.tasks.base import SeqTask
+from seqlit.wandb_online import offline_unless_reachable
 
 TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -71,7 +76,8 @@ class SeqlitCLI(LightningCLI):
         parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
                             help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
         parser.add_argument("--predict_output", type=str, default="-",
-                            help="predict: JSON-lines file for the predictions ('-': standard output).")
+                            help="predict: JSON-lines file for the predictions, the first of them also shown "
+                                 "readably ('-': the JSON lines on standard output, and nothing else there).")
 
     def before_instantiate_classes(self) -> None:
         quiet(self.subcommand, resuming=self._resumes_from_file())
@@ -102,8 +108,8 @@ class SeqlitCLI(LightningCLI):
             ckpt = load_checkpoint(path)
             check_fits(ckpt, path, self.model, self.datamodule)
             if self.subcommand == "fit":
-                timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
-                check_time_left(ckpt, path, timer._duration if timer is not None else None)
+                timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # set by max_time
+                check_time_left(ckpt, path, timer._duration if timer is not None else None)  # seconds, or None
 
     def before_run(self) -> None:
         self.check_data()

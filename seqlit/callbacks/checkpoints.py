@@ -32,7 +32,8 @@ class BestAndLastCheckpoint(ModelCheckpoint):
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         if (self.save_last and self._last_global_step_saved != trainer.global_step
-                and not self._should_skip_saving_checkpoint(trainer) and not self._should_save_on_train_epoch_end(trainer)):
+                and not self._should_skip_saving_checkpoint(trainer)
+                and not self._should_save_on_train_epoch_end(trainer)):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx) -> None:
@@ -83,7 +84,7 @@ class ContinueRun(pl.Callback):
         self.folder = os.path.realpath(os.path.dirname(os.path.abspath(ckpt_path)))
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        # runs before the checkpoint callbacks' own setup (Lightning orders them last), which keeps a dirpath that is set
+        # runs before the checkpoint callbacks' own setup (Lightning orders them last), which keeps a set dirpath
         for callback in trainer.checkpoint_callbacks:
             if stage == "fit" and callback.dirpath is None:
                 callback.dirpath = self.folder
@@ -93,5 +94,6 @@ class ContinueRun(pl.Callback):
         states = checkpoint.get("callbacks") or {}
         for callback in trainer.checkpoint_callbacks:
             state = states.get(callback.state_key)
-            if callback.dirpath == self.folder and isinstance(state, dict) and state.get("dirpath") not in (None, self.folder):
-                states[callback.state_key] = relocate(state, state["dirpath"], self.folder)
+            saved_in = state.get("dirpath") if isinstance(state, dict) else None
+            if callback.dirpath == self.folder and saved_in not in (None, self.folder):
+                states[callback.state_key] = relocate(state, saved_in, self.folder)

@@ -80,7 +80,7 @@ class SeqlitCLI(LightningCLI):
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
 
     def before_instantiate_classes(self) -> None:
-        quiet(self.subcommand, resuming=self._resumes_from_file())
+        quiet(self.subcommand, resuming=self._continues_run())
         threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
@@ -90,13 +90,17 @@ class SeqlitCLI(LightningCLI):
         problem = nonpositive_size(config) or bad_rate(config)
         if problem:
             raise SeqlitError(problem)
-        if self._resumes_from_file():
+        if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
 
-    def _resumes_from_file(self) -> bool:
-        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/continuation.py)."""
+    def _continues_run(self) -> bool:
+        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/continuation.py), unless the
+        command sends this run elsewhere (a `trainer.default_root_dir` that does not hold FILE)."""
         path = self._get(self.config, "ckpt_path") if self.subcommand == "fit" else None
-        return bool(path) and os.path.isfile(path)
+        if not path or not os.path.isfile(path):
+            return False
+        root = self._get(self.config, "trainer").get("default_root_dir")
+        return root is None or not os.path.relpath(os.path.realpath(path), os.path.realpath(root)).startswith("..")
 
     def check_data(self) -> None:
         """Before the trainer starts writing (logs, config, checkpoints): read and check all the data the
@@ -126,7 +130,7 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(BestAndLastCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
                                                    filename="best-{epoch}-{step}", save_last=True,
                                                    enable_version_counter=False))
-        if self._resumes_from_file():
+        if self._continues_run():
             callbacks.append(ContinueRun(self._get(self.config, "ckpt_path")))
         every = self._get(self.config, "checkpoint_every_n_steps")
         if self.subcommand == "fit" and every is not None:

@@ -87,3 +87,14 @@ def test_resume_with_max_time_spent_says_how_to_extend_it(tmp_path):
     suggested = re.search(r"--trainer\.max_time (\d\d:\d\d:\d\d:\d\d)", errors[0]).group(1)
     run_seqlit("fit", *args[:-1], suggested, "--ckpt_path", str(last), cwd=tmp_path, env=ENV)
     assert torch.load(last, weights_only=True)["global_step"] > step
+
+
+def test_resume_sent_elsewhere_starts_its_own_folder(tmp_path):
+    """`--trainer.default_root_dir` a folder that does not hold the checkpoint: the user chose where this run goes."""
+    args = [*corpus(tmp_path), "--trainer.logger", "false", "--trainer.val_check_interval", "2"]
+    run_seqlit("fit", *args, "--trainer.max_steps", "3", cwd=tmp_path, env=ENV)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    run_seqlit("fit", *args, "--trainer.max_steps", "5", "--trainer.default_root_dir", "elsewhere",
+               "--ckpt_path", str(last), cwd=tmp_path, env=ENV)
+    assert torch.load(tmp_path / "elsewhere" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 5
+    assert torch.load(last, weights_only=True)["global_step"] == 3  # the first run's folder is left as it was

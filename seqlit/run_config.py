@@ -25,7 +25,7 @@ def run_dir(trainer) -> str:
     """The folder of this run: where its checkpoints go, minus `checkpoints/`."""
     ckpt = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
     if ckpt is not None and ckpt.dirpath:
-        return os.path.dirname(os.path.normpath(ckpt.dirpath))
+        return os.path.dirname(ckpt.dirpath.rstrip("/"))  # not normpath: it would turn memory://b into memory:/b
     if trainer.loggers:
         logger = trainer.loggers[0]
         if getattr(logger, "log_dir", None):  # CSV / TensorBoard: Lightning puts checkpoints under log_dir

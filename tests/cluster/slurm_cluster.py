@@ -1,13 +1,13 @@
 """A one-node SLURM cluster on this machine, for tests: munged, slurmctld and slurmd from Debian's packages.
 
 Everything lives in one temporary folder (keys, sockets, state, spool, logs) and on free ports, so it
-neither needs nor touches a system-wide configuration, and several test runs can share a machine. The
+neither needs nor touches a system-wide configuration (/etc/slurm, /etc/munge, /run/munge). The
 settings are those a container without systemd or writable cgroups allows: processes are tracked through
 /proc (`proctrack/linuxproc`), tasks are not bound (`task/none`), no accounting. Daemons run as root (the
 SlurmUser) except munged, which runs as the `munge` user its package creates.
 
-`SlurmCluster.start()` waits (bounded) until the node is idle; `stop()` ends every daemon it started and
-cancels leftover jobs. Every wait has a timeout: a daemon that does not come up raises with its log.
+`SlurmCluster.start()` waits (bounded) until the node is idle; `stop()` cancels leftover jobs, ends every
+daemon it started and removes the folder. Every wait has a timeout: a daemon that does not come up raises with its log.
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ def free_port() -> int:
 
 
 def slurm_conf(root: Path, node: str, cpus: int, ctld_port: int, slurmd_port: int, munge_socket: Path) -> str:
-    """The smallest slurm.conf that runs batch jobs with srun steps and requeue on one node of `cpus` CPUs."""
+    """The smallest slurm.conf that runs batch jobs with srun steps and requeue on one node of `cpus` CPUs.
+
+    Two settings only make the test quick: `cred_expire=10` (a requeued job may start again only that long
+    after the requeue; 120 s by default) and `sched_interval=2` (pending jobs are looked at every 2 s, not 60).
+    """
     return f"""\
 ClusterName=seqlit-test
 SlurmctldHost={node}(127.0.0.1)
@@ -107,7 +111,8 @@ class SlurmCluster:
         return self
 
     def stop(self) -> None:
-        """Cancel leftover jobs, then end the daemons this cluster started (slurmd first), each within a few seconds."""
+        """Cancel leftover jobs, end the daemons this cluster started (slurmd first, each within seconds), and
+        remove its folder (a failing wait has already put the daemons' logs into its message)."""
         if any(p.poll() is None for p in self.procs[1:]):
             subprocess.run(["scancel", "--full", "--user", "root"], env=self.env, capture_output=True, timeout=15)
         for proc in reversed(self.procs):
@@ -119,6 +124,7 @@ class SlurmCluster:
                     proc.kill()
                     proc.wait(timeout=5)
         self.procs = []
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "SlurmCluster":
         return self.start()
@@ -152,12 +158,12 @@ class SlurmCluster:
             info = self.job(job_id)
             return info.get("JobState") in states
 
-        self._wait(reached, timeout, f"job {job_id} to reach {states} (last seen {info.get('JobState')})")
+        self._wait(reached, timeout, lambda: f"job {job_id} to reach {states} (last seen {info.get('JobState')})")
         return info
 
     def logs(self) -> str:
         out = []
-        for name in ("slurmctld.log", "slurmd.log", "munged.log"):
+        for name in ("slurmctld.log", "slurmd.log", "munge/munged.log"):
             path = self.root / name
             if path.is_file():
                 out.append(f"--- {name} (tail)\n" + "\n".join(path.read_text(errors="replace").splitlines()[-25:]))
@@ -193,17 +199,19 @@ class SlurmCluster:
         match = re.search(r"State=(\S+)", proc.stdout)
         return match.group(1).lower() if match else ""
 
-    def _wait(self, ready, timeout: float, what: str) -> None:
+    def _wait(self, ready, timeout: float, what) -> None:
+        """Poll `ready()` until it holds; `what` (a string, or a function giving one) names it in the error."""
+        describe = what if callable(what) else lambda: what
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [p for p in self.procs if p.poll() is not None]
             if dead:
-                raise AssertionError(f"{dead[0].args[0]} exited ({dead[0].returncode}) while waiting for {what}\n"
+                raise AssertionError(f"{dead[0].args[0]} exited ({dead[0].returncode}) while waiting for {describe()}\n"
                                      f"{self._outputs()}{self.logs()}")
             if ready():
                 return
             time.sleep(0.5)
-        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{self._outputs()}{self.logs()}")
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {describe()}\n{self._outputs()}{self.logs()}")
 
     def _outputs(self) -> str:
         return "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}\n" for p in self.root.glob("*.out"))

@@ -150,7 +150,10 @@ def trained(out: Path) -> dict:
 
 
 def lookup(config: dict, dotted: str):
+    """`config[a][b]…` for "a.b…", stepping into a component's `init_args` as the CLI's dotted keys do."""
     for part in dotted.split("."):
+        if part not in config and "init_args" in config:
+            config = config["init_args"]
         config = config[part]
     return config
 

@@ -94,7 +94,8 @@ def last_checkpoint(folder: Path) -> dict:
 
 
 def best_score(ckpt: dict) -> float:
-    (state,) = [v for k, v in ckpt["callbacks"].items() if k.startswith("ModelCheckpoint{") and v.get("best_model_score") is not None]
+    """The best validation score the run's checkpoint callback holds (whatever its class: its state has one)."""
+    (state,) = [v for v in ckpt["callbacks"].values() if isinstance(v, dict) and v.get("best_model_score") is not None]
     return float(state["best_model_score"])
 
 

@@ -19,6 +19,6 @@ def test_rank_one_restores_its_random_generator_row():
     rank1 = torch.get_rng_state()
     expected = torch.rand(3)
     saved = {"rng_cpu": torch.stack([rank0, rank1])}
-    module = SimpleNamespace(trainer=SimpleNamespace(world_size=2, global_rank=1))
+    module = SimpleNamespace(_trainer=SimpleNamespace(world_size=2, global_rank=1))
     resume.set_rng_state(resume.this_rank(module, saved), torch.device("cpu"))
     assert torch.equal(torch.rand(3), expected)

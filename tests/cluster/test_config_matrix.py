@@ -66,12 +66,6 @@ ONE_TASK_SLURM_JOB = {"SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_
 # above the configs' adaptive-softmax cutoffs (5000 words)
 ROWS = {"wikitext-2": 1000}
 DEFAULT_ROWS = 160
-# Found by this matrix, in seqlit/nn/cells.py (another room): under bf16 autocast the step-by-step GRU cell's
-# torch.lerp gets a bf16 candidate and the fp32 state ("expected dtype c10::BFloat16 for `end` but got dtype
-# float"); casting to the state's dtype there fixes it. Strict: the test fails once the fix lands, so this goes.
-GRU_CELL_BF16 = pytest.mark.xfail(strict=True, raises=RuntimeError,
-                                  reason="seqlit/nn/cells.py gru_cell: torch.lerp mixes bf16 and fp32 under autocast")
-KNOWN_FAILURES = {"configs/agreement/gru.yaml": GRU_CELL_BF16, "agreement-gru-L50": GRU_CELL_BF16}
 
 
 def args(overrides: dict) -> list[str]:
@@ -160,7 +154,7 @@ def lookup(config: dict, dotted: str):
 
 @needs_shared_data
 @pytest.mark.parametrize("cluster", CLUSTER_CONFIGS)
-@pytest.mark.parametrize("task", [pytest.param(t, marks=KNOWN_FAILURES.get(t, ())) for t in sorted(TASK_CONFIGS)])
+@pytest.mark.parametrize("task", sorted(TASK_CONFIGS))
 def test_task_config_trains_with_cluster_config(task, cluster, small_data, isolated, monkeypatch):
     configs = [*TASK_CONFIGS[task], str(REPO / "configs/cluster" / cluster)]
     kind, init = data_section(configs)
@@ -182,7 +176,7 @@ def test_task_config_trains_with_cluster_config(task, cluster, small_data, isola
 
 
 @needs_shared_data
-@pytest.mark.parametrize("entry", [pytest.param(e, id=e.name, marks=KNOWN_FAILURES.get(e.name, ())) for e in GPU_SUITE.entries])
+@pytest.mark.parametrize("entry", [pytest.param(e, id=e.name) for e in GPU_SUITE.entries])
 def test_gpu_benchmark_entry_trains_on_cpu(entry, small_data, isolated):
     """The benchmark runner's own command for the entry (its configs, data, overrides, budget), on CPU and tiny."""
     cmd = fit_command(entry, str(isolated), "0", data_root=str(small_data) if entry.data else None)

@@ -171,6 +171,11 @@ class SeqTask(pl.LightningModule):
         return new
 
     @staticmethod
+    def upgrade_spec(spec: dict[str, Any]) -> dict[str, Any]:
+        """A data_spec stored by an older version, with today's keys (the CLI re-links it from the data instead)."""
+        return spec
+
+    @staticmethod
     def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
         """Rename in place the weights of checkpoints written before a task's layout changed.
 
@@ -182,6 +187,29 @@ class SeqTask(pl.LightningModule):
         """Move every weight under `old` (a dotted module path) to `new`, in place."""
         for key in [k for k in state if k.startswith(old + ".")]:
             state[new + key[len(old):]] = state.pop(key)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, weights_only: bool = True,
+                             **kwargs):
+        """The task a checkpoint holds, for inference in plain Python (no Trainer needed).
+
+        Lightning's own loader, but through seqlit's: read with `weights_only=True`, every class the
+        checkpoint names checked to be seqlit's, and checkpoints of older layouts upgraded
+        (`upgrade_hparams`, `upgrade_state_dict`). `kwargs` override stored init arguments.
+        """
+        from seqlit.checkpoint_io import load_checkpoint, stored_init_args
+
+        if not weights_only:
+            raise SeqlitError("seqlit loads checkpoints with weights_only=True only: loading any other way can run code")
+        checkpoint = load_checkpoint(checkpoint_path)
+        stored = checkpoint.get("hyper_parameters") or {}
+        init_args = stored_init_args(stored, checkpoint_path) if "_class_path" in stored else \
+            {k: v for k, v in stored.items() if k != "data_spec"}
+        spec = stored.get("data_spec")
+        model = cls(**{"data_spec": None if spec is None else cls.upgrade_spec(dict(spec)), **init_args, **kwargs})
+        model.on_load_checkpoint(checkpoint)
+        model.load_state_dict(checkpoint["state_dict"], strict=strict)
+        return model if map_location is None else model.to(map_location)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.upgrade_state_dict(checkpoint["state_dict"])

@@ -176,6 +176,13 @@ class Tagger(SeqTask):
         return super().upgrade_hparams(hparams)
 
     @staticmethod
+    def upgrade_spec(spec: dict) -> dict:
+        """0.1's spec called the tags `tag_names`."""
+        if "tag_names" in spec:
+            spec["label_names"] = spec.pop("tag_names")
+        return spec
+
+    @staticmethod
     def upgrade_state_dict(state: dict[str, Tensor]) -> None:
         """0.1 called the backbone `rnn`."""
         SeqTask.rename_prefix(state, "rnn", "backbone")

@@ -139,6 +139,7 @@ def test_fit_then_predict_raw_text_from_the_checkpoint_alone(sst_dir, tmp_path):
     run_seqlit("predict", "--ckpt_path", ckpts[0], "--data.init_args.predict_file", str(raw),
                "--data.init_args.path", "no/longer/there", "--predict_output", "out.jsonl", *QUIET, cwd=tmp_path)
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [r["index"] for r in records] == [0, 2]
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert records.pop(1) == {"index": 1, "skipped": "blank line"}  # record k is line k
     for r in records:
         assert set(r["probs"]) == {"negative", "positive"} and abs(sum(r["probs"].values()) - 1) < 1e-4

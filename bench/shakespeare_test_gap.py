@@ -79,7 +79,7 @@ def main() -> None:
         opens = next((i for i in range(len(lines) - 1) if lines[i : i + 2] == TEMPEST_OPENS), len(lines))
         plays = ["Shrew" if i < opens else "Tempest" for i in range(len(lines))]
         labels = line_groups(lines, plays)[1:]  # the first character is context, not predicted
-        nll = char_nll(model, dm.ids(split))
+        nll = char_nll(model, dm.encoded(split))
         assert len(labels) == len(nll), (len(labels), len(nll))
         total = nll.sum().item()
         groups = [("all", lambda g: True)]

@@ -60,7 +60,7 @@ class Record(pl.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         train_s = time.perf_counter() - self._start
         dm = trainer.datamodule
-        val = dm.examples(dm.val_split)
+        val = dm.encoded("validation")
         tokens = sum(len(ids) for ids in val.ids)
         unk = sum(ids.count(dm.vocab.unk_id) for ids in val.ids)
         from data_modules.sentiment import tokenize

@@ -11,4 +11,4 @@ from data_modules.sentiment import SentimentData
 from data_modules.tagging import TaggingData
 from data_modules.translation import TranslationData
 
-__all__ = ["SeqDataModule", "LanguageModelingData", "SentimentData", "TaggingData"]
+__all__ = ["SeqDataModule", "DatesData", "LanguageModelingData", "SentimentData", "TaggingData", "TranslationData"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from data_modules.base import positive
+from data_modules.base import SPLITS, positive
 from data_modules.translation import SPECIALS, ParallelData
 from seqlit.errors import SeqlitError
 from seqlit.vocab import Vocab
@@ -76,7 +76,6 @@ FORMATS = {
     "03/03/2021": lambda d, r: f"{d.month:02}/{d.day:02}/{d.year}",
     "3/3/2021": lambda d, r: f"{d.month}/{d.day}/{d.year}",
 }
-SPLITS = ("train", "validation", "test")
 
 
 def split_days(seed: int) -> dict[str, list[date]]:
@@ -105,7 +104,7 @@ class DatesData(ParallelData):
     Args:
         train_size / val_size / test_size: examples per split (validation and test dates are never trained on).
         batch_size / eval_batch_size: examples per training / evaluation batch.
-        seed: seed of the calendar split and of every example (and of batch shuffling).
+        seed: seed of the calendar split, of every example and of batch shuffling (None: the run's `seed_everything`).
         predict_file: dates to convert, one per line (blank lines skipped).
         vocab_from: read the vocabularies from this checkpoint instead (the CLI sets it with --ckpt_path).
     """
@@ -117,11 +116,12 @@ class DatesData(ParallelData):
         test_size: int = 2000,
         batch_size: int = 64,
         eval_batch_size: int = 500,
-        seed: int = 0,
+        seed: int | None = None,
         predict_file: str | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__("validation", "test", "test", predict_file, batch_size, eval_batch_size, seed, vocab_from)
+        super().__init__(predict_split="test", predict_file=predict_file, batch_size=batch_size,
+                         eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
         for arg in ("train_size", "val_size", "test_size"):
             positive(f"data.{arg}", locals()[arg])
         self.save_hyperparameters(ignore=["vocab_from"])

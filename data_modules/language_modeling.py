@@ -19,15 +19,12 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
-from data_modules.base import SeqDataModule, positive
+from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.corpora import is_embedded, load_embedded
-from data_modules.loading import load_splits
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
 from seqlit.errors import SeqlitError
 from seqlit.vocab import EOS, PAD, UNK, Vocab
-
-SPLITS = ("train", "validation", "test")
 
 
 class LanguageModelingData(SeqDataModule):
@@ -47,9 +44,11 @@ class LanguageModelingData(SeqDataModule):
         max_vocab: cap on vocabulary size, specials included (None: no cap).
         min_freq: words seen fewer times in training become `<unk>`.
         split_fractions: train/validation/test fractions of lines for one-split corpora.
-        seed: seed for random window lengths.
+        seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
     """
+
+    predict_hint = "a language model continues a prompt instead: python -m seqlit generate --ckpt_path CKPT --prompt TEXT"
 
     def __init__(
         self,
@@ -64,56 +63,36 @@ class LanguageModelingData(SeqDataModule):
         max_vocab: int | None = None,
         min_freq: int = 1,
         split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05),
-        seed: int = 0,
+        seed: int | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__(vocab_from=vocab_from)
-        for arg in ("batch_size", "eval_batch_size", "bptt", "min_freq"):
+        super().__init__(path=path, name=name, split_fractions=split_fractions, batch_size=batch_size,
+                         eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
+        for arg in ("bptt", "min_freq"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
-        if abs(sum(split_fractions) - 1.0) > 1e-6 or min(split_fractions) <= 0:
-            raise SeqlitError(f"data.split_fractions must be three positive fractions summing to 1, got {split_fractions}")
         self.save_hyperparameters(ignore=["vocab_from"])
-        self.path, self.name, self.level, self.text_column = path, name, level, text_column
-        self.batch_size, self.eval_batch_size, self.bptt = batch_size, eval_batch_size, bptt
+        self.level, self.text_column, self.bptt = level, text_column, bptt
         self.random_bptt, self.max_vocab, self.min_freq = random_bptt, max_vocab, min_freq
-        self.split_fractions, self.seed = split_fractions, seed
         self.vocab: Vocab | None = None
         self._lines: dict[str, list[str]] | None = None
-        self._ids: dict[str, torch.Tensor] = {}
 
     # -- text ----------------------------------------------------------------
+    def load(self) -> datasets.DatasetDict:
+        if is_embedded(self.path):
+            return datasets.DatasetDict({"train": load_embedded(self.path)})
+        return super().load()
+
     def lines(self) -> dict[str, list[str]]:
         """Each split as a list of lines (trailing newline removed)."""
         if self._lines is None:
-            if is_embedded(self.path):
-                data = datasets.DatasetDict({"train": load_embedded(self.path)})
-            else:
-                data = load_splits(self.path, self.name)
-            for split, ds in data.items():
-                if self.text_column not in ds.column_names:
-                    raise SeqlitError(
-                        f"{self.path!r} split {split!r} has no column {self.text_column!r} "
-                        f"(columns: {', '.join(ds.column_names)}): set --data.init_args.text_column"
-                    )
-            texts = {s: [t.rstrip("\n") if t else "" for t in data[s][self.text_column]] for s in data}
-            self._lines = texts if set(SPLITS) <= set(texts) else self._cut(texts)
+            self._lines = {}
             for split in SPLITS:
+                texts = self.split(split, text_column=self.text_column)[self.text_column][:]
+                self._lines[split] = [t.rstrip("\n") if t else "" for t in texts]
                 if not any(self._lines[split]):
                     raise SeqlitError(f"{self.path!r}: the {split} split is empty: give it some text")
         return self._lines
-
-    def _cut(self, texts: dict[str, list[str]]) -> dict[str, list[str]]:
-        if "train" not in texts:
-            raise SeqlitError(f"{self.path!r} has no train split (found: {', '.join(texts)})")
-        lines = texts["train"]
-        n_train = int(len(lines) * self.split_fractions[0])
-        n_val = int(len(lines) * self.split_fractions[1])
-        cut = {"train": lines[:n_train], "validation": lines[n_train : n_train + n_val], "test": lines[n_train + n_val :]}
-        for s in ("validation", "test"):
-            if s in texts:
-                cut[s] = texts[s]
-        return cut
 
     def tokenize(self, line: str) -> list[str]:
         return line.split() + [EOS] if self.level == "word" else list(line) + ["\n"]
@@ -143,46 +122,25 @@ class LanguageModelingData(SeqDataModule):
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "level": self.level}
 
     # -- tensors ------------------------------------------------------------------
-    def ids(self, split: str) -> torch.Tensor:
-        if split not in self._ids:
-            self.ensure_vocab()
-            encoded = [i for line in self.lines()[split] for i in self.vocab.encode(self.tokenize(line))]
-            self._ids[split] = torch.tensor(encoded, dtype=torch.long)
-        return self._ids[split]
+    def encode_split(self, name: str, stage: str) -> torch.Tensor:
+        """A split as one id sequence, the lines' tokens one after another."""
+        encoded = [i for line in self.lines()[name] for i in self.vocab.encode(self.tokenize(line))]
+        return torch.tensor(encoded, dtype=torch.long)
 
-    def read(self, split: str) -> None:
-        if split != "predict":  # language models `generate` instead
-            self.ids(split)
-
-    def setup(self, stage: str | None = None) -> None:
-        self.ensure_vocab()
-
-    def _world(self) -> tuple[int, int]:
-        trainer = self.trainer
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def _loader(self, split: str, n_streams: int, random_length: bool) -> DataLoader:
-        rank, world = self._world()
-        total = n_streams * world if split == "train" else n_streams
-        streams = rank_rows(batchify(self.ids(split), total), rank, world)
+    def loader(self, stage: str) -> DataLoader:
+        """Contiguous streams instead of buckets: each rank its own rows (streams.py), windows of `bptt` tokens."""
+        rank, world = self.world()
+        n_streams = self.batch_size * world if stage == "train" else self.eval_batch_size
+        streams = rank_rows(batchify(self.encoded(stage), n_streams), rank, world)
         if streams.size(0) == 0:
             raise SeqlitError(f"data.eval_batch_size={n_streams} gives rank {rank} no stream: use at least {world}")
         windows = StreamWindows(streams)
-        sampler = BPTTSampler(len(windows), self.bptt, random_length, self.seed)
+        sampler = BPTTSampler(len(windows), self.bptt, self.random_bptt and stage == "train", self.seed)
         return ResumableLoader(windows, sampler=sampler, batch_size=None)
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, self.random_bptt)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", self.eval_batch_size, False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, False)
-
     def tokens_per_epoch(self) -> int:
-        return self.ids("train").numel()
+        return self.encoded("train").numel()
 
     def describe(self) -> str:
-        n = {s: self.ids(s).numel() for s in SPLITS}
+        n = {s: self.encoded(s).numel() for s in SPLITS}
         return ", ".join(f"{s} {v:,} tokens" for s, v in n.items()) + f"; vocab {len(self.vocab):,}; log(V)={math.log(len(self.vocab)):.2f}"

@@ -1,19 +1,37 @@
 """Turn a `path` into a `datasets.DatasetDict`: a hub id, a folder or a file.
 
-Local folders hold one file per split, named after it (`train.parquet`,
-`validation.csv`, `test.jsonl`, `valid.txt`, …); a single file is one `train`
-split that the caller may cut. Hub ids are tried last, and failing to reach
-the hub becomes one line that says how to pass local files instead.
+Which file of a folder is which split is `datasets`' own rule (its data-file
+patterns, the ones the hub applies to a dataset repository), not a list of
+names kept here, so a corpus loads as it ships: a split keyword standing as a
+word in a file name (`train.parquet`, `valid.conll`, Mikolov's `ptb.test.txt`,
+`train-00000-of-00002.parquet`) or naming a folder (`train/part0.jsonl`) puts
+the file in that split; a folder without keywords is one `train` split. A
+folder holds one format (parquet, then jsonl/json, csv/tsv, a task's own
+format, plain text: the first found), so a parquet copy and a text copy of one
+corpus side by side do not merge. A single file is one `train` split that the
+caller may cut. Hub ids are tried last, and failing to reach the hub becomes
+one line that says how to pass local files instead.
+
+A task with a format of its own (CoNLL columns) passes `readers`: suffix ->
+function reading one file into a `datasets.Dataset`; it is found and checked
+like the rest. Every file is read as UTF-8 (`read_text`), and a file that is
+not names itself in one line.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import datasets
+from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
 from seqlit.errors import SeqlitError
+
+Reader = Callable[[Path], datasets.Dataset]
 
 # file suffix -> `datasets` builder
 BUILDERS = {
@@ -26,65 +44,99 @@ BUILDERS = {
     ".txt.gz": "text",
     ".txt.bz2": "text",
 }
-SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
+# a split keyword of `datasets` (`valid`, `dev`, `val`, `training`, …) -> the split it names
+SPLIT_NAMES = {keyword: str(split) for split, keywords in SPLIT_KEYWORDS.items() for keyword in keywords}
 
 
-def _suffix(p: Path) -> str:
-    name = p.name.lower()
-    for suffix in sorted(BUILDERS, key=len, reverse=True):
-        if name.endswith(suffix):
-            return suffix
-    return ""
+def read_text(path: Path, name: str | None = None) -> str:
+    """A UTF-8 file's text (`.gz` / `.bz2` decompressed); anything else is one line naming the file (`name`)."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
+    with opener(path, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SeqlitError(f"{name or repr(str(path))} is not UTF-8 text ({err.reason} at byte {err.start}): "
+                          "re-encode it as UTF-8") from err
 
 
-def _split_files(folder: Path) -> tuple[str, dict[str, str]]:
-    """Find `<split>.<ext>` files in a folder; one file format per folder, parquet preferred."""
-    by_builder: dict[str, dict[str, str]] = {}
-    for p in sorted(folder.iterdir()):
-        suffix = _suffix(p)
-        stem = p.name[: -len(suffix)] if suffix else ""
-        if p.is_file() and suffix and stem.lower() in SPLIT_ALIASES:
-            by_builder.setdefault(BUILDERS[suffix], {})[SPLIT_ALIASES[stem.lower()]] = str(p)
-    for builder in ("parquet", "json", "csv", "text"):
-        if builder in by_builder:
-            return builder, by_builder[builder]
-    raise SeqlitError(
-        f"folder {str(folder)!r} holds no split files: expected train/validation/test files "
-        f"with one of the suffixes {', '.join(BUILDERS)}"
-    )
+def read_lines(path: Path, name: str | None = None) -> list[str]:
+    """Lines of a UTF-8 file, split on '\\n' only: not on the Unicode separators `str.splitlines` also honours,
+    which would misalign parallel files and line numbers."""
+    lines = read_text(path, name).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
 
 
-def load_splits(path: str, name: str | None = None) -> datasets.DatasetDict:
+def load_splits(path: str, name: str | None = None, readers: dict[str, Reader] | None = None) -> datasets.DatasetDict:
     """Load every split that `path` names. Never downloads when `path` exists on disk."""
     if not path:
         raise SeqlitError("data.path is empty: pass a hub dataset id or a local folder/file")
+    kinds: dict[str, str | Reader] = {**BUILDERS, **(readers or {})}
     p = Path(os.path.expanduser(path))
     if p.is_dir():
-        builder, files = _split_files(p)
+        files = _split_files(p, kinds)
     elif p.is_file():
-        suffix = _suffix(p)
-        if not suffix:
-            raise SeqlitError(f"file {path!r} has an unknown suffix: use one of {', '.join(BUILDERS)}")
-        builder, files = BUILDERS[suffix], {"train": str(p)}
+        if not _suffix(p, kinds):
+            raise SeqlitError(f"file {path!r} has an unknown suffix: use one of {', '.join(kinds)}")
+        files = {"train": [p]}
     else:
         return _load_hub(path, name)
-    empty = [f for f in files.values() if os.path.getsize(f) == 0]
-    if empty:
-        raise SeqlitError(f"{empty[0]!r} is empty (0 bytes): give it some data")
-    kwargs = {"delimiter": "\t"} if builder == "csv" and any(f.endswith(".tsv") for f in files.values()) else {}
+    empty = next((f for fs in files.values() for f in fs if f.stat().st_size == 0), None)
+    if empty is not None:
+        raise SeqlitError(f"{str(empty)!r} is empty (0 bytes): give it some data")
+    kind = kinds[_suffix(next(iter(files.values()))[0], kinds)]
+    if callable(kind):
+        return datasets.DatasetDict({split: datasets.concatenate_datasets([kind(f) for f in fs])
+                                     for split, fs in files.items()})
+    return _load_builder(kind, files, path)
+
+
+def _suffix(p: Path, kinds: dict) -> str:
+    """The longest known suffix that `p`'s name ends with, or ''."""
+    name = p.name.lower()
+    return max((s for s in kinds if name.endswith(s)), key=len, default="")
+
+
+def _split_files(folder: Path, kinds: dict[str, str | Reader]) -> dict[str, list[Path]]:
+    """Split -> files of one format, as `datasets`' data-file patterns assign them."""
     try:
-        return datasets.load_dataset(builder, data_files=files, **kwargs)
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{path!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
-    except (ValueError, datasets.exceptions.DatasetGenerationError) as err:
-        cause = err.__cause__ or err
+        found = DataFilesDict.from_patterns(get_data_patterns(str(folder)), base_path=str(folder))
+    except (EmptyDatasetError, FileNotFoundError):
+        found = {}
+    by_kind: dict = {}
+    for split, names in found.items():
+        for f in map(Path, names):
+            if _suffix(f, kinds):
+                by_kind.setdefault(kinds[_suffix(f, kinds)], {}).setdefault(str(split), []).append(f)
+    readers = [k for k in kinds.values() if callable(k)]
+    for kind in ("parquet", "json", "csv", *dict.fromkeys(readers), "text"):
+        if kind in by_kind:
+            return by_kind[kind]
+    raise SeqlitError(
+        f"folder {str(folder)!r} holds no split files: expected files with one of the suffixes {', '.join(kinds)}, "
+        "named after their split (train.parquet, valid.conll, ptb.test.txt, …) or in train/validation/test folders"
+    )
+
+
+def _load_builder(builder: str, files: dict[str, list[Path]], path: str) -> datasets.DatasetDict:
+    """`datasets.load_dataset` on local files; its failures become one line naming the file at fault."""
+    tsv = builder == "csv" and any(f.name.lower().endswith(".tsv") for fs in files.values() for f in fs)
+    try:
+        return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()},
+                                     **({"delimiter": "\t"} if tsv else {}))
+    except (UnicodeDecodeError, ValueError, datasets.exceptions.DatasetGenerationError) as err:
         decode = next((e for e in _chain(err) if isinstance(e, UnicodeDecodeError)), None)
         if decode is not None:
+            for f in (f for fs in files.values() for f in fs):
+                read_text(f)  # raises, naming the file and the byte
             raise SeqlitError(f"{path!r} is not UTF-8 text ({decode.reason}): re-encode it as UTF-8") from err
+        cause = err.__cause__ or err
         raise SeqlitError(f"cannot read {path!r} as {builder}: {str(cause).splitlines()[0]}") from err
 
 
-def _chain(err: BaseException):
+def _chain(err: BaseException | None):
     """`err` and the exceptions it was raised from."""
     while err is not None:
         yield err

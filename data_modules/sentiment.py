@@ -23,20 +23,15 @@ memory and nobody is surprised.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from pathlib import Path
 from typing import Literal
 
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
-from data_modules.bucketing import BucketBatchSampler, pad
-from data_modules.loading import load_splits
-from data_modules.resumable import ResumableLoader
+from data_modules.bucketing import pad
 from data_modules.subword import SubwordVocab
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
@@ -109,51 +104,34 @@ class SentimentData(SeqDataModule):
         seed: int | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__(vocab_from=vocab_from)
+        super().__init__(path=path, name=name, val_split=val_split, test_split=test_split, predict_split=predict_split,
+                         predict_file=predict_file, batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed,
+                         vocab_from=vocab_from)
         if tokenizer not in ("word", "bpe"):
             raise SeqlitError(f"data.tokenizer must be 'word' or 'bpe', got {tokenizer!r}")
-        for arg in ("batch_size", "eval_batch_size", "min_freq", "max_length", "subword_vocab_size"):
+        for arg in ("min_freq", "max_length", "subword_vocab_size"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
         if label_names is not None and (len(label_names) < 2 or len(set(label_names)) != len(label_names)):
             raise SeqlitError(f"data.label_names must be two or more distinct names, got {label_names}")
         self.save_hyperparameters(ignore=["vocab_from"])
-        self.path, self.name = path, name
         self.text_column, self.label_column = text_column, label_column
         self.label_names = list(label_names) if label_names else None
-        self.val_split, self.test_split, self.predict_split = val_split, test_split, predict_split
-        self.predict_file, self.lowercase = predict_file, lowercase
-        self.tokenizer, self.subword_vocab_size = tokenizer, subword_vocab_size
+        self.lowercase, self.tokenizer, self.subword_vocab_size = lowercase, tokenizer, subword_vocab_size
         self.max_vocab, self.min_freq, self.max_length = max_vocab, min_freq, max_length
-        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.vocab: Vocab | SubwordVocab | None = None
         self.truncated: dict[str, int] = {}
-        self._data = None
-        self._examples: dict[str, Examples] = {}
 
     # -- raw splits -------------------------------------------------------------
-    def split(self, split: str):
+    def rows(self, split: str):
         """One split of `path` as a `datasets.Dataset`, its columns checked."""
-        if self._data is None:
-            self._data = load_splits(self.path, self.name)
-        if split not in self._data:
-            raise SeqlitError(
-                f"{self.path!r} has no {split!r} split (found: {', '.join(self._data)}): "
-                "set data.init_args.val_split / test_split / predict_split"
-            )
-        ds = self._data[split]
-        for column in (self.text_column, self.label_column):
-            if column not in ds.column_names:
-                raise SeqlitError(
-                    f"{self.path!r} split {split!r} has no column {column!r} (columns: {', '.join(ds.column_names)}): "
-                    "set data.init_args.text_column / label_column"
-                )
+        ds = self.split(split, text_column=self.text_column, label_column=self.label_column)
         if len(ds) == 0:
             raise SeqlitError(f"{self.path!r}: the {split} split is empty")
         return ds
 
     def _names_from_data(self) -> list[str]:
-        train = self.split("train")
+        train = self.rows("train")
         feature = train.features[self.label_column]
         if hasattr(feature, "names"):
             return list(feature.names)
@@ -193,7 +171,7 @@ class SentimentData(SeqDataModule):
         self.label_names = self.label_names or self._names_from_data()
         if len(self.label_names) < 2:
             raise SeqlitError(f"{self.path!r}: classification needs two or more labels, found {self.label_names}")
-        texts = self.split("train")[self.text_column][:]
+        texts = self.rows("train")[self.text_column][:]
         tokens = (tokenize(t or "", self.lowercase)[: self.max_length] for t in texts)
         if self.tokenizer == "bpe":
             self.vocab = SubwordVocab.train(tokens, "bpe", vocab_size=self.subword_vocab_size, specials=(PAD, UNK))
@@ -237,89 +215,38 @@ class SentimentData(SeqDataModule):
                            f"data.max_length={self.max_length} tokens and were truncated")
         return Examples(ids, labels, [t or "" for t in texts], index)
 
-    def examples(self, split: str, scored: bool = True) -> Examples:
-        """A split's examples; `scored` drops unlabelled rows (and insists some remain)."""
-        key = f"{split}/{'scored' if scored else 'all'}"
-        if key not in self._examples:
-            self.ensure_vocab()
-            ds = self.split(split)
-            labels = self._label_ids(split, ds)
-            rows = [i for i, y in enumerate(labels) if y != UNLABELLED] if scored else list(range(len(ds)))
-            if scored and not rows:
-                raise SeqlitError(
-                    f"{self.path!r}: the {split!r} split has no labels (all -1), so it cannot be scored: "
-                    "point data.init_args.val_split / test_split at a labelled split (SST-2: validation), "
-                    "or run `predict` on it"
-                )
-            if scored and len(rows) < len(ds):
-                rank_zero_info(f"[seqlit] {split}: {len(ds) - len(rows)} unlabelled rows left out of scoring")
-            texts = ds[self.text_column][:]  # a list; row-by-row reads of a Column are slow
-            self._examples[key] = self.encode(split, [texts[i] for i in rows], [labels[i] for i in rows], rows)
-        return self._examples[key]
+    def encode_split(self, name: str, stage: str) -> Examples:
+        """A split's examples: every row for `predict`; else the labelled rows only (and some must remain)."""
+        ds = self.rows(name)
+        labels = self._label_ids(name, ds)
+        scored = stage != "predict"
+        rows = [i for i, y in enumerate(labels) if y != UNLABELLED] if scored else list(range(len(ds)))
+        if scored and not rows:
+            raise SeqlitError(
+                f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
+                "point data.init_args.val_split / test_split at a labelled split (SST-2: validation), "
+                "or run `predict` on it"
+            )
+        if scored and len(rows) < len(ds):
+            rank_zero_info(f"[seqlit] {name}: {len(ds) - len(rows)} unlabelled rows left out of scoring")
+        texts = ds[self.text_column][:]  # a list; row-by-row reads of a Column are slow
+        return self.encode(name, [texts[i] for i in rows], [labels[i] for i in rows], rows)
 
-    def read_predict_file(self) -> Examples:
-        """Texts of `predict_file`; blank lines are skipped, and `index` is the 0-based line number."""
-        path = Path(os.path.expanduser(self.predict_file))
-        if not path.is_file():
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist")
-        texts, index = [], []
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as err:
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} is not UTF-8 text ({err.reason} at byte "
-                              f"{err.start}): re-encode it as UTF-8") from err
-        for n, line in enumerate(lines):
-            if not line.strip():
-                continue
-            if path.suffix == ".jsonl":
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
-                line = record.get(self.text_column, record.get("text")) if isinstance(record, dict) else None
-                if not isinstance(line, str):
-                    raise SeqlitError(f"{self.predict_file}: line {n + 1} is not a JSON object with a "
-                                      f"{self.text_column!r} or 'text' string")
-            texts.append(line)
-            index.append(n)
-        if not texts:
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no text")
-        self.ensure_vocab()
+    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> Examples:
+        """Texts of `predict_file` (JSON lines: `text_column` or `text`); `index` is the 0-based line number."""
+        index, texts = self.line_texts(lines, self.text_column, "text")
         return self.encode(str(self.predict_file), texts, [UNLABELLED] * len(texts), index)
 
-    # -- loaders ------------------------------------------------------------------
-    def read(self, split: str) -> None:
-        if split == "predict":
-            self.read_predict_file() if self.predict_file else self.examples(self.predict_split, scored=False)
-        else:
-            self.examples({"validation": self.val_split, "test": self.test_split}.get(split, split))
-
-    def setup(self, stage: str | None = None) -> None:
-        self.ensure_vocab()
+    def lengths(self, examples: Examples) -> list[int]:
+        return [len(x) for x in examples.ids]
 
     def collate(self, batch: list[tuple]) -> dict:
-        ids, labels, texts, index = zip(*batch)
-        input_ids, lengths = pad(ids, self.vocab.pad_id)
-        return {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
-                "index": torch.tensor(index), "texts": list(texts)}
+        return classification_batch(batch, self.vocab.pad_id)
 
-    def _loader(self, examples: Examples, batch_size: int, shuffle: bool) -> DataLoader:
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        seed = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
-        sampler = BucketBatchSampler([len(x) for x in examples.ids], batch_size, shuffle=shuffle, seed=seed,
-                                     num_replicas=world, rank=rank)
-        return ResumableLoader(examples, batch_sampler=sampler, collate_fn=self.collate)
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.examples("train"), self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.examples(self.val_split), self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.examples(self.test_split), self.eval_batch_size, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        examples = self.read_predict_file() if self.predict_file else self.examples(self.predict_split, scored=False)
-        return self._loader(examples, self.eval_batch_size, shuffle=False)
+def classification_batch(batch: list[tuple], pad_id: int) -> dict:
+    """(ids, label, text, index) examples -> the classifier's batch, padded to its longest text."""
+    ids, labels, texts, index = zip(*batch)
+    input_ids, lengths = pad(ids, pad_id)
+    return {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
+            "index": torch.tensor(index), "texts": list(texts)}

@@ -19,14 +19,13 @@ large L. Validation and test sets are fixed and disjoint in seed.
 
 from __future__ import annotations
 
+import functools
 import random
 
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
-from data_modules.bucketing import BucketBatchSampler, pad
-from data_modules.resumable import ResumableLoader
+from data_modules.sentiment import classification_batch
 from seqlit.vocab import PAD, UNK, Vocab
 
 LABELS = ["singular", "plural"]
@@ -91,8 +90,10 @@ class AgreementData(SeqDataModule):
         fresh_each_epoch: draw new training examples every epoch (False: a fixed set, to watch memorisation).
         n_nouns / n_fillers: size of the generated lexicon.
         batch_size / eval_batch_size: examples per batch.
-        seed: seed of the lexicon and of every example.
+        seed: seed of the lexicon, of every example and of batch shuffling (None: the run's `seed_everything`).
     """
+
+    predict_hint = "its examples are generated with their labels: score them with `test`"
 
     def __init__(
         self,
@@ -105,19 +106,21 @@ class AgreementData(SeqDataModule):
         n_fillers: int = 60,
         batch_size: int = 64,
         eval_batch_size: int = 256,
-        seed: int = 0,
+        seed: int | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__(vocab_from=vocab_from)
-        for arg in ("distractor_length", "train_size", "val_size", "test_size", "n_nouns", "n_fillers",
-                    "batch_size", "eval_batch_size"):
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
+        for arg in ("distractor_length", "train_size", "val_size", "test_size", "n_nouns", "n_fillers"):
             positive(f"data.{arg}", locals()[arg])
         self.save_hyperparameters(ignore=["vocab_from"])
         self.length, self.sizes = distractor_length, {"train": train_size, "validation": val_size, "test": test_size}
-        self.fresh, self.batch_size, self.eval_batch_size, self.seed = fresh_each_epoch, batch_size, eval_batch_size, seed
-        self.lexicon = Lexicon(n_nouns, n_fillers, seed)
+        self.fresh, self.n_nouns, self.n_fillers = fresh_each_epoch, n_nouns, n_fillers
         self.vocab: Vocab | None = None
         self.label_names = list(LABELS)
+
+    @functools.cached_property
+    def lexicon(self) -> Lexicon:
+        return Lexicon(self.n_nouns, self.n_fillers, self.seed)
 
     def build_vocab(self) -> None:
         self.vocab = Vocab([PAD, UNK, *self.lexicon.words()])
@@ -132,32 +135,16 @@ class AgreementData(SeqDataModule):
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "label_names": self.label_names}
 
-    def setup(self, stage: str | None = None) -> None:
-        self.ensure_vocab()
-
     def _epoch(self) -> int:
         return self.trainer.current_epoch if self.fresh and self.trainer is not None else 0
 
-    def _loader(self, split: str) -> DataLoader:
-        train = split == "train"
-        data = AgreementExamples(self.lexicon, self.vocab, self.sizes[split], self.length, self.seed, split,
+    def encode_split(self, name: str, stage: str) -> AgreementExamples:
+        train = stage == "train"
+        return AgreementExamples(self.lexicon, self.vocab, self.sizes[name], self.length, self.seed, name,
                                  self._epoch if train else None)
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
-        sampler = BucketBatchSampler([self.length + 4] * len(data), self.batch_size if train else self.eval_batch_size,
-                                     shuffle=train, seed=self.seed, num_replicas=world, rank=rank)
-        return ResumableLoader(data, batch_sampler=sampler, collate_fn=self.collate)
+
+    def lengths(self, examples: AgreementExamples) -> list[int]:
+        return [self.length + 4] * len(examples)
 
     def collate(self, batch: list[tuple]) -> dict:
-        ids, labels, texts, index = zip(*batch)
-        input_ids, lengths = pad(ids, self.vocab.pad_id)
-        return {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
-                "index": torch.tensor(index), "texts": list(texts)}
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+        return classification_batch(batch, self.vocab.pad_id)

@@ -1,13 +1,14 @@
 """Many-to-many tagging data (NER, chunking, POS): one tag per token.
 
-Sources (`path`):
+Sources (`path`), all through `load_splits`, which finds a folder's split
+files as `datasets` does (`train.parquet`, `valid.conll`, `eng.dev.txt`, …):
 
-* a hub id or a folder of parquet/json/csv split files, through `load_splits`
+* a hub id or a folder of parquet/json/csv split files
   (`../shared/data/conll2003` loads as it is);
-* CoNLL-format text (`.conll` / `.txt`): one token per line, the token in the
-  first column and its tag in the last, a blank line between sentences,
-  `-DOCSTART-` lines skipped. A folder of `train`/`valid(ation)`/`dev`/`test`
-  files, or a single file.
+* CoNLL-format text (`.conll` / `.txt`, read by tagging_files.py): one token per
+  line, the token in the first column and its tag in the last, a blank line
+  between sentences, `-DOCSTART-` lines skipped. A folder of split files, or a
+  single file.
 
 A source with only a training split (a single file) is cut by sentences into
 train/validation/test with `split_fractions`.
@@ -39,23 +40,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import datasets
 import torch
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
-from torch.utils.data import DataLoader
 
-from data_modules.base import SeqDataModule, positive
-from data_modules.bucketing import BucketBatchSampler, pad
+from data_modules.base import SPLITS, SeqDataModule, positive
+from data_modules.bucketing import pad
 from data_modules.loading import load_splits
-from data_modules.resumable import ResumableLoader
-from data_modules.tagging_files import conll_files, read_conll, read_predict_file
+from data_modules.tagging_files import conll_readers, predict_sentences
 from seqlit.errors import SeqlitError
 from seqlit.metrics import count_invalid_bio
 from seqlit.vocab import PAD, UNK, Vocab
 
-SPLITS = ("train", "validation", "test")
 CASINGS = ("<pad>", "lower", "upper", "title", "digit", "other")
 IGNORE = -100  # tag id at padded positions (cross-entropy's ignore_index)
 
@@ -93,9 +90,15 @@ class TaggingData(SeqDataModule):
         num_workers: DataLoader worker processes (0: load in the main process).
         split_fractions: train/validation/test fractions of sentences for single-split sources.
         predict_file: sentences to tag with `predict` (text lines or JSON lines).
-        seed: seed of the bucketed shuffling.
+        seed: seed of the bucketed shuffling (None: the run's `seed_everything`).
         vocab_from: read the vocabularies and tag names from this checkpoint instead.
     """
+
+    # one pool, no length noise: most batches hold sentences of one length, which the
+    # backbone runs without packing (training steps 1.4x faster on CPU); the shuffle stays random
+    bucket_noise, bucket_pool = 0.0, None
+    predict_unit = "sentence"
+    predict_hint = "pass --data.init_args.predict_file FILE (one sentence per line, or .jsonl)"
 
     def __init__(
         self,
@@ -115,60 +118,48 @@ class TaggingData(SeqDataModule):
         num_workers: int = 0,
         split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         predict_file: str | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__(vocab_from=vocab_from)
-        for arg in ("batch_size", "eval_batch_size", "min_freq", "max_word_length"):
+        super().__init__(path=path, name=name, predict_file=predict_file, split_fractions=split_fractions,
+                         batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
+        for arg in ("min_freq", "max_word_length"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
         positive("data.max_length", max_length, allow_none=True)
         if num_workers < 0:
             raise SeqlitError(f"data.num_workers must be 0 or more, got {num_workers}")
-        if abs(sum(split_fractions) - 1.0) > 1e-6 or min(split_fractions) <= 0:
-            raise SeqlitError(f"data.split_fractions must be three positive fractions summing to 1, got {split_fractions}")
         if tag_names is not None and len(set(tag_names)) != len(tag_names):
             raise SeqlitError(f"data.tag_names has duplicates: {tag_names}")
         self.save_hyperparameters(ignore=["vocab_from"])
-        self.path, self.name = path, name
         self.tokens_column, self.tags_column, self.tag_names_arg = tokens_column, tags_column, tag_names
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
         self.max_vocab, self.min_freq, self.max_word_length, self.max_length = max_vocab, min_freq, max_word_length, max_length
-        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
-        self.split_fractions, self.predict_file, self.seed = split_fractions, predict_file, seed
+        self.num_workers = num_workers
         self.vocab: Vocab | None = None
         self.chars: Vocab | None = None
         self.tag_names: list[str] | None = None
         self.rare_start = 0
         self._sentences: dict[str, tuple[list[list[str]], list[list[str]]]] | None = None
         self._label_names: list[str] | None = None
-        self._encoded: dict[str, list[dict]] = {}
 
     # -- reading -------------------------------------------------------------
+    def load(self) -> datasets.DatasetDict:
+        return load_splits(self.path, self.name, readers=conll_readers(self.tokens_column, self.tags_column))
+
     def sentences(self) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
         """Each split as (token lists, tag-name lists), checked."""
         if self._sentences is None:
-            files = conll_files(Path(self.path).expanduser())
-            if files:
-                data = {s: read_conll(f, self.tokens_column, self.tags_column) for s, f in files.items()}
-            else:
-                data = dict(load_splits(self.path, self.name))
-            self._label_names = self.tag_names_arg or _classlabel_names(data.get("train"), self.tags_column)
-            sentences = {split: self._read_split(split, data[split]) for split in SPLITS if split in data}
-            self._sentences = sentences if set(SPLITS) <= set(sentences) else self._cut(sentences)
+            self._label_names = self.tag_names_arg or _classlabel_names(self.splits().get("train"), self.tags_column)
+            self._sentences = {split: self._read_split(split) for split in SPLITS}
             for split in SPLITS:
                 if not self._sentences[split][0]:
                     raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
             self._warn_invalid_bio()
         return self._sentences
 
-    def _read_split(self, split: str, ds: datasets.Dataset) -> tuple[list[list[str]], list[list[str]]]:
-        for column, arg in ((self.tokens_column, "tokens_column"), (self.tags_column, "tags_column")):
-            if column not in ds.column_names:
-                raise SeqlitError(
-                    f"{self.path!r} split {split!r} has no column {column!r} "
-                    f"(columns: {', '.join(ds.column_names)}): set --data.init_args.{arg}"
-                )
+    def _read_split(self, split: str) -> tuple[list[list[str]], list[list[str]]]:
+        ds = self.split(split, tokens_column=self.tokens_column, tags_column=self.tags_column)
         names = self.tag_names_arg or _classlabel_names(ds, self.tags_column) or self._label_names
         all_tokens, all_tags = list(ds[self.tokens_column]), []
         for i, (tokens, tags) in enumerate(zip(all_tokens, ds[self.tags_column])):
@@ -191,18 +182,6 @@ class TaggingData(SeqDataModule):
                 f"({', '.join(names)}): fix the data or set --data.init_args.tag_names"
             )
         return names[tag]
-
-    def _cut(self, sentences: dict) -> dict:
-        if "train" not in sentences:
-            raise SeqlitError(f"{self.path!r} has no train split (found: {', '.join(sentences)})")
-        tokens, tags = sentences["train"]
-        n_train = int(len(tokens) * self.split_fractions[0])
-        n_val = int(len(tokens) * self.split_fractions[1])
-        bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_val), "test": (n_train + n_val, len(tokens))}
-        cut = {s: (tokens[a:b], tags[a:b]) for s, (a, b) in bounds.items()}
-        rank_zero_info(f"[seqlit] {self.path!r} has no {' or '.join(s for s in SPLITS if s not in sentences)} split: "
-                       f"cut the training sentences by data.split_fractions={tuple(self.split_fractions)}")
-        return {**cut, **{s: v for s, v in sentences.items() if s in ("validation", "test")}}
 
     def _warn_invalid_bio(self) -> None:
         """An I-X that does not continue an X span is legal IOB1 but costs a BIO-constrained CRF dearly."""
@@ -255,25 +234,14 @@ class TaggingData(SeqDataModule):
             "chars": char_ids,
         }
 
-    def encoded(self, split: str) -> list[dict]:
-        if split not in self._encoded:
-            self.ensure_vocab()
-            if split == "predict":
-                if not self.predict_file:
-                    raise SeqlitError("predict needs sentences: pass --data.init_args.predict_file FILE (one sentence per line, or .jsonl)")
-                self._encoded[split] = [{**self.encode(e["tokens"]), **e} for e in read_predict_file(self.predict_file)]
-            else:
-                self._encoded[split] = self._encode_labelled(split)
-        return self._encoded[split]
+    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> list[dict]:
+        return [{**self.encode(e["tokens"]), **e} for e in predict_sentences(lines, self.predict_file)]
 
-    def read(self, split: str) -> None:
-        self.encoded(split)
-
-    def _encode_labelled(self, split: str) -> list[dict]:
+    def encode_split(self, split: str, stage: str) -> list[dict]:
         tag_index = {t: i for i, t in enumerate(self.tag_names)}
         examples, cut = [], 0
         for i, (tokens, tags) in enumerate(zip(*self.sentences()[split])):
-            if split == "train" and self.max_length and len(tokens) > self.max_length:
+            if stage == "train" and self.max_length and len(tokens) > self.max_length:
                 tokens, tags, cut = tokens[: self.max_length], tags[: self.max_length], cut + 1
             unknown = next((t for t in tags if t not in tag_index), None)
             if unknown is not None:
@@ -286,6 +254,9 @@ class TaggingData(SeqDataModule):
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
         return examples
+
+    def lengths(self, examples: list[dict]) -> list[int]:
+        return [len(e["words"]) for e in examples]
 
     def collate(self, examples: list[dict]) -> dict:
         """Pad to the batch's longest sentence (and word); keep raw text fields for prediction."""
@@ -302,35 +273,6 @@ class TaggingData(SeqDataModule):
             for key in ("index", "text", "tokens", "offsets"):
                 batch[key] = [e[key] for e in examples]
         return batch
-
-    # -- loaders -----------------------------------------------------------------
-    def setup(self, stage: str | None = None) -> None:
-        self.ensure_vocab()
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        examples = self.encoded(split)
-        trainer = self.trainer
-        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        size = self.batch_size if shuffle else self.eval_batch_size
-        # one pool, no length noise: most batches hold sentences of one length, which the
-        # backbone runs without packing (training steps 1.4x faster on CPU); the shuffle stays random
-        sampler = BucketBatchSampler([len(e["words"]) for e in examples], size, shuffle=shuffle, seed=self.seed,
-                                     num_replicas=replicas, rank=rank, pool_batches=len(examples) // size + 1, noise=0.0)
-        return ResumableLoader(examples, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
-                               persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("predict", shuffle=False)
-
 
 def _classlabel_names(ds: datasets.Dataset | None, column: str) -> list[str] | None:
     """The ClassLabel names of a column of tag lists, if it has them."""

@@ -9,13 +9,13 @@ prediction can point back into the line it came from.
 
 from __future__ import annotations
 
-import json
 import re
+from functools import partial
 from pathlib import Path
 
 import datasets
 
-from data_modules.loading import SPLIT_ALIASES
+from data_modules.loading import read_lines
 from seqlit.errors import SeqlitError
 
 CONLL_SUFFIXES = (".conll", ".txt")
@@ -65,72 +65,46 @@ def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dat
             tokens.clear()
             tags.clear()
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.split()
-                if not fields or fields[0] == "-DOCSTART-":
-                    flush()
-                    continue
-                if len(fields) < 2:
-                    raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
-                tokens.append(fields[0])
-                tags.append(fields[-1])
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it as UTF-8") from err
+    for lineno, line in enumerate(read_lines(path), 1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            flush()
+            continue
+        if len(fields) < 2:
+            raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
+        tokens.append(fields[0])
+        tags.append(fields[-1])
     flush()
     return datasets.Dataset.from_dict(sentences)
 
 
-def conll_files(p: Path) -> dict[str, Path]:
-    """Split -> CoNLL text file, for a folder holding only such split files (or one such file)."""
-    if p.is_file():
-        return {"train": p} if p.suffix.lower() in CONLL_SUFFIXES else {}
-    if not p.is_dir():
-        return {}
-    split_files = [f for f in sorted(p.iterdir()) if f.is_file() and f.name.split(".")[0].lower() in SPLIT_ALIASES]
-    if any(f.suffix.lower() not in CONLL_SUFFIXES for f in split_files):
-        return {}  # parquet/json/csv present: `load_splits` reads the folder
-    return {SPLIT_ALIASES[f.name.split(".")[0].lower()]: f for f in split_files}
+def conll_readers(tokens_column: str, tags_column: str) -> dict:
+    """`load_splits` readers: CoNLL text for the CoNLL suffixes (parquet/json/csv folders still load as such)."""
+    return dict.fromkeys(CONLL_SUFFIXES, partial(read_conll, tokens_column=tokens_column, tags_column=tags_column))
 
 
-def read_predict_file(path: str) -> list[dict]:
-    """Sentences to tag: `index` (line number), `text`, `tokens`, `offsets`; blank lines skipped."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise SeqlitError(f"data.predict_file {path!r} does not exist: pass a text file (one sentence per line) or a .jsonl file")
-    is_jsonl = p.suffix.lower() in (".jsonl", ".json")
+def predict_sentences(lines: list[tuple[int, str | dict]], source: str) -> list[dict]:
+    """Sentences to tag from numbered predict-file lines: `index` (line number), `text`, `tokens`, `offsets`."""
     examples = []
-    try:
-        with open(p, encoding="utf-8") as f:
-            for index, line in enumerate(f):
-                if not line.strip():
-                    continue
-                where = f"{path}:{index + 1}"
-                text, tokens, offsets = line.rstrip("\r\n"), None, None
-                if is_jsonl:
-                    text, tokens = _json_sentence(line, where)
-                    if tokens is not None:
-                        text = " ".join(tokens) if text is None else text
-                        offsets = align(text, tokens, where)
-                if tokens is None:
-                    tokens, offsets = tokenize(text)
-                if tokens:
-                    examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"data.predict_file {path!r} is not UTF-8 text ({err.reason} at byte {err.start}): "
-                          "re-encode it as UTF-8") from err
+    for index, line in lines:
+        where = f"{source}:{index + 1}"
+        text, tokens, offsets = line, None, None
+        if isinstance(line, dict):
+            text, tokens = _json_sentence(line, where)
+            if tokens is not None:
+                text = " ".join(tokens) if text is None else text
+                offsets = align(text, tokens, where)
+        if tokens is None:
+            tokens, offsets = tokenize(text)
+        if tokens:
+            examples.append({"index": index, "text": text, "tokens": tokens, "offsets": offsets})
     if not examples:
-        raise SeqlitError(f"data.predict_file {path!r} holds no sentences: write one sentence per line")
+        raise SeqlitError(f"data.predict_file {source!r} holds no sentences: write one sentence per line")
     return examples
 
 
-def _json_sentence(line: str, where: str) -> tuple[str | None, list[str] | None]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise SeqlitError(f"{where}: not valid JSON ({err.msg}): write one JSON object per line") from err
-    text, tokens = (record.get("text"), record.get("tokens")) if isinstance(record, dict) else (None, None)
+def _json_sentence(record: dict, where: str) -> tuple[str | None, list[str] | None]:
+    text, tokens = record.get("text"), record.get("tokens")
     if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) and t for t in tokens)):
         raise SeqlitError(f"{where}: \"tokens\" must be a list of non-empty strings")
     if (text is not None and not isinstance(text, str)) or (text is None and tokens is None):

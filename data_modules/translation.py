@@ -3,7 +3,7 @@
 `ParallelData` is what every such data module shares: a source and a target
 vocabulary (both saved in checkpoints), batches bucketed by source length,
 `<bos> y` / `y <eos>` decoder inputs and outputs, and `predict_file` (one
-source sentence per line). Subclasses say how text becomes tokens and where
+source sentence per line, or JSON lines). Subclasses say how text becomes tokens and where
 the sentence pairs come from: `TranslationData` here (word level, corpora
 from the hub or local files), `DatesData` in dates.py (characters, generated).
 
@@ -22,12 +22,11 @@ from pathlib import Path
 import datasets
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
-from data_modules.bucketing import BucketBatchSampler, pad
-from data_modules.loading import SPLIT_ALIASES, load_splits
-from data_modules.resumable import ResumableLoader
+from data_modules.bucketing import pad
+from data_modules.loading import SPLIT_NAMES, read_lines
 from seqlit.errors import SeqlitError
 from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
 
@@ -36,7 +35,6 @@ SPECIALS = (PAD, UNK, BOS, EOS)
 TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
 NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
-TEXT_SPLITS = {**SPLIT_ALIASES, "val": "validation"}
 
 
 class Pairs(Dataset):
@@ -61,19 +59,16 @@ class Pairs(Dataset):
 
 
 class ParallelData(SeqDataModule):
-    """Shared machinery. Subclasses implement the SeqDataModule hooks plus `tokenize_source`,
-    `tokenize_target`, `detokenize_target` and `pairs(split)` (raw source and target texts)."""
+    """What every encoder–decoder data module shares. Subclasses implement the SeqDataModule vocabulary hooks plus
+    `tokenize_source`, `tokenize_target`, `detokenize_target` and `pairs(split)` (raw source and target texts)."""
 
-    def __init__(self, val_split: str, test_split: str, predict_split: str, predict_file: str | None,
-                 batch_size: int, eval_batch_size: int, seed: int | None, vocab_from: str | None):
-        super().__init__(vocab_from=vocab_from)
-        positive("data.batch_size", batch_size)
-        positive("data.eval_batch_size", eval_batch_size)
-        self.val_split, self.test_split, self.predict_split = val_split, test_split, predict_split
-        self.predict_file, self.batch_size, self.eval_batch_size, self.seed = predict_file, batch_size, eval_batch_size, seed
+    predict_unit = "sentence"
+    source_key = "source"  # what a JSON line of `predict_file` holds the source text under (or under "text")
+
+    def __init__(self, **data_args):
+        super().__init__(**data_args)
         self.source_vocab: Vocab | None = None
         self.target_vocab: Vocab | None = None
-        self._examples: dict[str, Pairs] = {}
 
     # -- subclass hooks ---------------------------------------------------------------
     def tokenize_source(self, text: str) -> list[str]:
@@ -88,6 +83,10 @@ class ParallelData(SeqDataModule):
     def pairs(self, split: str) -> tuple[list[str], list[str]]:
         """Raw (sources, targets) of a split."""
         raise NotImplementedError
+
+    def trim_training(self, pairs: Pairs) -> Pairs:
+        """Training pairs to keep (all, unless a subclass caps lengths)."""
+        return pairs
 
     # -- shared -------------------------------------------------------------------------
     def spec(self) -> dict:
@@ -110,37 +109,18 @@ class ParallelData(SeqDataModule):
         return Pairs(src, [self.target_vocab.encode(t) for t in tokens], sources,
                      [self.detokenize_target(t) for t in tokens], index)
 
-    def trim_training(self, pairs: Pairs) -> Pairs:
-        """Training pairs to keep (all, unless a subclass caps lengths)."""
-        return pairs
+    def encode_split(self, name: str, stage: str) -> Pairs:
+        sources, targets = self.pairs(name)
+        pairs = self.encode(name, sources, targets, list(range(len(sources))))
+        return self.trim_training(pairs) if stage == "train" else pairs
 
-    def examples(self, split: str) -> Pairs:
-        if split not in self._examples:
-            self.ensure_vocab()
-            sources, targets = self.pairs(split)
-            pairs = self.encode(split, sources, targets, list(range(len(sources))))
-            self._examples[split] = self.trim_training(pairs) if split == "train" else pairs
-        return self._examples[split]
+    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> Pairs:
+        """Source sentences of `predict_file` (JSON lines: `source_key` or `text`); `index` is the 0-based line."""
+        index, texts = self.line_texts(lines, self.source_key, "text")
+        return self.encode(str(self.predict_file), [t.strip() for t in texts], None, index)
 
-    def read_predict_file(self) -> Pairs:
-        """Source sentences of `predict_file`, one per line; blank lines are skipped, `index` is the 0-based line."""
-        path = Path(os.path.expanduser(self.predict_file))
-        if not path.is_file():
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist")
-        numbered = [(n, line.strip()) for n, line in enumerate(read_lines(path)) if line.strip()]
-        if not numbered:
-            raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no text")
-        self.ensure_vocab()
-        return self.encode(str(self.predict_file), [s for _, s in numbered], None, [n for n, _ in numbered])
-
-    def read(self, split: str) -> None:
-        if split == "predict":
-            self.read_predict_file() if self.predict_file else self.examples(self.predict_split)
-        else:
-            self.examples({"validation": self.val_split, "test": self.test_split}.get(split, split))
-
-    def setup(self, stage: str | None = None) -> None:
-        self.ensure_vocab()
+    def lengths(self, examples: Pairs) -> list[int]:
+        return [len(x) for x in examples.source_ids]
 
     def collate(self, batch: list[tuple]) -> dict:
         source_ids, target_ids, sources, references, index = zip(*batch)
@@ -153,43 +133,14 @@ class ParallelData(SeqDataModule):
             out["references"] = list(references)
         return out
 
-    def _loader(self, examples: Pairs, batch_size: int, shuffle: bool) -> DataLoader:
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        seed = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
-        sampler = BucketBatchSampler([len(x) for x in examples.source_ids], batch_size, shuffle=shuffle, seed=seed,
-                                     num_replicas=world, rank=rank)
-        return ResumableLoader(examples, batch_sampler=sampler, collate_fn=self.collate)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.examples("train"), self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.examples(self.val_split), self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.examples(self.test_split), self.eval_batch_size, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        examples = self.read_predict_file() if self.predict_file else self.examples(self.predict_split)
-        return self._loader(examples, self.eval_batch_size, shuffle=False)
-
-
-def read_lines(path: Path) -> list[str]:
-    """Lines of a UTF-8 file split on '\\n' only (not on the Unicode separators `splitlines` also honours,
-    which would misalign parallel files)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise SeqlitError(f"{str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}): re-encode it") from err
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
-
 
 def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
-    """`<split>.<source_key>` + `<split>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …)."""
+    """`<stem>.<source_key>` + `<stem>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …).
+
+    Each stem is a split of its own, named by `datasets`' split keywords where it is one (`val.de` -> validation):
+    parallel corpora ship several test sets side by side (Multi30k: test_2016_flickr, test_2017_mscoco) that
+    must stay apart, where `datasets`' patterns would merge them into one `test`.
+    """
     splits = {}
     for source_file in sorted(folder.glob(f"*.{source_key}")):
         stem = source_file.name[: -len(source_key) - 1]
@@ -200,7 +151,7 @@ def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.
         if len(sources) != len(targets):
             raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
                               f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
-        splits[TEXT_SPLITS.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
+        splits[SPLIT_NAMES.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
     return datasets.DatasetDict(splits)
 
 
@@ -208,14 +159,15 @@ class TranslationData(ParallelData):
     """Word-level parallel corpora: a hub dataset, a folder of split files, or aligned text files.
 
     Args:
-        path: hub id (`bentrevett/multi30k`, `wmt14` with name `de-en`), or a local folder holding
-            `train/validation/test` parquet, CSV, TSV or jsonl files, or `train.de` + `train.en`-style
+        path: hub id (`bentrevett/multi30k`, `wmt14` with name `de-en`), or a local folder of parquet,
+            CSV, TSV or jsonl split files (found as loading.py says), or of `train.de` + `train.en`-style
             text files aligned line by line (`val.*` and `valid.*` count as validation).
         name: hub configuration name (WMT's language pair, `de-en`).
         source_key / target_key: source and target columns, or keys inside `translation_column`.
         translation_column: column of WMT-style rows `{de: …, en: …}`, used when the keys are not columns.
         val_split / test_split / predict_split: splits for validation, `test`, and `predict` without a file.
-        predict_file: source sentences to translate, one per line (blank lines skipped).
+        predict_file: source sentences to translate, one per line (blank lines skipped), or `.jsonl`
+            objects holding `source_key` (or `text`).
         lowercase: lower-case both sides (references included) before tokenizing.
         max_vocab: cap on each vocabulary, the four specials included (None: no cap).
         min_freq: training words seen fewer times become `<unk>`.
@@ -245,7 +197,9 @@ class TranslationData(ParallelData):
         seed: int | None = None,
         vocab_from: str | None = None,
     ):
-        super().__init__(val_split, test_split, predict_split, predict_file, batch_size, eval_batch_size, seed, vocab_from)
+        super().__init__(path=path, name=name, val_split=val_split, test_split=test_split, predict_split=predict_split,
+                         predict_file=predict_file, batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed,
+                         vocab_from=vocab_from)
         positive("data.min_freq", min_freq)
         positive("data.max_length", max_length)
         positive("data.max_vocab", max_vocab, allow_none=True)
@@ -254,10 +208,8 @@ class TranslationData(ParallelData):
         if source_key == target_key:
             raise SeqlitError(f"data.source_key and data.target_key are both {source_key!r}: name two languages")
         self.save_hyperparameters(ignore=["vocab_from"])
-        self.path, self.name = path, name
         self.source_key, self.target_key, self.translation_column = source_key, target_key, translation_column
         self.lowercase, self.max_vocab, self.min_freq, self.max_length = lowercase, max_vocab, min_freq, max_length
-        self._data: datasets.DatasetDict | None = None
 
     # -- text ---------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[str]:
@@ -269,22 +221,15 @@ class TranslationData(ParallelData):
         return NO_SPACE_AFTER.sub(r"\1", NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
 
     # -- raw pairs ------------------------------------------------------------------------
-    def _load(self) -> datasets.DatasetDict:
-        if self._data is None:
-            folder = Path(os.path.expanduser(self.path))
-            if folder.is_dir() and any(folder.glob(f"*.{self.source_key}")):
-                self._data = read_text_pairs(folder, self.source_key, self.target_key)
-            else:
-                self._data = load_splits(self.path, self.name)
-        return self._data
+    def load(self) -> datasets.DatasetDict:
+        folder = Path(os.path.expanduser(self.path))
+        if folder.is_dir() and any(folder.glob(f"*.{self.source_key}")):
+            return read_text_pairs(folder, self.source_key, self.target_key)
+        return super().load()
 
     def pairs(self, split: str) -> tuple[list[str], list[str]]:
         """Sources and targets of a split, columns checked; pairs with an empty side are dropped (and counted)."""
-        data = self._load()
-        if split not in data:
-            raise SeqlitError(f"{self.path!r} has no {split!r} split (found: {', '.join(data)}): "
-                              "set data.init_args.val_split / test_split / predict_split")
-        ds, keys = data[split], (self.source_key, self.target_key)
+        ds, keys = self.split(split), (self.source_key, self.target_key)
         if all(k in ds.column_names for k in keys):
             sources, targets = ds[self.source_key][:], ds[self.target_key][:]
         elif self.translation_column in ds.column_names:

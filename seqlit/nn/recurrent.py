@@ -60,16 +60,13 @@ class Recurrent(Backbone):
         backend: "fused" (torch's module) or "scratch" (loop over the cells).
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
         keep_bias / orthogonal_init: see `init_memory`.
-        compile: scratch backend only: run the time loop through
-            ``torch.compile`` in chunks of ``COMPILE_CHUNK`` steps, fusing each
-            step's element-wise ops forward and backward.  The first
-            forward+backward pays a cold compile of one to three minutes on a
-            busy 2-core CPU (inductor's on-disk cache shortens reruns), paid
-            again for the first forward without gradients, with/without
-            ``lengths``, in another dtype or hidden size, and once more when
-            the batch size first changes.  The graph does not depend on T, the
-            layer or the direction.  Sequences shorter than a chunk run
-            eagerly.  See ``bench/RESULTS_backends.md`` for measured costs.
+        compile: scratch backend only: run the time loop through ``torch.compile``
+            in chunks of ``COMPILE_CHUNK`` steps, fusing each step's element-wise
+            ops forward and backward. The first forward+backward pays a cold
+            compile of one to three minutes on a busy 2-core CPU, again for each
+            new dtype, hidden size, batch size, with/without ``lengths`` or
+            gradients; not for T, the layer or the direction. Shorter sequences
+            run eagerly. Measured costs: ``bench/RESULTS_backends.md``.
 
     Attributes: those of `Backbone` (num_directions D, output_size D * H, …).
     """

@@ -16,7 +16,7 @@ from tests.conftest import REPO, run_seqlit
 
 TINY = [
     "--config", str(REPO / "configs" / "quickstart.yaml"),
-    "--model.init_args.hidden_size", "32", "--model.init_args.embedding_dim", "16",
+    "--model.init_args.backbone.hidden_size", "32", "--model.init_args.embedding_dim", "16",
     "--data.init_args.level", "word", "--data.init_args.batch_size", "4", "--data.init_args.bptt", "8",
     "--data.init_args.eval_batch_size", "2", "--trainer.max_time", "null", "--trainer.enable_progress_bar", "false",
     "--trainer.callbacks", "[]", "--trainer.callbacks+=seqlit.callbacks.throughput.Throughput",

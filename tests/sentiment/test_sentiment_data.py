@@ -32,14 +32,14 @@ def test_loads_folder_with_classlabel_names(sst_dir):
     spec = dm.data_spec
     assert spec["label_names"] == LABELS and spec["pad_id"] == 0
     assert "wonderful" in dm.vocab and spec["vocab_size"] == len(dm.vocab)
-    batch = next(iter(dm._loader(dm.examples("train"), 8, shuffle=True)))
+    batch = next(iter(dm.train_dataloader()))
     assert batch["input_ids"].shape[0] == 8 and batch["lengths"].max() == batch["input_ids"].shape[1]
     assert set(batch["labels"].tolist()) <= {0, 1} and len(batch["texts"]) == 8
 
 
 def test_unlabelled_split_is_predicted_but_not_scored(sst_dir):
     dm = SentimentData(path=str(sst_dir))
-    assert len(dm.examples("test", scored=False)) == 30
+    assert len(dm.encoded("predict")) == 30  # predict_split: test
     with pytest.raises(SeqlitError, match="no labels.*SST-2: validation"):
         dm.test_dataloader()
     assert len(SentimentData(path=str(sst_dir), test_split="validation").test_dataloader().dataset) == 40
@@ -50,7 +50,7 @@ def test_partly_unlabelled_rows_are_left_out_of_scoring(tmp_path):
     texts, labels = sentences(10, offset=500)
     write_split(folder / "validation.parquet", texts, labels[:6] + [-1] * 4)
     dm = SentimentData(path=str(folder))
-    assert dm.examples("validation").index == list(range(6))
+    assert dm.encoded("validation").index == list(range(6))
 
 
 def test_string_labels_and_configured_names(tmp_path):
@@ -58,16 +58,16 @@ def test_string_labels_and_configured_names(tmp_path):
                                                   for t, y in zip(*sentences(20))))
     dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y")
     assert dm.data_spec["label_names"] == ["neg", "pos"]
-    assert dm.examples("train").labels[:2] == [1, 0]
+    assert dm.encoded("train").labels[:2] == [1, 0]
     dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y", label_names=["pos", "neg"])
-    assert dm.examples("train").labels[:2] == [0, 1]
+    assert dm.encoded("train").labels[:2] == [0, 1]
 
 
 def test_labels_map_by_name_to_the_checkpoint_order(tmp_path):
     """Data whose ClassLabel lists the names in another order than the model's still gets the model's ids."""
     write_split(tmp_path / "train.parquet", sentences(4)[0], [1, 0, 1, 0])  # ClassLabel(negative, positive)
     dm = SentimentData(path=str(tmp_path), label_names=["positive", "negative"])
-    assert dm.examples("train").labels == [0, 1, 0, 1]
+    assert dm.encoded("train").labels == [0, 1, 0, 1]
 
 
 def test_multiclass(tmp_path):
@@ -118,7 +118,7 @@ def test_long_documents_are_truncated_and_counted(tmp_path, caplog):
     write_split(tmp_path / "train.parquet", [long_review, "short and sweet", long_review], [1, 1, 0])
     dm = SentimentData(path=str(tmp_path), max_length=50)
     with caplog.at_level(logging.INFO):
-        examples = dm.examples("train")
+        examples = dm.encoded("train")
     assert [len(x) for x in examples.ids] == [50, 3, 50]
     assert dm.truncated["train"] == 2
     assert "train: 2 of 3 texts were longer than data.max_length=50" in caplog.text
@@ -130,15 +130,15 @@ def test_predict_file_lines_and_jsonl(sst_dir, tmp_path):
     raw = tmp_path / "raw.txt"
     raw.write_text("What a wonderful film!\n\n  \nDull.\n", encoding="utf-8")
     dm.predict_file = str(raw)
-    examples = dm.read_predict_file()
+    examples = dm.encode_lines(dm.predict_lines())
     assert examples.index == [0, 3] and examples.texts == ["What a wonderful film!", "Dull."]
     jsonl = tmp_path / "raw.jsonl"
     jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n{"other": 1}\n', encoding="utf-8")
     dm.predict_file = str(jsonl)
-    with pytest.raises(SeqlitError, match="line 3 is not a JSON object"):
-        dm.read_predict_file()
+    with pytest.raises(SeqlitError, match=r"raw.jsonl:3: each line needs a 'sentence' or 'text' string"):
+        dm.encode_lines(dm.predict_lines())
     jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n', encoding="utf-8")
-    assert dm.read_predict_file().texts == ["great", "boring"]
+    assert dm.encode_lines(dm.predict_lines()).texts == ["great", "boring"]
 
 
 def test_vocab_round_trips_through_state(sst_dir):
@@ -154,6 +154,6 @@ def test_shared_sst2():
     dm = SentimentData(path=str(SHARED_SST2), test_split="validation")
     spec = dm.data_spec
     assert spec["label_names"] == ["negative", "positive"] and 10_000 < spec["vocab_size"] < 20_000
-    assert len(dm.examples("train")) == 67349 and len(dm.test_dataloader().dataset) == 872
-    assert len(dm.examples("test", scored=False)) == 1821
+    assert len(dm.encoded("train")) == 67349 and len(dm.test_dataloader().dataset) == 872
+    assert len(dm.encoded("predict")) == 1821
     assert dm.truncated["validation"] == 0

@@ -43,7 +43,7 @@ def test_trained_on_the_training_split_only(sst_dir):
     assert dm.vocab.pad_id == dm.data_spec["pad_id"] == 0 and dm.vocab.unk_id == 1
     assert "▁wonderful" in pieces  # a frequent training word is one piece
     assert not any(c in piece for piece in pieces - {"<pad>", "<unk>"} for c in "kz")  # nothing of the validation-only word
-    validation = dm.examples("validation")
+    validation = dm.encoded("validation")
     kazoo = dm.vocab.encode([ONLY_IN_VALIDATION])
     assert dm.vocab.decode(kazoo).count("<unk>") >= 2  # k and z: characters never seen in training
     assert all(ids[-len(kazoo):] == kazoo for ids in validation.ids)
@@ -66,7 +66,7 @@ def test_unseen_words_are_spelt_with_known_pieces_and_decode_back(sst_dir):
 
 def test_batches_lengths_and_truncation_count_pieces(sst_dir, caplog):
     dm = bpe_data(sst_dir, batch_size=8)
-    train = dm.examples("train")
+    train = dm.encoded("train")
     batch = next(iter(dm.train_dataloader()))
     lengths = batch["lengths"].tolist()
     assert batch["input_ids"].shape == (8, max(lengths))
@@ -75,7 +75,7 @@ def test_batches_lengths_and_truncation_count_pieces(sst_dir, caplog):
     longest = max(len(dm.vocab.encode(tokenize(t))) for t in dm.split("validation")["sentence"][:])
     short = bpe_data(sst_dir, max_length=longest - 1)
     with caplog.at_level(logging.INFO):
-        cut = short.examples("validation")
+        cut = short.encoded("validation")
     assert max(map(len, cut.ids)) == longest - 1 and short.truncated["validation"] >= 1
     assert f"were longer than data.max_length={longest - 1}" in caplog.text
 

@@ -11,10 +11,15 @@ import pytest
 import torch
 
 from data_modules.tagging import CASINGS, IGNORE, TaggingData, casing
-from data_modules.tagging_files import read_predict_file, tokenize
+from data_modules.tagging_files import predict_sentences, tokenize
 from seqlit.errors import SeqlitError
 
 from tagging_corpus import SHARED_DATA, sentence, write_conll
+
+def read_predict_file(path: str) -> list[dict]:
+    """The sentences `predict` tags from `path` (no vocabulary needed)."""
+    return predict_sentences(TaggingData(predict_file=path).predict_lines(), path)
+
 
 CONLL_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 

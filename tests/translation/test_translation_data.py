@@ -44,8 +44,8 @@ def test_vocabulary_caps_and_min_freq(tmp_path):
 def test_long_training_pairs_are_skipped_but_evaluation_keeps_all(tmp_path):
     folder = write_corpus(tmp_path / "c")
     dm = TranslationData(path=str(folder), max_length=6)
-    assert len(dm.examples("train")) == 120  # "… looks for …" makes 7 English tokens: a quarter of the pairs
-    assert len(dm.examples("validation")) == 20
+    assert len(dm.encoded("train")) == 120  # "… looks for …" makes 7 English tokens: a quarter of the pairs
+    assert len(dm.encoded("validation")) == 20
     with pytest.raises(SeqlitError, match="every training pair is longer than data.max_length=5"):
         TranslationData(path=str(folder), max_length=5).train_dataloader()
 

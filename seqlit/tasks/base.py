@@ -171,9 +171,12 @@ class SeqTask(pl.LightningModule):
         self.log_stage("test")
 
     def describe(self) -> dict[str, Any]:
-        """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        backbone = self.get_submodule("backbone")
-        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
+        """What records and leaderboards call this model: the task, its backbone's description, its size.
+
+        A task whose backbone is not `self.backbone` (the classifier's readers) gives its own `backbone` entry."""
+        backbone = getattr(self, "backbone", None)
+        return {"task": self.task_name, "class": type(self).__name__,
+                "backbone": backbone.describe() if isinstance(backbone, Backbone) else None, "head": self.head(),
                 "params": sum(p.numel() for p in self.parameters())}
 
     # -- resume ------------------------------------------------------------------

@@ -136,3 +136,13 @@ def test_ulmfit_config_fits_then_predicts_without_the_lm(language_model, tmp_pat
     lm.unlink()
     records = predict(checkpoints(tmp_path, "last.ckpt")[0], tmp_path)
     assert [r["text"] for r in records] == ["What a great film!", "It is dull."]
+
+
+def test_a_misspelt_pretrained_key_is_one_line_with_a_suggestion(capsys):
+    from seqlit.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", str(SENTIMENT / "sst2_bilstm.yaml"), "--model.init_args.pretrained.vector", "x.txt"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == \
+        "seqlit: error: unknown key 'model.init_args.pretrained.vector'; did you mean 'vectors'?"

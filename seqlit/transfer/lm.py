@@ -57,9 +57,6 @@ def read_language_model(path: str | os.PathLike) -> LanguageModelWeights:
         raise SeqlitError(f"model.pretrained.lm {path!r} has no plain word embedding ('embedding.weight'; an LM trained "
                           "with adaptive_input has none): pretrain the LM with adaptive_input false")
     tokens = _vocabulary(ckpt, path)
-    if len(tokens) != state["embedding.weight"].size(0):
-        raise SeqlitError(f"model.pretrained.lm {path!r}: its vocabulary has {len(tokens)} tokens but its embedding "
-                          f"{state['embedding.weight'].size(0)} rows: the checkpoint is damaged, use another")
     backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
     settings = (hparams.get("backbone") or {}).get("init_args", {})
     described = ", ".join(f"{k} {settings[k]}" for k in ("kind", "hidden_size", "num_layers") if k in settings)

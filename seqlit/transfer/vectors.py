@@ -54,11 +54,12 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
             for number, line in enumerate(text, 1):
                 yield number, line.rstrip("\n\r")
         except UnicodeDecodeError as err:
-            raise SeqlitError(f"model.pretrained.vectors {path!r} line {number + 1} is not UTF-8 text ({err.reason}): "
+            raise SeqlitError(f"model.pretrained.vectors {path!r} is not UTF-8 text ({err.reason}): "
                               "pass a text vector file (GloVe, word2vec text, fastText .vec; word2vec's binary .bin "
                               "must be converted to text first)") from None
         except (OSError, EOFError) as err:  # a truncated or corrupt gzip file
-            raise SeqlitError(f"model.pretrained.vectors {path!r} cannot be read past line {number}: {err}") from None
+            raise SeqlitError(f"model.pretrained.vectors {path!r} cannot be read past line {number} ({err}): "
+                              "the file is truncated or damaged, download it again") from None
 
 
 def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, skip: set[int] = frozenset()

@@ -135,3 +135,21 @@ def test_contradictory_settings_are_refused():
         model(vectors="a.txt", lm="b.ckpt")
     with pytest.raises(SeqlitError, match="lr_decay must be 1 or more"):
         model(lr_decay=0.5)
+
+
+def test_a_truncated_gzip_is_one_line(tmp_path):
+    lines = "".join(f"w{i} {i} {i * 7 % 13} {i * 3 % 11}\n" for i in range(20000)).encode()
+    zipped = gzip.compress(lines)
+    path = tmp_path / "glove.txt.gz"
+    path.write_bytes(zipped[: len(zipped) // 2])
+    with pytest.raises(SeqlitError, match="cannot be read past line .*truncated or damaged"):
+        read_vectors(path, ["w1"], 3)
+
+
+@pytest.mark.parametrize("text, problem", [("the 1 2 x\n", "line 1: the numbers after 'the' are not all numbers"),
+                                           ("", "holds no vectors")])
+def test_a_word_without_numbers_or_an_empty_file_is_one_line(tmp_path, text, problem):
+    path = tmp_path / "v.txt"
+    path.write_text(text)
+    with pytest.raises(SeqlitError, match=problem):
+        read_vectors(path, ["the"], 3)

@@ -113,13 +113,14 @@ def test_lm_rows_of_shared_words_and_backbone_units_are_copied(language_model, b
             assert torch.equal(state[key], before[key]), key
 
 
-def test_a_char_lm_or_a_wider_embedding_is_one_line(language_model):
+def test_a_narrower_embedding_or_another_cell_is_one_line(language_model):
     m = classifier(["<pad>", "<unk>", "the"], embedding_dim=8, pretrained={"lm": str(language_model)})
     with pytest.raises(SeqlitError, match=r"16-dimensional word vectors .* --model.init_args.embedding_dim 16"):
         transfer.initialise(m, types.SimpleNamespace(vocab=Vocab(["<pad>", "<unk>", "the"])))
     m = classifier(["<pad>", "<unk>", "the"], kind="gru", pretrained={"lm": str(language_model)})
-    with pytest.raises(SeqlitError, match="no weight of the LM's backbone .*kind lstm.* fits"):
+    with pytest.raises(SeqlitError, match="no weight of the LM's backbone .*kind lstm.* fits") as err:
         transfer.initialise(m, types.SimpleNamespace(vocab=Vocab(["<pad>", "<unk>", "the"])))
+    print(err.value)  # docs/errors.md quotes it (pytest -s)
 
 
 def test_ulmfit_config_fits_then_predicts_without_the_lm(language_model, tmp_path):

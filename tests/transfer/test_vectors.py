@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from seqlit.errors import SeqlitError
-from seqlit.tasks import Classifier, LanguageModel, Tagger
+from seqlit.tasks import Classifier, LanguageModel, Seq2Seq, Tagger
 from seqlit.transfer import fine_tune, pretrained as transfer
 from seqlit.transfer.vectors import read_vectors
 from seqlit.vocab import Vocab
@@ -75,16 +75,21 @@ def test_loads_into_every_reader_with_a_coverage_line(tmp_path, caplog):
         assert torch.equal(m.readers[0].embedding.weight[row], before[row])
 
 
-def test_tagger_and_language_model_name_their_embeddings(tmp_path):
+def test_every_task_names_its_embedding_and_vocabulary(tmp_path):
     path = str(write(tmp_path / "v.txt"))
     spec = {"vocab_size": len(VOCAB), "pad_id": 0, "unk_id": 1, "rare_start": len(VOCAB), "char_vocab_size": 5,
             "char_pad_id": 0, "num_casings": 3, "tag_names": ["O", "B-X", "I-X"]}
     tagger = Tagger(spec, embedding_dim=3, pretrained={"vectors": path})
     lm = LanguageModel({"vocab_size": len(VOCAB), "pad_id": 0, "level": "word"}, embedding_dim=3,
                        pretrained={"vectors": path})
-    for task, table in ((tagger, tagger.word_embedding), (lm, lm.embedding)):
-        transfer.initialise(task, types.SimpleNamespace(vocab=Vocab(VOCAB)))
-        assert table.weight[4].tolist() == vector(3)
+    seq2seq = Seq2Seq({"source_vocab_size": len(VOCAB), "target_vocab_size": 6, "source_pad_id": 0, "target_pad_id": 0,
+                       "bos_id": 2, "eos_id": 3}, embedding_dim=3, pretrained={"vectors": path})
+    for task, table, datamodule in (
+            (tagger, tagger.word_embedding, types.SimpleNamespace(vocab=Vocab(VOCAB))),
+            (lm, lm.embedding, types.SimpleNamespace(vocab=Vocab(VOCAB))),
+            (seq2seq, seq2seq.source_embedding, types.SimpleNamespace(source_vocab=Vocab(VOCAB), vocab=None))):
+        transfer.initialise(task, datamodule)
+        assert table.weight[4].tolist() == vector(3), type(task).__name__
 
 
 def test_a_wrong_dimension_is_one_line_naming_the_file_and_the_fix(tmp_path):

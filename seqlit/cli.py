@@ -9,6 +9,11 @@ seqlit adds:
 * `--ckpt_path` alone is enough: the model and data configuration, and the
   vocabulary, are read (safely) from the checkpoint; later `--config`/`--key`
   arguments still override them;
+* `fit --ckpt_path FILE` continues FILE's run: its folder, logger run and best
+  score (seqlit/continuation.py, docs/resume.md);
+* `predict` keeps standard output for its results (`results_stdout`);
+* quiet by default (seqlit/quiet.py), and `WANDB_MODE=online` that cannot
+  reach W&B logs offline instead (seqlit/wandb_online.py);
 * defaults that suit a real run: W&B offline logging, best-and-last
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
 import tempfile
@@ -34,25 +40,35 @@ from typing import Optional
 import torch
 import yaml
 from lightning_fabric.utilities.exceptions import MisconfigurationException
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, WeightAveraging
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, Timer, WeightAveraging
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
+from seqlit.callbacks.checkpoints import BestAndLastCheckpoint, ContinueRun
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.run_results import RunResults
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.commands import top_level
 from seqlit.config_errors import nonpositive_count, summarize
+from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
+from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.tasks.base import SeqTask
+from seqlit.wandb_online import offline_unless_reachable
 
 TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 class SeqlitCLI(LightningCLI):
+    def __init__(self, *args, results=None, **kwargs):
+        """`results`: the stream `predict` writes its records (or their readable view) to; see `results_stdout`."""
+        self.results = results
+        super().__init__(*args, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.data_spec", "model.init_args.data_spec", apply_on="instantiate")
         parser.add_argument("--test_after_fit", type=bool, default=False,
@@ -63,9 +79,11 @@ class SeqlitCLI(LightningCLI):
         parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
                             help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
         parser.add_argument("--predict_output", type=str, default="-",
-                            help="predict: JSON-lines file for the predictions ('-': standard output).")
+                            help="predict: JSON-lines file for the predictions, the first of them also shown "
+                                 "readably ('-': the JSON lines on standard output, and nothing else there).")
 
     def before_instantiate_classes(self) -> None:
+        quiet(self.subcommand, resuming=self._continues_run())
         threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
@@ -75,6 +93,17 @@ class SeqlitCLI(LightningCLI):
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
+        if self._continues_run():
+            continue_logger(config.trainer, config.ckpt_path)
+
+    def _continues_run(self) -> bool:
+        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/continuation.py), unless the
+        command sends this run elsewhere (a `trainer.default_root_dir` that does not hold FILE)."""
+        path = self._get(self.config, "ckpt_path") if self.subcommand == "fit" else None
+        if not path or not os.path.isfile(path):
+            return False
+        root = self._get(self.config, "trainer").get("default_root_dir")
+        return root is None or not os.path.relpath(os.path.realpath(path), os.path.realpath(root)).startswith("..")
 
     def check_data(self) -> None:
         """Before the trainer starts writing (logs, config, checkpoints): read and check all the data the
@@ -83,17 +112,29 @@ class SeqlitCLI(LightningCLI):
             self.datamodule.check(self.subcommand)
         path = self._get(self.config, "ckpt_path")
         if path and os.path.isfile(path):
-            check_fits(load_checkpoint(path), path, self.model, self.datamodule)
+            ckpt = load_checkpoint(path)
+            check_fits(ckpt, path, self.model, self.datamodule)
+            if self.subcommand == "fit":
+                timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # set by max_time
+                check_time_left(ckpt, path, timer._duration if timer is not None else None)  # seconds, or None
 
-    before_fit = before_validate = before_test = before_predict = check_data
+    def before_run(self) -> None:
+        self.check_data()
+        quiet_wandb(self.trainer.loggers)
+        offline_unless_reachable(self.trainer.loggers)
+
+    before_fit = before_validate = before_test = before_predict = before_run
 
     def _parse_ckpt_path(self) -> None:
         """Replaced by `checkpoint_config`, which runs before parsing so that later arguments win."""
 
     def _instantiate_trainer(self, config, callbacks):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks + list(config.get("callbacks") or [])):
-            callbacks.append(ModelCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
-                                             filename="best-{epoch}-{step}", save_last=True, enable_version_counter=False))
+            callbacks.append(BestAndLastCheckpoint(monitor=self.model.monitor, mode=self.model.monitor_mode,
+                                                   filename="best-{epoch}-{step}", save_last=True,
+                                                   enable_version_counter=False))
+        if self._continues_run():
+            callbacks.append(ContinueRun(self._get(self.config, "ckpt_path")))
         every = self._get(self.config, "checkpoint_every_n_steps")
         if self.subcommand == "fit" and every is not None:
             if every < 1:
@@ -107,7 +148,7 @@ class SeqlitCLI(LightningCLI):
         if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
         if self.subcommand == "predict":
-            callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output))
+            callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         if not any(isinstance(p, CheckpointIO) for p in plugins):
@@ -170,6 +211,30 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     return [argv[0], "--config", tmp, *argv[1:]]
 
 
+@contextlib.contextmanager
+def results_stdout():
+    """Keep standard output for the command's results: yield a stream on it, and send everything else written
+    to file descriptor 1 meanwhile (progress bar, Lightning's and W&B's lines, from any library) to stderr.
+
+    W&B prints its closing lines when the run finishes, at exit by default: it is finished here, while they
+    still go to stderr.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    try:
+        yield results
+    finally:
+        wandb = sys.modules.get("wandb")
+        if wandb is not None and wandb.run is not None:
+            wandb.finish()
+        results.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_cli(argv: list[str]) -> None:
     if argv and argv[0] == "generate":
         from seqlit.generate import main as generate_main
@@ -180,15 +245,19 @@ def run_cli(argv: list[str]) -> None:
         return benchmark_main(argv[1:])
     # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
     sys.argv = [sys.argv[0], *checkpoint_config(argv)]
-    SeqlitCLI(
-        SeqTask,
-        SeqDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        save_config_callback=RunConfigSaver,
-        trainer_defaults=TRAINER_DEFAULTS,
-        parser_kwargs={"exit_on_error": False},
-    )
+    asks_help = {"-h", "--help", "--print_config"} & {arg.split("=", 1)[0] for arg in argv}
+    keep_stdout = argv and argv[0] == "predict" and not asks_help
+    with results_stdout() if keep_stdout else contextlib.nullcontext() as results:
+        SeqlitCLI(
+            SeqTask,
+            SeqDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=RunConfigSaver,
+            trainer_defaults=TRAINER_DEFAULTS,
+            parser_kwargs={"exit_on_error": False, "prog": "python -m seqlit"},
+            results=results,
+        )
 
 
 def user_error(err: BaseException) -> str | None:
@@ -202,6 +271,9 @@ def user_error(err: BaseException) -> str | None:
         return summarize(str(err))
     if isinstance(err, MisconfigurationException):  # Lightning's own "this trainer setting is invalid"
         return f"trainer: {' '.join(str(err).split())}"
+    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.wandb_online can see
+        return (f"W&B: {' '.join(str(err).split())}; to log offline and upload later: WANDB_MODE=offline, "
+                "then `wandb sync runs/wandb/offline-run-…`")
     return None
 
 
@@ -209,6 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
     os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
     argv = sys.argv[1:] if argv is None else argv
+    status = top_level(argv)
+    if status is not None:
+        sys.exit(status)
     try:
         run_cli(argv)
     except Exception as err:

@@ -52,10 +52,15 @@ def gather(module, state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def this_rank(module, saved: dict[str, Tensor] | None) -> dict[str, Tensor] | None:
-    """This rank's row of what `gather` stored, or None (with a warning) if the number of processes changed."""
+    """This rank's row of what `gather` stored, or None (with a warning) if the number of processes changed.
+
+    Without a trainer (`Task.load_from_checkpoint(path)` in plain Python, for inference) the model is one
+    process: it takes rank 0's row, and `module.trainer` must not be touched (it raises when detached).
+    """
     if not saved:
         return None
-    world, rank = module.trainer.world_size, module.trainer.global_rank
+    trainer = module._trainer
+    world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
     written_by = {v.size(0) for v in saved.values()}
     if written_by != {world}:
         rank_zero_warn(f"[seqlit] the checkpoint was written by {written_by.pop()} process(es) and this run has {world}: "

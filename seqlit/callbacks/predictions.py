@@ -1,10 +1,20 @@
-"""Write `predict` outputs as JSON lines, in input order, atomically.
+"""Write `predict` outputs as JSON lines, in input order, atomically, and show them readably.
 
 Task modules return, from `predict_step`, a list of JSON-ready dicts, each
 with an integer `index` (the example's position in the input file). Under
 DDP every rank predicts its share; the records are gathered to rank zero,
 sorted by `index`, and written to a temporary file that is renamed into
 place, so a crash never leaves a half-written output.
+
+Blank lines of a `predict_file` have nothing to predict (the data modules
+skip them); each gets the record `{"index": i, "skipped": "blank line"}`, so
+record k is always line k of the input, and a one-line note says so.
+
+With an output file, the first predictions are also shown on the terminal
+(`render`: entities with their character offsets, the label with the class
+probabilities, the translation). With `-` the records go to `results`, the
+stream the CLI keeps for them alone (seqlit/cli.py sends everything else the
+command prints to stderr), so `predict … | jq` reads only JSON.
 """
 
 from __future__ import annotations
@@ -13,17 +23,56 @@ import json
 import os
 import sys
 import tempfile
+from typing import TextIO
 
 import torch.distributed as dist
 from pytorch_lightning.callbacks import BasePredictionWriter
 
+SHOWN = 20  # predictions rendered on the terminal; the file holds them all
+
+
+def render(record: dict) -> str:
+    """One prediction for a person: the input, then on an indented line what the model made of it."""
+    if "skipped" in record:
+        return f"(line {record['index'] + 1}: {record['skipped']}, no prediction)"
+    if "entities" in record:
+        spans = [f'{e["type"]} "{e["text"]}" [{e["start"]}, {e["end"]})' for e in record["entities"]]
+        return f"{record['text']}\n  " + ("   ".join(spans) or "(no entities)")
+    if "probs" in record:
+        ranked = sorted(record["probs"].items(), key=lambda kv: -kv[1])
+        return f"{record['text']}\n  " + "   ".join(f"{name} {p:.3f}" for name, p in ranked)
+    if "translation" in record:
+        return f"{record['source']}\n  → {record['translation']}"
+    return json.dumps(record, ensure_ascii=False)
+
+
+def line_count(path: str) -> int:
+    """Lines of a text file, split on '\\n' as the data modules read them (a last line without '\\n' counts)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def with_blank_lines(records: list[dict], predict_file: str | None) -> tuple[list[dict], list[int]]:
+    """`records` (sorted by index) with a `skipped` record for each line of `predict_file` that has none."""
+    if not predict_file or not os.path.isfile(predict_file):
+        return records, []
+    seen = {r["index"] for r in records}
+    last = max(max(seen, default=-1) + 1, line_count(predict_file))
+    missing = [i for i in range(last) if i not in seen]
+    filled = records + [{"index": i, "skipped": "blank line"} for i in missing]
+    return sorted(filled, key=lambda r: r["index"]), missing
+
 
 class JsonlPredictionWriter(BasePredictionWriter):
-    """Args: output: file to write ('-' for standard output)."""
+    """Args:
+        output: file to write ('-': `results`).
+        results: where the records go for '-', and the readable view otherwise (default: standard output).
+    """
 
-    def __init__(self, output: str = "-"):
+    def __init__(self, output: str = "-", results: TextIO | None = None):
         super().__init__(write_interval="epoch")
-        self.output = output
+        self.output, self.results = output, results
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
         records = [r for batch in predictions for r in batch]
@@ -34,9 +83,17 @@ class JsonlPredictionWriter(BasePredictionWriter):
         if not trainer.is_global_zero:
             return
         records.sort(key=lambda r: r["index"])
+        predict_file = getattr(trainer.datamodule, "predict_file", None)
+        records, blank = with_blank_lines(records, predict_file)
+        if blank:
+            shown = ", ".join(str(i + 1) for i in blank[:10]) + (" …" if len(blank) > 10 else "")
+            print(f"[seqlit] {predict_file}: {len(blank)} blank line(s) ({shown}) have no prediction; "
+                  'their records say "skipped", so record k is line k', file=sys.stderr)
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        results = self.results or sys.stdout
         if self.output == "-":
-            sys.stdout.write(lines)
+            results.write(lines)
+            results.flush()
             return
         folder = os.path.dirname(os.path.abspath(self.output))
         os.makedirs(folder, exist_ok=True)
@@ -44,4 +101,9 @@ class JsonlPredictionWriter(BasePredictionWriter):
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(lines)
         os.replace(tmp, self.output)
-        print(f"[seqlit] wrote {len(records)} predictions to {self.output}", file=sys.stderr)
+        view = [render(r) for r in records[:SHOWN]]
+        if len(records) > SHOWN:
+            view.append(f"… {len(records) - SHOWN} more in {self.output}")
+        results.write("\n".join(view) + "\n")
+        results.flush()
+        print(f"[seqlit] wrote {len(records)} records to {self.output}", file=sys.stderr)

@@ -55,6 +55,8 @@ class SampleText(pl.Callback):
             self._show(trainer, pl_module, f"sample after epoch {trainer.current_epoch} (step {trainer.global_step})")
 
     def on_fit_end(self, trainer, pl_module):
+        if self.rows and self.rows[-1][1] == trainer.global_step:
+            return  # the last epoch was a sample epoch: the same model, the same seed, the same box again
         self._show(trainer, pl_module, f"sample at the end of training (step {trainer.global_step})")
 
 

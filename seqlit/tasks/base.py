@@ -92,9 +92,9 @@ class SeqTask(pl.LightningModule):
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
 
     def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:
-        """The (word embedding, backbone) pairs pretrained weights go into: `word_embedding_path` and `backbone` by default;
+        """The (word embedding, backbone) pairs pretrained weights go into: `word_embedding_path` and `main_backbone()` by default;
         a task with several (an ensemble) lists them all."""
-        return [(self.get_submodule(self.word_embedding_path), self.get_submodule("backbone"))]
+        return [(self.get_submodule(self.word_embedding_path), self.main_backbone())]
 
     # -- transfer (seqlit.transfer) --------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -170,13 +170,14 @@ class SeqTask(pl.LightningModule):
     def on_test_epoch_end(self):
         self.log_stage("test")
 
-    def describe(self) -> dict[str, Any]:
-        """What records and leaderboards call this model: the task, its backbone's description, its size.
+    def main_backbone(self) -> Backbone:
+        """The backbone that names the model (the encoder of an encoder–decoder)."""
+        return self.backbone
 
-        A task whose backbone is not `self.backbone` (the classifier's readers) gives its own `backbone` entry."""
-        backbone = getattr(self, "backbone", None)
-        return {"task": self.task_name, "class": type(self).__name__,
-                "backbone": backbone.describe() if isinstance(backbone, Backbone) else None, "head": self.head(),
+    def describe(self) -> dict[str, Any]:
+        """What records and leaderboards call this model: the task, its backbone's description, its size."""
+        backbone = self.main_backbone()
+        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
                 "params": sum(p.numel() for p in self.parameters())}
 
     # -- resume ------------------------------------------------------------------

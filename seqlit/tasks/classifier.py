@@ -106,9 +106,12 @@ class Classifier(SeqTask):
         """Every reader's embedding and backbone: each member of an ensemble starts from the same pretrained weights."""
         return [(reader.embedding, reader.backbone) for reader in self.readers]
 
+    def main_backbone(self):
+        """Reader 0's (the members of an ensemble share its settings)."""
+        return self.readers[0].backbone
+
     def describe(self):
-        """As every task; the backbone is reader 0's (the members of an ensemble share its settings)."""
-        return {**super().describe(), "backbone": self.readers[0].backbone.describe(), "ensemble": len(self.readers)}
+        return {**super().describe(), "ensemble": len(self.readers)}
 
     # -- model ---------------------------------------------------------------
     def member_logits(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -89,9 +89,10 @@ def assert_fraction_of(value: float, n: int, name: str) -> None:
 
 
 def predict_two_processes(ckpt: Path, lines: list[str], *args: str, cwd: Path) -> list[dict]:
-    """`predict` with 2 processes on `lines` (one input per line; blank lines are skipped by every task).
+    """`predict` with 2 processes on `lines` (one input per line; a blank line gets a "skipped" record).
 
-    Checks that one file was written, holding each non-blank line once, in input order; returns its records.
+    Checks that one file was written, holding each line once, in input order; returns the records of the
+    non-blank lines.
     """
     source = cwd / "predict_in.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -102,6 +103,6 @@ def predict_two_processes(ckpt: Path, lines: list[str], *args: str, cwd: Path) -
                cwd=cwd, env=ONE_THREAD)
     assert sorted(p.name for p in out.iterdir()) == ["predictions.jsonl"], "predict wrote more than one file"
     records = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
-    expected = [i for i, line in enumerate(lines) if line.strip()]
-    assert [r["index"] for r in records] == expected, "every input once, in input order"
-    return records
+    assert [r["index"] for r in records] == list(range(len(lines))), "every input once, in input order"
+    assert [r["index"] for r in records if "skipped" in r] == [i for i, line in enumerate(lines) if not line.strip()]
+    return [r for r in records if "skipped" not in r]

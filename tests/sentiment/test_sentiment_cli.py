@@ -44,7 +44,8 @@ def test_fit_test_predict_from_checkpoint(tmp_path):
     seqlit("predict", "--ckpt_path", ckpt, "--data.init_args.predict_file", str(raw),
            "--data.init_args.path", "no/longer/there", "--predict_output", "out.jsonl", *QUIET, cwd=tmp_path)
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [r["index"] for r in records] == [0, 2]
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert records.pop(1) == {"index": 1, "skipped": "blank line"}  # record k is line k
     assert records[1]["text"] == "It's dull and tedious."
     for r in records:
         assert set(r["probs"]) == {"negative", "positive"} and abs(sum(r["probs"].values()) - 1) < 1e-4

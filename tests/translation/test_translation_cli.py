@@ -48,9 +48,11 @@ def test_multi30k_config_on_local_files_fit_test_predict(tmp_path):
                "--data.init_args.path", "no/longer/there", "--model.init_args.decode", "beam",
                "--predict_output", "out.jsonl", *QUIET, cwd=tmp_path)
     records = read_jsonl(tmp_path / "out.jsonl")
-    assert [r["index"] for r in records] == [0, 2]
-    assert records[1]["source"] == "Eine Frau sucht das Haus."
-    assert all(isinstance(r["translation"], str) and len(r["translation"].split()) <= 12 for r in records)
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert records[1] == {"index": 1, "skipped": "blank line"}  # record k is line k
+    assert records[2]["source"] == "Eine Frau sucht das Haus."
+    translated = [records[0], records[2]]
+    assert all(isinstance(r["translation"], str) and len(r["translation"].split()) <= 12 for r in translated)
 
 
 def fit_dates_in_process(folder: Path, config: str) -> str:

@@ -1,0 +1,70 @@
+"""Keep the libraries' notes that do not concern a seqlit user off the terminal (`SEQLIT_DEBUG=1` shows them all).
+
+Each is silenced for a reason, given beside it; anything else still shows.
+A run used to open with four to seven of these, and a warning that matters
+(a NaN, a checkpoint that does not fit) was lost among them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+# (message regex, the subcommands it is silenced in, or None for all), each with why it does not concern the user
+WARNINGS = [
+    # Lightning's own use of a torch API it has yet to update: nothing a user can change
+    (r".*isinstance\(treespec, LeafSpec\)` is deprecated", None),
+    # seqlit's samplers return every index at evaluation (tests/cli/test_predict_output.py: one record per line)
+    (r"You are using a custom batch sampler `(BucketBatchSampler|BPTTSampler)`", None),
+    # the callbacks it names (NumericalGuard, Timer, …) act only while training
+    (r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint", ("validate", "test", "predict")),
+    # evaluation writes no checkpoint, so where checkpoints would go does not matter
+    (r"The dirpath has changed from", ("validate", "test", "predict")),
+]
+# a resumed run writes into its own checkpoint folder (seqlit/continuation.py): of course it is not empty
+RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",))]
+# Lightning's log lines (rank_zero_info) that are advertisements, not information about the run
+LOG_LINES = ("💡 Tip: For seamless cloud logging",)
+
+
+class _DropLines(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(LOG_LINES)
+
+
+def debugging() -> bool:
+    return os.environ.get("SEQLIT_DEBUG") == "1"
+
+
+def quiet(subcommand: str | None, resuming: bool = False) -> None:
+    """Install the filters for this command (nothing under SEQLIT_DEBUG=1)."""
+    if debugging():
+        return
+    for message, where in WARNINGS + (RESUMING if resuming else []):
+        if where is None or subcommand in where:
+            warnings.filterwarnings("ignore", message=message)
+    for name in ("lightning_fabric.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropLines) for f in log.filters):
+            log.addFilter(_DropLines())
+
+
+def quiet_wandb(loggers) -> None:
+    """Before W&B starts: two warnings of wandb's that come from Lightning's defaults, fixed at the source.
+
+    * Lightning's WandbLogger always passes `anonymous` (None unless set), and wandb 0.31 warns that the
+      setting has no effect whatever its value: it is left out when None.
+    * wandb looks for a git repository from the run's folder and warns when that folder does not exist
+      yet ("git root runs does not exist"): it is created first.
+    """
+    if debugging():
+        return
+    from pytorch_lightning.loggers import WandbLogger
+
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is None:
+            if logger._wandb_init.get("anonymous") is None:
+                logger._wandb_init.pop("anonymous", None)
+            if logger.save_dir:
+                os.makedirs(logger.save_dir, exist_ok=True)

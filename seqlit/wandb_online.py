@@ -1,0 +1,91 @@
+"""`WANDB_MODE=online` where W&B cannot be used: log offline, say so in one line, and train anyway.
+
+Compute nodes often have no route to the W&B server. wandb then waited about
+two minutes and died in a `CommError` traceback (with an API key), or died at
+once in a `UsageError` one (without). A run should not be lost, nor wait,
+for its logging: before the run starts, seqlit
+
+1. tries a TCP connection to the W&B host (`WANDB_BASE_URL`, else wandb's
+   default) for at most `PROBE_S` seconds, DNS included; with a proxy set
+   (`HTTPS_PROXY`, …) the direct connection says nothing and is skipped;
+2. if it answers, starts the W&B run at once (rather than at the first
+   logged metric), so a missing API key or a refused login shows before any
+   training.
+
+Either failing, the run logs offline (`runs/wandb/offline-run-…`) and one
+line says why and how to upload it later (`wandb sync`). docs/errors.md lists
+the cases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from urllib.parse import urlparse
+
+PROBE_S = 5.0
+PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def unreachable(url: str, timeout: float = PROBE_S) -> str | None:
+    """Why `url`'s host takes no TCP connection within `timeout` seconds (name lookup included), or None if it does."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+    if not host:
+        return f"{url!r} names no host"
+    outcome: dict[str, object] = {}
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome["ok"] = True
+        except OSError as err:
+            outcome["error"] = err
+
+    # getaddrinfo has no timeout of its own: the whole attempt runs in a thread that is given up on
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(timeout)
+    if outcome.get("ok"):
+        return None
+    error = outcome.get("error")
+    return f"{host}:{port}: {error.strerror or error}" if isinstance(error, OSError) else \
+        f"{host}:{port}: no answer in {timeout:.0f} s"
+
+
+def go_offline(logger, why: str) -> None:
+    os.environ["WANDB_MODE"] = "offline"
+    logger._wandb_init["mode"] = "offline"  # wandb's settings were read already: the environment alone is too late
+    logger._experiment = None
+    folder = os.path.join(logger.save_dir or ".", "wandb")
+    print(f"[seqlit] W&B online is not possible ({why}): logging offline to {folder} instead; "
+          f"upload it later with `wandb sync {folder}/offline-run-…`", file=sys.stderr)
+
+
+def wants_online(logger) -> bool:
+    from pytorch_lightning.loggers import WandbLogger
+
+    mode = os.environ.get("WANDB_MODE", "online")  # seqlit.cli.main sets offline unless the user chose
+    return isinstance(logger, WandbLogger) and mode in ("online", "run") and not logger._offline
+
+
+def offline_unless_reachable(loggers) -> None:
+    """For each W&B logger meant to log online: start its run now, or switch to offline with one line saying why."""
+    for logger in loggers:
+        if not wants_online(logger) or logger._experiment is not None:
+            continue
+        import wandb
+
+        url = os.environ.get("WANDB_BASE_URL") or wandb.Settings().base_url
+        why = None if any(os.environ.get(p) for p in PROXIES) else unreachable(url)
+        if why is None:
+            try:
+                logger.experiment  # noqa: B018 -- starts the run: a refused login fails here, not mid-training
+                continue
+            except wandb.errors.Error as err:
+                why = " ".join(str(err).split())
+        else:
+            why = f"cannot reach {why}"
+        go_offline(logger, why)

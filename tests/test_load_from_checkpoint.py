@@ -1,0 +1,58 @@
+"""`Task.load_from_checkpoint(path)` works in plain Python, with no Trainer, for every task.
+
+It used to raise "is not attached to a `Trainer`": restoring the resume state asked the trainer for its
+world size. Checked on the 0.1 fixture checkpoints and on checkpoints the current code writes (one step of fit).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+
+import pytest
+import torch
+
+from seqlit.checkpoint_io import load_checkpoint
+from tests.conftest import REPO, run_seqlit
+
+LEGACY = REPO / "tests" / "fixtures" / "legacy"
+EXPECTED = json.loads((LEGACY / "expected.json").read_text(encoding="utf-8"))
+DATA = {"tagger": ["--data.init_args.path", "data/ner"],
+        "classifier": ["--data.init_args.path", "data/sst", "--trainer.callbacks", "[]"],
+        "language_model": ["--data.init_args.path", "data/lm.txt", "--data.init_args.bptt", "16",
+                           "--data.init_args.batch_size", "4", "--trainer.callbacks", "[]"],
+        "seq2seq": ["--data.init_args.train_size", "64", "--data.init_args.val_size", "16",
+                    "--data.init_args.test_size", "16", "--data.init_args.batch_size", "32"]}
+
+
+def task_class(ckpt: dict):
+    module, _, name = ckpt["hyper_parameters"]["_class_path"].rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def assert_loads_without_trainer(path) -> None:
+    ckpt = load_checkpoint(path)
+    cls = task_class(ckpt)
+    model = cls.load_from_checkpoint(path)
+    assert type(model) is cls and model._trainer is None
+    expected = dict(ckpt["state_dict"])
+    cls.upgrade_state_dict(expected)
+    got = model.state_dict()
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize("task", sorted(EXPECTED))
+def test_legacy_checkpoint_loads_in_plain_python(task):
+    assert_loads_without_trainer(LEGACY / f"{task}.ckpt")
+
+
+@pytest.mark.parametrize("task", sorted(EXPECTED))
+def test_fresh_checkpoint_loads_in_plain_python(tmp_path, task):
+    shutil.copytree(LEGACY / "data", tmp_path / "data")
+    run_seqlit("fit", "--config", str(REPO / EXPECTED[task]["config"]), *DATA[task],
+               "--trainer.max_steps", "1", "--trainer.max_time", "null", "--trainer.limit_val_batches", "1",
+               "--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--test_after_fit", "false",
+               "--num_threads", "1", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert_loads_without_trainer(tmp_path / "checkpoints" / "last.ckpt")

@@ -92,8 +92,9 @@ class SeqTask(pl.LightningModule):
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
 
     def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:
-        """The (word embedding, backbone) pairs pretrained weights go into: `word_embedding_path` and `main_backbone()` by default;
-        a task with several (an ensemble) lists them all."""
+        """The (word embedding, backbone) pairs pretrained weights go into (`seqlit.transfer`).
+
+        By default `word_embedding_path` and `main_backbone()`; a task with several (an ensemble) lists them all."""
         return [(self.get_submodule(self.word_embedding_path), self.main_backbone())]
 
     # -- transfer (seqlit.transfer) --------------------------------------------------

@@ -23,6 +23,7 @@ from torch import nn
 
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
+from seqlit.transfer.vectors import match
 
 UNIT = re.compile(r"^(?P<prefix>.*?)(?:weight|bias)_(?:ih|hh)_(?P<unit>l\d+(?:_reverse)?)$")
 
@@ -75,6 +76,21 @@ def _vocabulary(ckpt: dict, path: str) -> list[str]:
         raise SeqlitError(f"model.pretrained.lm {path!r} holds no word vocabulary: pass a checkpoint of "
                           "seqlit.tasks.LanguageModel trained with data_modules.LanguageModelingData")
     return tokens
+
+
+def embedding_rows(lm: LanguageModelWeights, tokens: list[str], dim: int, skip: set[int]
+                   ) -> tuple[dict[int, torch.Tensor], int, int]:
+    """The LM's rows for the words of `tokens` it shares (exact, then ignoring case, as for word vectors), and how
+    many matched each way; an LM of another width than `dim` is refused."""
+    if lm.embedding.size(1) != dim:
+        raise SeqlitError(f"model.pretrained.lm {lm.path!r} has {lm.embedding.size(1)}-dimensional word vectors but "
+                          f"this model's word embedding has {dim}: set --model.init_args.embedding_dim {lm.embedding.size(1)}")
+    exact = {t: i for i, t in enumerate(lm.tokens)}
+    lower: dict[str, int] = {}
+    for i, t in enumerate(lm.tokens):
+        lower.setdefault(t.lower(), i)
+    found, n_exact, n_lower = match(tokens, exact, lower, skip)
+    return {row: lm.embedding[i] for row, i in found.items()}, n_exact, n_lower
 
 
 @torch.no_grad()

@@ -25,8 +25,8 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
 from seqlit.errors import SeqlitError
-from seqlit.transfer.lm import copy_backbone, read_language_model
-from seqlit.transfer.vectors import match, read_vectors
+from seqlit.transfer.lm import copy_backbone, embedding_rows, read_language_model
+from seqlit.transfer.vectors import read_vectors
 
 
 class Pretrained(TypedDict, total=False):
@@ -91,16 +91,7 @@ def initialise(task, datamodule) -> None:
         source, extra = f"vectors {section['vectors']!r}", ""
     else:
         lm = read_language_model(section["lm"])
-        if lm.embedding.size(1) != dim:
-            raise SeqlitError(f"model.pretrained.lm {lm.path!r} has {lm.embedding.size(1)}-dimensional word vectors "
-                              f"but this model's word embedding has {dim}: set --model.init_args.embedding_dim "
-                              f"{lm.embedding.size(1)}")
-        exact = {t: i for i, t in enumerate(lm.tokens)}
-        lower: dict[str, int] = {}
-        for i, t in enumerate(lm.tokens):
-            lower.setdefault(t.lower(), i)
-        found, n_exact, n_lower = match(tokens, exact, lower, skip)
-        rows = {row: lm.embedding[i] for row, i in found.items()}
+        rows, n_exact, n_lower = embedding_rows(lm, tokens, dim, skip)
         for _, backbone in task.transfer_targets():
             copied, left = copy_backbone(lm, backbone)
         source = f"language model {lm.path!r}"

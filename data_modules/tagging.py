@@ -221,7 +221,7 @@ class TaggingData(SeqDataModule):
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "unk_id": self.vocab.unk_id,
                 "rare_start": self.rare_start, "char_vocab_size": len(self.chars), "char_pad_id": self.chars.pad_id,
-                "num_casings": len(CASINGS), "tag_names": list(self.tag_names)}
+                "num_casings": len(CASINGS), "label_names": list(self.tag_names)}
 
     # -- tensors ---------------------------------------------------------------
     def encode(self, tokens: list[str]) -> dict:
@@ -229,7 +229,7 @@ class TaggingData(SeqDataModule):
         chars = [self.chars.encode(t[: self.max_word_length]) or [self.chars.pad_id] for t in tokens]
         char_ids, _ = pad(chars, self.chars.pad_id)
         return {
-            "words": torch.tensor(self.vocab.encode(self.word_key(t) for t in tokens)),
+            "input_ids": torch.tensor(self.vocab.encode(self.word_key(t) for t in tokens)),
             "casing": torch.tensor([casing(t) for t in tokens]),
             "chars": char_ids,
         }
@@ -256,17 +256,17 @@ class TaggingData(SeqDataModule):
         return examples
 
     def lengths(self, examples: list[dict]) -> list[int]:
-        return [len(e["words"]) for e in examples]
+        return [len(e["input_ids"]) for e in examples]
 
     def collate(self, examples: list[dict]) -> dict:
         """Pad to the batch's longest sentence (and word); keep raw text fields for prediction."""
-        words, lengths = pad([e["words"] for e in examples], self.vocab.pad_id)
+        words, lengths = pad([e["input_ids"] for e in examples], self.vocab.pad_id)
         casings, _ = pad([e["casing"] for e in examples], 0)
         longest_word = max(e["chars"].size(1) for e in examples)
         chars = torch.full((len(examples), words.size(1), longest_word), self.chars.pad_id, dtype=torch.long)
         for i, e in enumerate(examples):
             chars[i, : e["chars"].size(0), : e["chars"].size(1)] = e["chars"]
-        batch = {"words": words, "casing": casings, "chars": chars, "lengths": lengths}
+        batch = {"input_ids": words, "casing": casings, "chars": chars, "lengths": lengths}
         if "tags" in examples[0]:
             batch["tags"], _ = pad([e["tags"] for e in examples], IGNORE)
         if "text" in examples[0]:

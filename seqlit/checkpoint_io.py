@@ -2,8 +2,11 @@
 
 * Loading uses `torch.load(weights_only=True)`: a checkpoint can hold tensors
   and plain data only, so opening one never runs code from it.
-* Saving is atomic: the file is written beside its target and renamed over it,
-  so a crash mid-write never leaves a truncated file that looks valid.
+* Saving is atomic (`seqlit.storage.write_atomically`): locally a temporary
+  file beside the target, fsync'ed and renamed over it; on fsspec URLs
+  (`memory://`, `s3://` …) fsspec's transaction. A crash mid-write never leaves
+  a truncated file that looks valid, and files follow the user's umask.
+* Paths may be fsspec URLs, for loading too.
 * A file that is not a checkpoint gets a one-line `SeqlitError`.
 * The class paths a checkpoint names (its model and data module) are imported
   only from seqlit's own packages: importing a module runs its code, so a
@@ -15,7 +18,6 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
-import tempfile
 import zipfile
 from typing import Any
 
@@ -24,6 +26,7 @@ from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
+from seqlit.storage import local_path, write_atomically
 
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
@@ -72,10 +75,15 @@ def _import(class_path: str):
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint with `weights_only=True`, turning every failure into one clear line."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    fs, local = get_filesystem(path), local_path(path)
+    if not (os.path.isfile(local) if local is not None else fs.isfile(path)):
         raise SeqlitError(f"checkpoint {path!r} does not exist: pass the path of a .ckpt file written by `seqlit fit`")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if local is not None:
+            ckpt = torch.load(local, map_location="cpu", weights_only=True)
+        else:
+            with fs.open(path, "rb") as f:
+                ckpt = torch.load(f, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as err:
         if "GLOBAL" in str(err) or "Unsupported global" in str(err):
             raise SeqlitError(
@@ -95,20 +103,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
     """Lightning's torch checkpoint IO with atomic saves and safe loads."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        path = os.fspath(path)
-        fs = get_filesystem(path)
-        fs.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=os.path.dirname(path) or ".")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(path, lambda f: torch.save(checkpoint, f))
 
     def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
         return load_checkpoint(path)

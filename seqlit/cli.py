@@ -49,6 +49,7 @@ from seqlit.callbacks.checkpoints import BestAndLastCheckpoint, ContinueRun
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
+from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.commands import top_level
@@ -147,6 +148,8 @@ class SeqlitCLI(LightningCLI):
         given = callbacks + list(config.get("callbacks") or [])
         if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
+        if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
+            callbacks.append(RequeueAtStepBoundary())
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []

@@ -66,4 +66,6 @@ def this_rank(module, saved: dict[str, Tensor] | None) -> dict[str, Tensor] | No
         rank_zero_warn(f"[seqlit] the checkpoint was written by {written_by.pop()} process(es) and this run has {world}: "
                        "random generators and recurrent states start afresh instead of where they were")
         return None
-    return {name: value[rank] for name, value in saved.items()}
+    # a copy, not a view into the stacked tensor: torch.set_rng_state reads a view's storage from its start
+    # (rank 1's row of rng_cpu is then an invalid state, or a segfault)
+    return {name: value[rank].clone() for name, value in saved.items()}

@@ -5,22 +5,27 @@ directory and aborts when one is already there; with W&B that directory is
 shared by all runs. Here the config goes into the run's own folder (the
 parent of its `checkpoints/`), and if a file is already there (a resumed run,
 a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced.
+The folder may be an fsspec URL (`--trainer.default_root_dir memory://…`); the
+file is written atomically (`seqlit.storage`) and follows the user's umask.
 """
 
 from __future__ import annotations
 
 import os
 
+from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.utilities import rank_zero_info
+
+from seqlit.storage import write_atomically
 
 
 def run_dir(trainer) -> str:
     """The folder of this run: where its checkpoints go, minus `checkpoints/`."""
     ckpt = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
     if ckpt is not None and ckpt.dirpath:
-        return os.path.dirname(os.path.normpath(ckpt.dirpath))
+        return os.path.dirname(ckpt.dirpath.rstrip("/"))  # not normpath: it would turn memory://b into memory:/b
     if trainer.loggers:
         logger = trainer.loggers[0]
         if getattr(logger, "log_dir", None):  # CSV / TensorBoard: Lightning puts checkpoints under log_dir
@@ -39,13 +44,18 @@ class RunConfigSaver(SaveConfigCallback):
         if stage != "fit" and trainer.logger is None:
             return  # an evaluation without a logger has no run folder: leave the working directory clean
         folder = run_dir(trainer)
-        os.makedirs(folder, exist_ok=True)
+        fs = get_filesystem(folder)
         stem, ext = os.path.splitext(self.config_filename)
         path, n = os.path.join(folder, self.config_filename), 0
-        while os.path.exists(path):
+        while fs.exists(path):
             n += 1
             path = os.path.join(folder, f"{stem}-{n}{ext}")
         if n:
             rank_zero_info(f"[seqlit] {self.config_filename} exists in {folder}; this run's config is {os.path.basename(path)}")
-        self.parser.save(self.config, path, skip_none=False, multifile=self.multifile)
+        if self.multifile:  # jsonargparse writes the included files beside it: local folders only
+            os.makedirs(folder, exist_ok=True)
+            self.parser.save(self.config, path, skip_none=False, multifile=True)
+        else:
+            text = self.parser.dump(self.config, skip_none=False)
+            write_atomically(path, lambda f: f.write(text.encode("utf-8")))
         rank_zero_info(f"[seqlit] config saved to {path}")

@@ -272,9 +272,9 @@ def test_long_training_sentences_are_cut_and_counted(tmp_path, caplog):
     dm = TaggingData(path=str(data), max_length=4)
     with caplog.at_level("INFO"):
         train = dm.encoded("train")
-    assert max(len(e["words"]) for e in train) == 4
+    assert max(len(e["input_ids"]) for e in train) == 4
     assert "train: 30 of 30 sentences were longer than data.max_length=4 tokens and were truncated" in caplog.text
-    assert max(len(e["words"]) for e in dm.encoded("validation")) > 4
+    assert max(len(e["input_ids"]) for e in dm.encoded("validation")) > 4
 
 
 # -- hub ids offline ---------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Task modules return, from `predict_step`, a list of JSON-ready dicts, each
 with an integer `index` (the example's position in the input file). Under
 DDP every rank predicts its share; the records are gathered to rank zero,
-sorted by `index`, and written to a temporary file that is renamed into
-place, so a crash never leaves a half-written output.
+sorted by `index`, and written atomically (`seqlit.storage`: a temporary
+file renamed into place, or an fsspec transaction), following the user's
+umask, so a crash never leaves a half-written output.
 
 Blank lines of a `predict_file` have nothing to predict (the data modules
 skip them); each gets the record `{"index": i, "skipped": "blank line"}`, so
@@ -22,11 +23,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from typing import TextIO
 
 import torch.distributed as dist
 from pytorch_lightning.callbacks import BasePredictionWriter
+
+from seqlit.storage import write_atomically
 
 SHOWN = 20  # predictions rendered on the terminal; the file holds them all
 
@@ -95,12 +97,7 @@ class JsonlPredictionWriter(BasePredictionWriter):
             results.write(lines)
             results.flush()
             return
-        folder = os.path.dirname(os.path.abspath(self.output))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(lines)
-        os.replace(tmp, self.output)
+        write_atomically(self.output, lambda f: f.write(lines.encode("utf-8")))
         view = [render(r) for r in records[:SHOWN]]
         if len(records) > SHOWN:
             view.append(f"… {len(records) - SHOWN} more in {self.output}")

@@ -18,8 +18,9 @@ The file is rewritten when each trainer call completes (its teardown; a
 call that raises writes nothing, so a crashed run leaves no results), so
 `fit --test_after_fit true` ends with the fit's and the test's metrics in it;
 a later stage's value of a metric replaces an earlier one. It is written by
-global rank zero only, atomically (a temporary file renamed over it: a reader
-never sees half a file), with the user's umask; checkpoint paths are absolute. Non-finite values are written
+global rank zero only, atomically (`seqlit.storage`: a temporary file renamed
+over it, or an fsspec transaction when the run folder is a URL: a reader never
+sees half a file), with the user's umask; local checkpoint paths are absolute. Non-finite values are written
 as JSON's `NaN` / `Infinity` extensions, which Python's `json` reads back, so a
 diverged run says so instead of dropping the figure. An evaluation without a
 logger has no run folder (see `RunConfigSaver`) and writes nothing.
@@ -35,6 +36,7 @@ import pytorch_lightning as pl
 
 from seqlit.callbacks.throughput import device_name
 from seqlit.run_config import run_dir
+from seqlit.storage import write_atomically
 
 FILENAME = "results.json"
 
@@ -44,14 +46,9 @@ def _floats(metrics) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(metrics.items())}
 
 
-def write_atomically(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _absolute(path: str) -> str:
+    """A local path made absolute; an fsspec URL (`memory://…`, `s3://…`) as it is."""
+    return path if "://" in path else os.path.abspath(path)
 
 
 class RunResults(pl.Callback):
@@ -82,17 +79,18 @@ class RunResults(pl.Callback):
         if not trainer.is_global_zero or (stage != "fit" and trainer.logger is None):
             return
         folder = run_dir(trainer)
-        os.makedirs(folder, exist_ok=True)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        write_atomically(os.path.join(folder, FILENAME), {
+        results = {
             "stages": self.stages,
             "metrics": self.metrics,
             "tokens_per_s": self.metrics.get("train/tokens_per_s"),
-            "best_checkpoint": os.path.abspath(best) if best else None,
-            "ckpt_path": os.path.abspath(trainer.ckpt_path) if trainer.ckpt_path else None,
+            "best_checkpoint": _absolute(best) if best else None,
+            "ckpt_path": _absolute(trainer.ckpt_path) if trainer.ckpt_path else None,
             "model": pl_module.describe() if hasattr(pl_module, "describe") else {"task": type(pl_module).__name__},
             "device": device_name(pl_module.device),
             "global_step": trainer.global_step,
             "epoch": trainer.current_epoch,
             "validation": self.validation,
-        })
+        }
+        text = json.dumps(results, indent=2) + "\n"
+        write_atomically(os.path.join(folder, FILENAME), lambda f: f.write(text.encode("utf-8")))

@@ -68,8 +68,9 @@ def gru_cell(wx: Tensor, a_prev: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
     relevance = torch.sigmoid(x_r + h_r)  # Γr
     keep = torch.sigmoid(x_z + h_z)  # z = 1 - Γu
     candidate = torch.tanh(x_n + relevance * h_n)  # c̃<t>
-    # (1 - z) * c̃ + z * a<t-1>, as one op in the same form torch uses.
-    return torch.lerp(candidate, a_prev, keep)
+    # (1 - z) * c̃ + z * a<t-1>, as one op in the same form torch uses; lerp wants one dtype, and under
+    # autocast the gates come out in bf16/fp16 while the state stays in its own (fp32) dtype
+    return torch.lerp(candidate.to(a_prev.dtype), a_prev, keep.to(a_prev.dtype))
 
 
 def lstm_cell(wx: Tensor, a_prev: Tensor, c_prev: Tensor, w_hh: Tensor, b_hh: Tensor) -> tuple[Tensor, Tensor]:

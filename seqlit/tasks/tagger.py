@@ -107,7 +107,7 @@ class Tagger(SeqTask):
     task_name = "tagging"
     word_embedding_path = "word_embedding"
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
-                     "num_casings", "tag_names")
+                     "num_casings", "label_names")
 
     def __init__(
         self,
@@ -137,7 +137,7 @@ class Tagger(SeqTask):
             if not 0.0 <= p < 1.0:
                 raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
         spec = data_spec
-        self.tag_names = list(spec["tag_names"])
+        self.tag_names = list(spec["label_names"])
         self.rare_unk, self.word_dropout = rare_unk, word_dropout
         self.word_embedding = nn.Embedding(spec["vocab_size"], embedding_dim, padding_idx=spec["pad_id"])
         # small start (Lample et al.): torch's N(0, 1) leaves rare words, rarely updated, as loud noise
@@ -188,7 +188,7 @@ class Tagger(SeqTask):
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:
         """Tag scores (B, T, K) for every token."""
-        words = batch["words"]
+        words = batch["input_ids"]
         if self.training and (self.rare_unk > 0 or self.word_dropout > 0):
             p = torch.full(words.shape, self.word_dropout, device=words.device)
             p = p.masked_fill(words >= self.spec["rare_start"], self.rare_unk)
@@ -205,8 +205,8 @@ class Tagger(SeqTask):
 
     @staticmethod
     def mask(batch: dict) -> Tensor:
-        lengths = batch["lengths"].to(batch["words"].device)
-        return torch.arange(batch["words"].size(1), device=lengths.device) < lengths.unsqueeze(1)
+        lengths = batch["lengths"].to(batch["input_ids"].device)
+        return torch.arange(batch["input_ids"].size(1), device=lengths.device) < lengths.unsqueeze(1)
 
     def loss(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Mean negative log-likelihood per token (CRF: of the whole sequence, divided by its tokens)."""

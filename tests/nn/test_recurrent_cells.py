@@ -53,3 +53,12 @@ def test_lstm_cell_matches_torch():
     got_a, got_c = lstm_cell(wx, a, c, cell.weight_hh, cell.bias_hh)
     torch.testing.assert_close(got_a, expected_a, atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(got_c, expected_c, atol=1e-12, rtol=1e-12)
+
+
+def test_gru_cell_keeps_the_state_dtype_under_autocast():
+    """Under bf16 autocast the gates come out in bf16; the step must still run and keep the state's dtype."""
+    wx, a = torch.randn(2, 3 * 4), torch.randn(2, 4)
+    w_hh, b_hh = torch.randn(3 * 4, 4), torch.randn(3 * 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = gru_cell(wx.bfloat16(), a, w_hh, b_hh)
+    assert out.dtype == a.dtype and torch.isfinite(out).all()

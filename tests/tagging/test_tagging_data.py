@@ -30,14 +30,14 @@ def test_conll_folder(conll_dir):
     assert len(tokens) == 60 and all(len(a) == len(b) for a, b in zip(tokens, tags))
     assert "-DOCSTART-" not in {t for s in tokens for t in s}
     spec = dm.data_spec
-    assert spec["tag_names"][0] == "O" and set(spec["tag_names"]) == {"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"}
+    assert spec["label_names"][0] == "O" and set(spec["label_names"]) == {"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"}
     assert spec["pad_id"] == 0 and spec["unk_id"] == 1 and spec["num_casings"] == len(CASINGS)
     batch = next(iter(dm.train_dataloader()))
-    b, t = batch["words"].shape
+    b, t = batch["input_ids"].shape
     assert batch["chars"].shape[:2] == (b, t) and batch["casing"].shape == (b, t)
     for i, n in enumerate(batch["lengths"].tolist()):
         assert (batch["tags"][i, n:] == IGNORE).all() and (batch["tags"][i, :n] >= 0).all()
-        assert (batch["words"][i, n:] == 0).all() and (batch["words"][i, :n] != 0).all()
+        assert (batch["input_ids"][i, n:] == 0).all() and (batch["input_ids"][i, :n] != 0).all()
 
 
 def test_vocabulary_from_train_only_and_rare_words_last(tmp_path):
@@ -52,7 +52,7 @@ def test_vocabulary_from_train_only_and_rare_words_last(tmp_path):
     assert dm.vocab.tokens == ["<pad>", "<unk>", "alpha", "beta", "gamma"]  # lower-cased, frequent first
     assert dm.rare_start == 3  # beta, gamma seen once
     example = dm.encoded("validation")[0]
-    assert example["words"].tolist() == [dm.vocab.unk_id]
+    assert example["input_ids"].tolist() == [dm.vocab.unk_id]
     assert example["casing"].tolist() == [CASINGS.index("title")]  # the case survives lower-casing
     assert dm.word_key("1997") == "0000"
 
@@ -67,10 +67,10 @@ def test_casing_classes():
 def test_shared_conll2003_parquet():
     dm = TaggingData(path=str(SHARED_DATA / "conll2003"))
     spec = dm.data_spec
-    assert spec["tag_names"] == CONLL_TAGS  # from the ClassLabel feature
+    assert spec["label_names"] == CONLL_TAGS  # from the ClassLabel feature
     sizes = {s: len(dm.sentences()[s][0]) for s in ("train", "validation", "test")}
     assert sizes == {"train": 14041, "validation": 3250, "test": 3453}
-    assert sum(len(e["words"]) for e in dm.encoded("test")) == 46435
+    assert sum(len(e["input_ids"]) for e in dm.encoded("test")) == 46435
     first = dm.sentences()["train"][1][0]
     assert first == ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]  # EU rejects German call ...
 
@@ -89,8 +89,8 @@ def test_max_length_truncates_training_only(tmp_path):
     for split in ("train", "validation", "test"):
         write_conll(tmp_path / f"{split}.conll", [long, long[:3]])
     dm = TaggingData(path=str(tmp_path), max_length=5)
-    assert max(len(e["words"]) for e in dm.encoded("train")) == 5
-    assert max(len(e["words"]) for e in dm.encoded("test")) == 12
+    assert max(len(e["input_ids"]) for e in dm.encoded("train")) == 5
+    assert max(len(e["input_ids"]) for e in dm.encoded("test")) == 12
 
 
 def test_single_file_is_cut_into_splits(tmp_path):
@@ -225,4 +225,4 @@ def test_vocab_state_round_trip(conll_dir):
     assert other.spec() == dm.spec()
     with pytest.raises(SeqlitError, match="lowercase"):
         TaggingData(path=str(conll_dir), lowercase=False).load_state_dict(state)
-    assert torch.equal(other.encode(["Paris"])["words"], dm.encode(["Paris"])["words"])
+    assert torch.equal(other.encode(["Paris"])["input_ids"], dm.encode(["Paris"])["input_ids"])

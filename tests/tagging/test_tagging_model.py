@@ -33,8 +33,8 @@ def test_train_step_and_decode(data, kind, char_encoder, output):
     model.eval()
     mask = model.mask(batch)
     tags = model.decode(model.emissions(batch), mask)
-    assert tags.shape == batch["words"].shape and (tags[~mask] == 0).all()
-    assert int(tags.max()) < len(data.spec()["tag_names"])
+    assert tags.shape == batch["input_ids"].shape and (tags[~mask] == 0).all()
+    assert int(tags.max()) < len(data.spec()["label_names"])
 
 
 @pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])
@@ -53,7 +53,7 @@ def test_rare_words_become_unk_only_in_training(data):
     spec = {**data.data_spec, "rare_start": 3}  # pretend every word from id 3 on was seen once
     model = Tagger(spec, **with_backbone(Tagger, rare_unk=0.99, **SMALL))
     words = torch.tensor([[2, 3]])
-    batch = {"words": words, "casing": torch.ones_like(words), "chars": torch.ones(1, 2, 1, dtype=torch.long),
+    batch = {"input_ids": words, "casing": torch.ones_like(words), "chars": torch.ones(1, 2, 1, dtype=torch.long),
              "lengths": torch.tensor([2])}
     seen = []
     model.word_embedding.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].tolist()))
@@ -66,9 +66,9 @@ def test_rare_words_become_unk_only_in_training(data):
 def test_predict_step_entities_point_into_text(data):
     model = Tagger(data.data_spec, **with_backbone(Tagger, **SMALL)).eval()
     # force "B-PER I-PER O ..." on every sentence by hand-setting the scores
-    names = data.spec()["tag_names"]
+    names = data.spec()["label_names"]
     batch = next(iter(data.predict_dataloader()))
-    t = batch["words"].size(1)
+    t = batch["input_ids"].size(1)
     fixed = torch.full((len(batch["text"]), t, len(names)), -10.0)
     fixed[:, :, names.index("O")] = 0.0
     fixed[:, 0, names.index("B-PER")] = 10.0
@@ -88,7 +88,7 @@ def test_bad_arguments(data):
         Tagger(data.data_spec, dropout=1.0)
     with pytest.raises(SeqlitError, match="char_features must be even"):
         Tagger(data.data_spec, char_encoder="rnn", char_features=11)
-    spec = {**data.data_spec, "tag_names": ["O", "PER", "LOC"]}
+    spec = {**data.data_spec, "label_names": ["O", "PER", "LOC"]}
     with pytest.raises(SeqlitError, match="constrain_bio false"):
         Tagger(spec)
     Tagger(spec, **with_backbone(Tagger, constrain_bio=False, **SMALL))

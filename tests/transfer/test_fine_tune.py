@@ -36,7 +36,7 @@ def test_without_decay_one_group_with_the_task_lr():
 
 def test_the_taggers_fresh_parts_are_in_the_top_group():
     spec = {"vocab_size": 4, "pad_id": 0, "unk_id": 1, "rare_start": 4, "char_vocab_size": 5, "char_pad_id": 0,
-            "num_casings": 3, "tag_names": ["O", "B-X", "I-X"]}
+            "num_casings": 3, "label_names": ["O", "B-X", "I-X"]}
     torch.manual_seed(0)
     m = Tagger(spec, **with_backbone(Tagger, embedding_dim=4, hidden_size=4))
     groups = fine_tune.layer_groups(m)

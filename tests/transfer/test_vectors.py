@@ -78,7 +78,7 @@ def test_loads_into_every_reader_with_a_coverage_line(tmp_path, caplog):
 def test_every_task_names_its_embedding_and_vocabulary(tmp_path):
     path = str(write(tmp_path / "v.txt"))
     spec = {"vocab_size": len(VOCAB), "pad_id": 0, "unk_id": 1, "rare_start": len(VOCAB), "char_vocab_size": 5,
-            "char_pad_id": 0, "num_casings": 3, "tag_names": ["O", "B-X", "I-X"]}
+            "char_pad_id": 0, "num_casings": 3, "label_names": ["O", "B-X", "I-X"]}
     tagger = Tagger(spec, embedding_dim=3, pretrained={"vectors": path})
     lm = LanguageModel({"vocab_size": len(VOCAB), "pad_id": 0, "level": "word"}, embedding_dim=3,
                        pretrained={"vectors": path})

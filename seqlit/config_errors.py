@@ -41,6 +41,15 @@ def _params(class_path: str) -> list[str]:
     return names
 
 
+def _keys(class_path: str) -> list[str]:
+    """The keys of the TypedDict `class_path` names (none if it cannot be imported)."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        return list(getattr(importlib.import_module(module), name).__annotations__)
+    except (ImportError, AttributeError, ValueError):
+        return []
+
+
 def _suggest(word: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(sorted(set(candidates)))}"
@@ -63,6 +72,13 @@ def summarize(message: str) -> str:
         key = ".".join(k for k in (f"{section}.init_args", m.group(1), m.group(2)) if k)
         what, fix = RANGES[m.group(3)]
         return f"{key} must be {what}, got {m.group(4)}: set --{key} to {fix}"
+    # an unknown key inside a TypedDict section (`pretrained:`): its keys are the TypedDict's
+    inside = r"(?:(?!Parser key).)*?"  # within the innermost section's report
+    m = re.search(rf"Parser key \"([^\"]+)\":{inside}Subtypes: \[<class '([\w.]+)'>{inside}Unexpected keys: \{{'([^']+)'",
+                  message, re.S)
+    if m:
+        inner, typed, option = m.groups()
+        return f"unknown key '{section}.init_args.{inner}.{option}'{_suggest(option, _keys(typed))}"
     # an unknown key inside a section: name the section's class and its keys
     m = re.search(r"class_path '[^']+':\s*Parser key \"([^\"]+)\":\s*Type .*? expects a function or a callable class: "
                   r"Option '([^']+)' is not accepted\. Got value: Namespace\(class_path='([^']+)'", message, re.S)

@@ -7,6 +7,12 @@ hyper-parameters, so a checkpoint alone rebuilds the model.
 The backbone comes in as a factory (`seqlit.nn.backbone`): the task calls
 `build_backbone(input_size)` with the width of its own input features.
 
+Transfer is the same for every task (`seqlit.transfer`, docs/transfer.md): a task
+names its word embedding, its backbone and the vocabulary they index once
+(`transfer_targets`, `word_vocab`), and its `pretrained:` section loads word
+vectors or a language model into them when a fit starts from scratch, with
+discriminative learning rates and gradual unfreezing if asked.
+
 Evaluation has one shape for every task. A task's `evaluate(batch, stage, metrics)`
 updates its metrics and returns its mean loss over the batch and what that
 mean is over (tokens, sentences); `SeqTask` keeps one copy of the metrics and
@@ -30,12 +36,15 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.plugins.precision import MixedPrecision
+from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import Backbone, BackboneFactory, build
+from seqlit.transfer import fine_tune, pretrained as transfer
+from seqlit.transfer.pretrained import Pretrained
 
 STAGES = ("val", "test")
 
@@ -48,13 +57,15 @@ class SeqTask(pl.LightningModule):
     monitor_mode: str = "min"
     required_spec: tuple[str, ...] = ()
     task_name: str = "task"  # what records and leaderboards call the task
+    word_embedding_path: str = "embedding"  # the module `pretrained:` loads word vectors into (see `transfer_targets`)
+    word_vocab: str = "vocab"  # the data module's vocabulary whose ids that embedding reads
 
     def head(self) -> str | None:
         """The output side, where it names the model in records (`crf`, `attn`); None when plain."""
         return None
 
     def __init__(self, data_spec: dict[str, Any] | None, lr: float, weight_decay: float,
-                 lr_schedule: Literal["constant", "cosine"] = "constant"):
+                 lr_schedule: Literal["constant", "cosine"] = "constant", pretrained: Pretrained | None = None):
         super().__init__()
         if data_spec is None:
             raise SeqlitError(
@@ -68,6 +79,8 @@ class SeqTask(pl.LightningModule):
             raise SeqlitError(f"model.lr must be positive, got {lr}")
         self.spec = data_spec
         self.lr, self.weight_decay, self.lr_schedule = lr, weight_decay, lr_schedule
+        self.pretrained = transfer.check(pretrained)
+        self._frozen: set[int] = set()
         self._resume: dict[str, torch.Tensor] | None = None
 
     # -- components ---------------------------------------------------------------
@@ -77,6 +90,36 @@ class SeqTask(pl.LightningModule):
             return build(factory, input_size)
         except (ValueError, TypeError) as err:
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
+
+    def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:
+        """The (word embedding, backbone) pairs pretrained weights go into (`seqlit.transfer`).
+
+        By default `word_embedding_path` and `main_backbone()`; a task with several (an ensemble) lists them all."""
+        return [(self.get_submodule(self.word_embedding_path), self.main_backbone())]
+
+    # -- transfer (seqlit.transfer) --------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Freeze what `pretrained:` keeps fixed, before the optimizer and DDP see the parameters (also on resume)."""
+        if stage != "fit":
+            return
+        self._frozen = transfer.freeze(self)
+        if self.pretrained["gradual_unfreezing"] and self.trainer.world_size > 1:
+            raise SeqlitError("model.pretrained.gradual_unfreezing runs on one process only (DDP syncs the gradients "
+                              "of the parameters that train at the start): set it to false, or train on one device")
+
+    def on_fit_start(self) -> None:
+        """Load the pretrained vectors or LM when the fit starts from scratch; a resumed fit has them in its checkpoint.
+
+        Here rather than in `setup`: the trainer knows whether it resumes (`ckpt_path`) only after `setup`."""
+        if self.trainer.ckpt_path is None:
+            transfer.initialise(self, self.trainer.datamodule)
+
+    def on_train_epoch_start(self) -> None:
+        """Gradual unfreezing: the top `epoch + 1` layer groups train in this epoch."""
+        if self.pretrained["gradual_unfreezing"]:
+            trained = fine_tune.unfreeze(self, self.current_epoch, self._frozen)
+            rank_zero_info(f"[seqlit] epoch {self.current_epoch}: the top {trained} of "
+                           f"{len(fine_tune.layer_groups(self))} layer groups train")
 
     # -- evaluation ---------------------------------------------------------------
     def metrics(self) -> dict[str, Metric]:
@@ -227,7 +270,8 @@ class SeqTask(pl.LightningModule):
 
         Fused AdamW: one kernel per step, several times faster than torch's
         default per-tensor loop on CPU (large embedding tables dominate it).
-        `cosine` decays from `lr` to 0 over the run's budget, stepped every
+        With `pretrained.lr_decay` each layer group has its own (discriminative) lr, `lr` at the top
+        (`seqlit.transfer.fine_tune`). `cosine` decays from `lr` to 0 over the run's budget, stepped every
         batch. The budget is `max_steps`/`max_epochs` or `max_time`, whichever
         ends first, so a run cut by `max_time` still ends annealed
         (LightningCLI's `lr_scheduler:` steps once per epoch and cannot see `max_time`).
@@ -238,7 +282,9 @@ class SeqTask(pl.LightningModule):
         task config clips.
         """
         fused = not isinstance(self.trainer.precision_plugin, MixedPrecision) if self._trainer is not None else True
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay,
+        decay = self.pretrained["lr_decay"]
+        params = self.parameters() if decay == 1.0 else fine_tune.parameter_groups(self, self.lr, decay)
+        optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
                                       fused=fused, foreach=not fused)
         if self.lr_schedule == "constant":
             return optimizer

@@ -23,6 +23,7 @@ from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.reader import Pooling, Reader
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
+from seqlit.transfer import Pretrained
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 128, "bidirectional": True}}
 
@@ -43,6 +44,8 @@ class Classifier(SeqTask):
         word_dropout: in training, each word becomes `<unk>` with this probability (see
             `drop_words`), so the model learns what an unseen word means.
         dropout: on the pooled features before the output layer.
+        pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
+            fine-tuned (`seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
         ensemble: number of readers trained side by side (K times the compute); predictions
@@ -67,9 +70,10 @@ class Classifier(SeqTask):
         lr: float = 3e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
+        pretrained: Pretrained | None = None,
         ensemble: PositiveInt = 1,
     ):
-        super().__init__(data_spec, lr, weight_decay, lr_schedule)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
         if not 0.0 <= word_dropout < 1.0:
@@ -97,6 +101,10 @@ class Classifier(SeqTask):
         if num_classes == 2:
             parts["auroc"] = BinaryAUROC()
         return parts
+
+    def transfer_targets(self):
+        """Every reader's embedding and backbone: each member of an ensemble starts from the same pretrained weights."""
+        return [(reader.embedding, reader.backbone) for reader in self.readers]
 
     def main_backbone(self):
         """Reader 0's (the members of an ensemble share its settings)."""

@@ -28,6 +28,7 @@ from seqlit.nn.backbone import BackboneFactory, map_state
 from seqlit.nn.dropout import LockedDropout
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
+from seqlit.transfer import Pretrained
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent",
             "init_args": {"kind": "lstm", "hidden_size": 512, "num_layers": 2, "dropout": 0.2}}
@@ -50,6 +51,8 @@ class LanguageModel(SeqTask):
             (frequent tokens first, which the vocabulary guarantees).
         adaptive_input: embed with `AdaptiveInput` at the same cutoffs (narrower vectors
             for rarer tokens): an 8x smaller table, and a faster step on CPUs.
+        pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
+            fine-tuned (`seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
@@ -72,8 +75,9 @@ class LanguageModel(SeqTask):
         lr: float = 2e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
+        pretrained: Pretrained | None = None,
     ):
-        super().__init__(data_spec, lr, weight_decay, lr_schedule)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
         vocab_size = data_spec["vocab_size"]
         if tie_weights and adaptive_cutoffs and not adaptive_input:
@@ -182,6 +186,7 @@ class LanguageModel(SeqTask):
         self._state[stage] = None
 
     def on_train_epoch_start(self):
+        super().on_train_epoch_start()
         self._reset("train")
 
     def resume_state(self) -> dict[str, torch.Tensor]:

@@ -34,6 +34,7 @@ from seqlit.nn.attention import build_attention
 from seqlit.nn.backbone import BackboneFactory, State, activation, map_state
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
+from seqlit.transfer import Pretrained
 
 Monitor = Literal["val/bleu", "val/exact_match", "val/loss"]
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "gru", "hidden_size": 256, "bidirectional": True}}
@@ -66,11 +67,14 @@ class Seq2Seq(SeqTask):
         max_output_length: tokens written at most (the <eos> included).
         bleu_tokenize: SacreBLEU tokenizer (`13a` for words; `char` scores characters, for the date task).
         monitor: metric that picks the best checkpoint (`val/exact_match` suits the date task).
+        pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
+            fine-tuned (`seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
 
     task_name = "translation"
+    word_embedding_path, word_vocab = "source_embedding", "source_vocab"  # transfer reaches the encoder's side
     required_spec = ("source_vocab_size", "target_vocab_size", "source_pad_id", "target_pad_id", "bos_id", "eos_id")
 
     def __init__(
@@ -91,8 +95,9 @@ class Seq2Seq(SeqTask):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
+        pretrained: Pretrained | None = None,
     ):
-        super().__init__(data_spec, lr, weight_decay, lr_schedule)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         if beam_size < 1 or max_output_length < 1:
             raise SeqlitError(f"model.beam_size and model.max_output_length must be positive, got {beam_size}, {max_output_length}")
         self.save_hyperparameters()

@@ -33,6 +33,7 @@ from seqlit.nn.crf import CRF
 from seqlit.nn.recurrent import Recurrent
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
+from seqlit.transfer import Pretrained
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 200, "bidirectional": True}}
 
@@ -95,6 +96,8 @@ class Tagger(SeqTask):
         word_dropout: probability of replacing any other word by `<unk>` (training only).
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
         constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
+        pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
+            fine-tuned (`seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
@@ -102,6 +105,7 @@ class Tagger(SeqTask):
     monitor = "val/f1"
     monitor_mode = "max"
     task_name = "tagging"
+    word_embedding_path = "word_embedding"
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "label_names")
 
@@ -124,8 +128,9 @@ class Tagger(SeqTask):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         lr_schedule: Literal["constant", "cosine"] = "constant",
+        pretrained: Pretrained | None = None,
     ):
-        super().__init__(data_spec, lr, weight_decay, lr_schedule)
+        super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
         for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk),
                         ("word_dropout", word_dropout)):

@@ -1,0 +1,56 @@
+"""Fine-tuning a pretrained network without wiping out what it knows (ULMFiT, Howard & Ruder 2018).
+
+A task's parameters fall into layer groups, bottom to top: its word embedding(s), each layer of its
+backbone(s), and everything else (the output layer and any part built fresh for the task: pooling, CRF,
+character features). Lower layers hold the most general knowledge and should move least:
+
+* discriminative learning rates: group g of G gets `lr / lr_decay ** (G - 1 - g)`, the top group `lr`
+  (ULMFiT's 2.6 per layer);
+* gradual unfreezing: in epoch e only the top e + 1 groups train, so the fresh top layers settle before
+  the pretrained ones below them receive its gradients.
+
+A backbone whose parameter names carry torch's layer suffix (`_l0`, `_l1_reverse` …, as `Recurrent` does)
+is split per layer; any other backbone is one group.
+"""
+
+from __future__ import annotations
+
+import re
+
+from torch import nn
+
+LAYER = re.compile(r"_l(\d+)(?:_reverse)?$")
+
+
+def layer_groups(task) -> list[list[nn.Parameter]]:
+    """The task's trainable parameters by layer group, bottom (the word embeddings) to top (the rest)."""
+    targets = task.transfer_targets()
+    groups: list[list[nn.Parameter]] = [[p for embedding, _ in targets for p in embedding.parameters()]]
+    by_layer: dict[int, list[nn.Parameter]] = {}
+    for _, backbone in targets:
+        for name, p in backbone.named_parameters():
+            m = LAYER.search(name)
+            by_layer.setdefault(int(m.group(1)) if m else 0, []).append(p)
+    groups += [by_layer[k] for k in sorted(by_layer)]
+    taken = {id(p) for group in groups for p in group}
+    groups.append([p for p in task.parameters() if id(p) not in taken])
+    return [group for group in groups if group]
+
+
+def parameter_groups(task, lr: float, lr_decay: float) -> list[dict]:
+    """Optimizer parameter groups with discriminative learning rates (one group per layer group)."""
+    groups = layer_groups(task)
+    return [{"params": group, "lr": lr / lr_decay ** (len(groups) - 1 - g)} for g, group in enumerate(groups)]
+
+
+def unfreeze(task, epoch: int, keep_frozen: set[int] = frozenset()) -> int:
+    """Let only the top `epoch + 1` layer groups train; parameters in `keep_frozen` (ids) never do.
+
+    Returns how many groups train now.
+    """
+    groups = layer_groups(task)
+    trained = min(epoch + 1, len(groups))
+    for g, group in enumerate(groups):
+        for p in group:
+            p.requires_grad_(g >= len(groups) - trained and id(p) not in keep_frozen)
+    return trained

@@ -36,6 +36,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.plugins.precision import MixedPrecision
+from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 from torchmetrics import MeanMetric, Metric
@@ -103,9 +104,10 @@ class SeqTask(pl.LightningModule):
         if stage != "fit":
             return
         self._frozen = transfer.freeze(self)
-        if self.pretrained["gradual_unfreezing"] and self.trainer.world_size > 1:
+        # DDP registers the parameters that need gradients when it wraps the model: unfreezing later breaks it
+        if self.pretrained["gradual_unfreezing"] and isinstance(self.trainer.strategy, DDPStrategy):
             raise SeqlitError("model.pretrained.gradual_unfreezing runs on one process only (DDP syncs the gradients "
-                              "of the parameters that train at the start): set it to false, or train on one device")
+                              "of the parameters that train at the start): set it to false, or train without a DDP strategy")
 
     def on_fit_start(self) -> None:
         """Load the pretrained vectors or LM when the fit starts from scratch; a resumed fit has them in its checkpoint.

@@ -43,3 +43,17 @@ def test_the_taggers_fresh_parts_are_in_the_top_group():
     names = {id(p): n for n, p in m.named_parameters()}
     assert [names[id(p)] for p in groups[0]] == ["word_embedding.weight"]
     assert {names[id(p)].split(".")[0] for p in groups[-1]} == {"casing_embedding", "chars", "scores", "crf"}
+
+
+def test_gradual_unfreezing_refuses_ddp(monkeypatch):
+    """DDP registers the parameters that need gradients when it wraps the model; unfreezing later would break it."""
+    from types import SimpleNamespace
+
+    from pytorch_lightning.strategies import DDPStrategy
+
+    from seqlit.errors import SeqlitError
+
+    m = classifier(TOKENS, pretrained={"gradual_unfreezing": True})
+    monkeypatch.setattr(type(m), "trainer", property(lambda self: SimpleNamespace(strategy=DDPStrategy())))
+    with pytest.raises(SeqlitError, match="gradual_unfreezing runs on one process only"):
+        m.setup("fit")

@@ -48,7 +48,7 @@ def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[st
     Every class they name (a `backbone:` section's `class_path` …) must be seqlit's own, like the
     class itself; a task's `upgrade_hparams` moves the options of older layouts into today's sections.
     """
-    cls = _import(trusted_class_path(stored["_class_path"], path))
+    cls = import_class(trusted_class_path(stored["_class_path"], path))
     init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
     if hasattr(cls, "upgrade_hparams"):
         init_args = cls.upgrade_hparams(init_args)
@@ -67,7 +67,7 @@ def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[st
     return init_args
 
 
-def _import(class_path: str):
+def import_class(class_path: str):
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)
 

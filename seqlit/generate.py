@@ -8,18 +8,12 @@ vocabulary and tokenization level. No config, no data files.
 from __future__ import annotations
 
 import argparse
-import importlib
 
 import torch
 
-from seqlit.checkpoint_io import load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.checkpoint_io import import_class, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.errors import SeqlitError
 from seqlit.generation import sample
-
-
-def _class(path: str):
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def load_language_model(ckpt_path: str):
@@ -30,13 +24,13 @@ def load_language_model(ckpt_path: str):
     model_cls, data_cls = hparams.get("_class_path"), data_hparams.get("_class_path")
     if model_cls and data_cls:  # importing runs code: only seqlit's own classes
         model_cls, data_cls = trusted_class_path(model_cls, ckpt_path), trusted_class_path(data_cls, ckpt_path)
-    if not model_cls or not data_cls or not hasattr(_class(model_cls), "step"):
+    if not model_cls or not data_cls or not hasattr(import_class(model_cls), "step"):
         raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
                           "generate needs a checkpoint of seqlit.tasks.LanguageModel")
-    model = _class(model_cls)(data_spec=hparams.get("data_spec"), **stored_init_args(hparams, ckpt_path))
+    model = import_class(model_cls)(data_spec=hparams.get("data_spec"), **stored_init_args(hparams, ckpt_path))
     model.upgrade_state_dict(ckpt["state_dict"])
     model.load_state_dict(ckpt["state_dict"])
-    dm = _class(data_cls)(**stored_init_args(data_hparams, ckpt_path), vocab_from=ckpt_path)
+    dm = import_class(data_cls)(**stored_init_args(data_hparams, ckpt_path), vocab_from=ckpt_path)
     dm.ensure_vocab()
     return model.eval(), dm
 

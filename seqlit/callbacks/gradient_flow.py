@@ -58,11 +58,10 @@ class GradientFlow(pl.Callback):
 
     # -- capture ∂L/∂a<t> ------------------------------------------------------
     def setup(self, trainer, pl_module, stage: str) -> None:
-        # the task's backbone (a classifier's first reader's), not a character encoder's Recurrent
-        backbone = getattr(pl_module, "backbone", None) or next(
-            (m for name, m in pl_module.named_modules() if name.endswith("backbone")), None)
-        self._backbone = backbone if isinstance(backbone, Recurrent) else next(
+        # a task's own backbone (not a character encoder's Recurrent); any other module: its first Recurrent
+        backbone = pl_module.main_backbone() if hasattr(pl_module, "main_backbone") else next(
             (m for m in pl_module.modules() if isinstance(m, Recurrent)), None)
+        self._backbone = backbone if isinstance(backbone, Recurrent) else None
         if self._backbone is None:
             raise ValueError("GradientFlow needs a model with a seqlit.nn.Recurrent backbone")
 

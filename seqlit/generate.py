@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@torch.no_grad()  # a context, not set_grad_enabled(False): an in-process caller keeps its grad mode
 def main(argv: list[str]) -> None:
     from seqlit.callbacks.samples import encode_prompt
 
@@ -56,7 +57,6 @@ def main(argv: list[str]) -> None:
         raise SeqlitError("--max_tokens and --num_samples must be positive")
     if args.top_k is not None and args.top_k <= 0:
         raise SeqlitError(f"--top_k must be positive, got {args.top_k}")
-    torch.set_grad_enabled(False)
     model, dm = load_language_model(args.ckpt_path)
     prompt = encode_prompt(dm, args.prompt)
     stop = dm.vocab.encode(["\n" if dm.level == "char" else "<eos>"])[0] if args.stop_at_eos else None

@@ -78,8 +78,10 @@ def main(argv: list[str]) -> None:
     out = args.out or os.path.join("results", suite.name)
     for entry in entries:  # every data folder exists before the first entry trains
         data_path(entry, args.data_root)
-    baseline, notes = (results.baselines(results.read(args.compare), args.allow_dirty_baseline)
-                       if args.compare else (None, []))
+    # the baseline of an entry is a record of the same suite: a results file may hold other suites' entries
+    # (cpu and cpu_sweep share results/cpu), which this run neither has nor should be judged against
+    baseline, notes = (results.baselines([r for r in results.read(args.compare) if r.get("suite", suite.name) == suite.name],
+                                         args.allow_dirty_baseline) if args.compare else (None, []))
     if args.dry_run:
         for entry in entries:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in entry.env.items())
@@ -105,7 +107,8 @@ def main(argv: list[str]) -> None:
             rows.append(row)
             metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
             print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
-                  f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB", flush=True)
+                  f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "
+                  f"CPU share {row.get('cpu_share')}", flush=True)
             if args.wandb:
                 tracking.log_entry(row, suite.name, out)
         current[entry.name] = summarize(run)
@@ -122,7 +125,7 @@ def main(argv: list[str]) -> None:
         drop = (suite.max_throughput_drop if suite.max_throughput_drop is not None
                 else compare.DEFAULT_THROUGHPUT_DROP) if args.compare_throughput else None
         diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.tolerances, drop,
-                                allow_new=args.allow_new, expected={n for n in baseline if matches(args.only, n)})
+                                allow_new=args.allow_new, expected={e.name for e in entries if e.name in baseline})
         problems = [d for d in diffs if d.failed]
         print(f"\n[benchmark] compared with {args.compare}: {len(problems)} failure(s)")
         for name, note in notes:

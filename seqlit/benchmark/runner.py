@@ -114,8 +114,12 @@ def time_to_target(validation: list[dict], target: dict) -> tuple[float | None, 
     return None, None
 
 
-def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, float, float]:
-    """Run `cmd` with its output in `log_path`: (exit code, wall seconds, peak resident MB)."""
+def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, float, float, float]:
+    """Run `cmd` with its output in `log_path`: (exit code, wall seconds, peak resident MB, CPU seconds).
+
+    The CPU seconds (user + system, all threads) against wall time x threads tell whether the entry had
+    its cores to itself: under a `max_time` budget a run that shares them trains fewer steps, so both its
+    throughput and its quality are not comparable, and the record shows it (`cpu_share`)."""
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()
@@ -125,7 +129,7 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, 
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak_bytes = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
-    return proc.returncode, wall, peak_bytes / 2**20
+    return proc.returncode, wall, peak_bytes / 2**20, usage.ru_utime + usage.ru_stime
 
 
 def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None, seed: int | None = None,
@@ -139,7 +143,8 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
     run_dir = os.path.join(runs_dir(out_dir), entry.name, version)
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     cmd = fit_command(entry, out_dir, version, data_root, seed)
-    code, wall, peak_mb = run_child(cmd, entry.env, run_dir + ".log")
+    code, wall, peak_mb, cpu_s = run_child(cmd, entry.env, run_dir + ".log")
+    threads = int(entry.env.get("OMP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
     res = read_run_results(run_dir) or {}
     model = res.get("model") or {}
     status = "ok" if code == 0 and res else f"failed (exit {code})" if code else "failed (no results.json)"
@@ -153,6 +158,7 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
         "tokens_per_s": round(res["tokens_per_s"], 1) if res.get("tokens_per_s") is not None else None,
         "wall_s": round(wall, 1),
         "peak_mem_mb": round(peak_mb, 1),
+        "cpu_share": round(cpu_s / (wall * threads), 3) if wall > 0 else None,  # of the entry's threads' wall time
         "params": model.get("params"),
         "device": res.get("device", "unknown"),
         **(provenance or {}),

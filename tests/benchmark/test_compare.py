@@ -181,3 +181,11 @@ def test_a_dirty_baseline_is_refused_unless_asked(tmp_path, monkeypatch, capsys)
     del old_style["dirty"]
     code, out = _fake_run(tmp_path, monkeypatch, capsys, [old_style])
     assert code == 1 and "is from a dirty tree" in out
+
+
+def test_records_of_another_suite_are_neither_baseline_nor_expected(tmp_path, monkeypatch, capsys):
+    """results/cpu holds the cpu and cpu_sweep suites' records side by side: each suite is judged by its own."""
+    other = {**record("wikitext2-gru"), "suite": "cpu_sweep"}
+    same_name_other_suite = {**record(**{"test/ppl": 15.0, "test/bpc": 3.9}), "suite": "cpu_sweep"}
+    code, out = _fake_run(tmp_path, monkeypatch, capsys, [record(), other, same_name_other_suite])
+    assert code == 0 and "0 failure(s)" in out and "wikitext2-gru" not in out

@@ -53,7 +53,7 @@ def fake_child(results: dict | None, code: int = 0):
         if results is not None:
             with open(os.path.join(folder, "results.json"), "w") as f:
                 json.dump(results, f)
-        return code, 12.0, 600.0
+        return code, 12.0, 600.0, 9.0  # 9 CPU seconds in 12 s on one thread
     return run
 
 
@@ -78,6 +78,7 @@ def test_the_record_comes_from_results_json(tmp_path, monkeypatch):
     assert (row["seed"], row["run_id"]) == (1, "r1") and row["log"].endswith("-seed1.log")
     assert {k: row[k] for k in SOURCE} == SOURCE
     assert row["command"].startswith("OMP_NUM_THREADS=1 ") and "--seed_everything 1" in row["command"]
+    assert row["cpu_share"] == 0.75  # 9 CPU seconds over 12 s of its one thread: something else shared the core
 
 
 def test_a_run_without_results_json_failed(tmp_path, monkeypatch):

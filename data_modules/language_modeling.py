@@ -7,6 +7,11 @@ keeps every character, newline included, so the newline plays `<eos>`.
 A corpus with one split only (a single text file such as Tiny Shakespeare, or
 the embedded quickstart corpus) is cut by lines into train/validation/test
 with the fixed fractions `split_fractions` (default 90/5/5).
+
+`direction: backward` serves each split's stream reversed, last token first: a
+backward LM, whose states summarise what follows a position (Flair's second
+LM, used by `pretrained.char_lms` in seqlit/transfer/char_lm.py). The
+checkpoint's vocabulary entry records the direction.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class LanguageModelingData(SeqDataModule):
         split_fractions: train/validation/test fractions of lines for one-split corpora.
         seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
+        direction: `forward` (left to right) or `backward` (each split's stream reversed).
     """
 
     predict_hint = "a language model continues a prompt instead: python -m seqlit generate --ckpt_path CKPT --prompt TEXT"
@@ -65,6 +71,7 @@ class LanguageModelingData(SeqDataModule):
         split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05),
         seed: int | None = None,
         vocab_from: str | None = None,
+        direction: Literal["forward", "backward"] = "forward",
     ):
         super().__init__(path=path, name=name, split_fractions=split_fractions, batch_size=batch_size,
                          eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
@@ -74,6 +81,7 @@ class LanguageModelingData(SeqDataModule):
         self.save_hyperparameters(ignore=["vocab_from"])
         self.level, self.text_column, self.bptt = level, text_column, bptt
         self.random_bptt, self.max_vocab, self.min_freq = random_bptt, max_vocab, min_freq
+        self.direction = direction
         self.vocab: Vocab | None = None
         self._lines: dict[str, list[str]] | None = None
 
@@ -110,7 +118,7 @@ class LanguageModelingData(SeqDataModule):
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens from the training split")
 
     def vocab_state(self) -> dict:
-        return {"level": self.level, "tokens": self.vocab.to_state()}
+        return {"level": self.level, "direction": self.direction, "tokens": self.vocab.to_state()}
 
     def load_vocab_state(self, state: dict) -> None:
         if state["level"] != self.level:
@@ -123,9 +131,10 @@ class LanguageModelingData(SeqDataModule):
 
     # -- tensors ------------------------------------------------------------------
     def encode_split(self, name: str, stage: str) -> torch.Tensor:
-        """A split as one id sequence, the lines' tokens one after another."""
+        """A split as one id sequence, the lines' tokens one after another (reversed for a backward LM)."""
         encoded = [i for line in self.lines()[name] for i in self.vocab.encode(self.tokenize(line))]
-        return torch.tensor(encoded, dtype=torch.long)
+        ids = torch.tensor(encoded, dtype=torch.long)
+        return ids.flip(0) if self.direction == "backward" else ids
 
     def loader(self, stage: str) -> DataLoader:
         """Contiguous streams instead of buckets: each rank its own rows (streams.py), windows of `bptt` tokens."""

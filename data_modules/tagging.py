@@ -249,7 +249,7 @@ class TaggingData(SeqDataModule):
                     f"{self.path!r} split {split!r} sentence {i}: {self.tags_column} value {unknown!r} is not among the "
                     f"tag names ({', '.join(self.tag_names)}): list every tag in --data.init_args.tag_names"
                 )
-            examples.append({**self.encode(tokens), "tags": torch.tensor([tag_index[t] for t in tags])})
+            examples.append({**self.encode(tokens), "tokens": tokens, "tags": torch.tensor([tag_index[t] for t in tags])})
         if cut:
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
@@ -259,18 +259,19 @@ class TaggingData(SeqDataModule):
         return [len(e["input_ids"]) for e in examples]
 
     def collate(self, examples: list[dict]) -> dict:
-        """Pad to the batch's longest sentence (and word); keep raw text fields for prediction."""
+        """Pad to the batch's longest sentence (and word); keep the words, and raw text fields for prediction."""
         words, lengths = pad([e["input_ids"] for e in examples], self.vocab.pad_id)
         casings, _ = pad([e["casing"] for e in examples], 0)
         longest_word = max(e["chars"].size(1) for e in examples)
         chars = torch.full((len(examples), words.size(1), longest_word), self.chars.pad_id, dtype=torch.long)
         for i, e in enumerate(examples):
             chars[i, : e["chars"].size(0), : e["chars"].size(1)] = e["chars"]
-        batch = {"input_ids": words, "casing": casings, "chars": chars, "lengths": lengths}
+        batch = {"input_ids": words, "casing": casings, "chars": chars, "lengths": lengths,
+                 "tokens": [e["tokens"] for e in examples]}  # the words as written: char LM features read them
         if "tags" in examples[0]:
             batch["tags"], _ = pad([e["tags"] for e in examples], IGNORE)
         if "text" in examples[0]:
-            for key in ("index", "text", "tokens", "offsets"):
+            for key in ("index", "text", "offsets"):
                 batch[key] = [e[key] for e in examples]
         return batch
 

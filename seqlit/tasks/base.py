@@ -81,6 +81,7 @@ class SeqTask(pl.LightningModule):
         self.spec = data_spec
         self.lr, self.weight_decay, self.lr_schedule = lr, weight_decay, lr_schedule
         self.pretrained = transfer.check(pretrained)
+        self.char_lms: nn.Module | None = None  # contextual string features (`pretrained.char_lms`), in tasks that take them
         self._frozen: set[int] = set()
         self._resume: dict[str, torch.Tensor] | None = None
 

@@ -33,7 +33,7 @@ from seqlit.nn.crf import CRF
 from seqlit.nn.recurrent import Recurrent
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
-from seqlit.transfer import Pretrained
+from seqlit.transfer import Pretrained, pretrained as transfer
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 200, "bidirectional": True}}
 
@@ -97,7 +97,8 @@ class Tagger(SeqTask):
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
         constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
         pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
-            fine-tuned (`seqlit.transfer`, docs/transfer.md).
+            fine-tuned; `char_lms` adds each word's states in forward/backward character LMs to its
+            features (Flair-style; `seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
     """
@@ -151,8 +152,10 @@ class Tagger(SeqTask):
             self.chars = CharRNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features)
         else:
             self.chars, char_features = None, 0
+        self.char_lms = transfer.char_lm_features(self)
+        contextual = self.char_lms.output_size if self.char_lms is not None else 0
         self.embedding_dropout = nn.Dropout(embedding_dropout)
-        self.backbone = self.build_backbone(backbone, embedding_dim + casing_dim + char_features)
+        self.backbone = self.build_backbone(backbone, embedding_dim + casing_dim + char_features + contextual)
         if isinstance(self.chars, CharRNN):  # the character BiLSTM runs on the backbone's backend
             self.chars.rnn.backend = getattr(self.backbone, "backend", "fused")
         self.output_dropout = nn.Dropout(dropout)
@@ -204,6 +207,8 @@ class Tagger(SeqTask):
         features = [self.word_embedding(words), self.casing_embedding(batch["casing"])]
         if self.chars is not None:
             features.append(self.chars(batch["chars"]))
+        if self.char_lms is not None:
+            features.append(self.char_lms(batch["tokens"], words.size(1)))
         x = self.embedding_dropout(torch.cat(features, dim=-1))
         lengths = batch["lengths"]
         # a batch without padding needs no packing, and unpacked is the fast (oneDNN/cuDNN) path

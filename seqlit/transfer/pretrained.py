@@ -9,6 +9,8 @@ are fine-tuned.
           freeze: false                   # keep the word embedding as loaded
           lr_decay: 2.6                   # discriminative learning rates (1: one lr for all)
           gradual_unfreezing: true        # one more layer group trains each epoch, from the top
+          char_lms: [fwd.ckpt, bwd.ckpt]  # seqlit char LMs whose per-word states join the tagger's features (Flair)
+          tune_char_lms: false            # keep those LMs as pretrained
 
 A task names its word embedding, its backbone and the data module's vocabulary they index once
 (`SeqTask.transfer_targets`, `SeqTask.word_vocab`); `SeqTask` calls the functions below from its hooks.
@@ -25,6 +27,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
 from seqlit.errors import SeqlitError
+from seqlit.transfer.char_lm import CharLMFeatures, resolve
 from seqlit.transfer.lm import copy_backbone, embedding_rows, read_language_model
 from seqlit.transfer.vectors import read_vectors
 
@@ -37,12 +40,14 @@ class Pretrained(TypedDict, total=False):
     freeze: bool
     lr_decay: float
     gradual_unfreezing: bool
+    char_lms: list[str | dict] | None  # paths; a task checkpoint stores what each LM is instead (char_lm.read_spec)
+    tune_char_lms: bool
 
 
 def check(section: Pretrained | None) -> Pretrained:
     """The section with its defaults, refused in one line when its settings contradict each other."""
     section = {"vectors": None, "lm": None, "freeze": False, "lr_decay": 1.0, "gradual_unfreezing": False,
-               **(section or {})}
+               "char_lms": None, "tune_char_lms": False, **(section or {})}
     if section["vectors"] and section["lm"]:
         raise SeqlitError("model.pretrained: give vectors or lm, not both (each initialises the word embedding)")
     if not section["lr_decay"] >= 1.0:
@@ -73,10 +78,28 @@ def embeddings(task) -> list[nn.Embedding]:
     return tables
 
 
+def char_lm_features(task) -> CharLMFeatures | None:
+    """The task's contextual string features, if `char_lms` names any; called by a task that can use them.
+
+    The paths are replaced by what each LM is (in `task.hparams` too, which the checkpoint keeps), so that a
+    task rebuilt from its checkpoint needs no LM file."""
+    if not task.pretrained["char_lms"]:
+        return None
+    specs = resolve(task.pretrained["char_lms"])
+    task.pretrained["char_lms"] = specs
+    task.hparams["pretrained"] = {**(task.hparams.get("pretrained") or {}), "char_lms": specs}
+    return CharLMFeatures(specs, task.pretrained["tune_char_lms"])
+
+
 @torch.no_grad()
 def initialise(task, datamodule) -> None:
-    """Load the section's vectors or LM into the task's embeddings (and backbones); report the coverage (rank zero)."""
+    """Load the section's vectors or LM into the task's embeddings (and backbones), and its char LMs into their
+    feature module; report the coverage (rank zero)."""
     section = task.pretrained
+    if task.char_lms is not None:
+        for line in task.char_lms.load_weights(section["char_lms"]):
+            rank_zero_info(f"[seqlit] pretrained char LM {line}" +
+                           ("" if section["tune_char_lms"] else ", frozen"))
     if not (section["vectors"] or section["lm"]):
         return
     tables = embeddings(task)
@@ -107,10 +130,16 @@ def initialise(task, datamodule) -> None:
 
 
 def freeze(task) -> set[int]:
-    """With `freeze`, stop the word embeddings from training; returns the ids of the parameters kept frozen."""
-    if not task.pretrained["freeze"]:
-        return set()
+    """With `freeze`, stop the word embeddings from training; returns the ids of the parameters kept frozen
+    (the char LMs' too, unless `tune_char_lms`, so gradual unfreezing leaves them alone)."""
+    if task.pretrained["char_lms"] and task.char_lms is None:
+        raise SeqlitError(f"model.pretrained.char_lms: {type(task).__name__} takes no contextual string features "
+                          "(the Tagger does): drop model.pretrained.char_lms")
     frozen = set()
+    if task.char_lms is not None and not task.pretrained["tune_char_lms"]:
+        frozen |= {id(p) for p in task.char_lms.parameters()}
+    if not task.pretrained["freeze"]:
+        return frozen
     for table in embeddings(task):
         table.weight.requires_grad_(False)
         frozen.add(id(table.weight))

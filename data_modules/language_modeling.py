@@ -5,8 +5,27 @@ the (training-split, size-capped) vocabulary become `<unk>`. Character level
 keeps every character, newline included, so the newline plays `<eos>`.
 
 A corpus with one split only (a single text file such as Tiny Shakespeare, or
-the embedded quickstart corpus) is cut by lines into train/validation/test
-with the fixed fractions `split_fractions` (default 90/5/5).
+the embedded quickstart corpus) is cut into train/validation/test, by
+`split_by`:
+
+* `lines` (default): by lines, with the fixed fractions `split_fractions`
+  (default 90/5/5). On Tiny Shakespeare the last 5% of lines is mostly one play
+  absent from training.
+* `nanogpt`: nanoGPT's cut of the characters (`data/shakespeare_char/prepare.py`):
+  train `text[:int(n * 0.9)]`, validation `text[int(n * 0.9):]`, cut mid-line
+  wherever it falls. nanoGPT has no test split, so test is that same last 10%:
+  a run that *selects* a checkpoint on validation would then report the split
+  it selected on, so pair it with testing the final weights (the nanogpt config
+  does: `configs/lm/shakespeare_char_lstm_nanogpt.yaml`). This is what makes a
+  full pass over nanoGPT's validation characters comparable with its figure.
+* `nanogpt_halves`: the same training characters, and the last 10% cut into
+  validation (first half) and test (second half), as the TFDS / Hugging Face
+  `tiny_shakespeare` builders do; selecting on validation is then honest.
+
+The character cuts take the text as it is: a single `.txt` file read as it is
+stored (`text` below is nanoGPT's `f.read()`), any other one-split source as
+its lines joined by newlines, each line ending in one. Character level only:
+a cut mid-line has no meaning for whitespace words.
 
 `direction: backward` serves each split's stream reversed, last token first: a
 backward LM, whose states summarise what follows a position (Flair's second
@@ -17,6 +36,7 @@ checkpoint's vocabulary entry records the direction.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal
 
 import datasets
@@ -26,6 +46,7 @@ from torch.utils.data import DataLoader
 
 from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.corpora import is_embedded, load_embedded
+from data_modules.loading import read_text
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
 from seqlit.errors import SeqlitError
@@ -48,7 +69,10 @@ class LanguageModelingData(SeqDataModule):
         random_bptt: draw each window's length around `bptt` (AWD-LSTM style).
         max_vocab: cap on vocabulary size, specials included (None: no cap).
         min_freq: words seen fewer times in training become `<unk>`.
-        split_fractions: train/validation/test fractions of lines for one-split corpora.
+        split_fractions: train/validation/test fractions of lines for one-split corpora (`split_by: lines`).
+        split_by: how a one-split corpus is cut: `lines` (by `split_fractions`), `nanogpt` (characters:
+            first 90% train, last 10% validation and test) or `nanogpt_halves` (the last 10% cut into
+            validation and test halves); see the module docstring.
         seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
         direction: `forward` (left to right) or `backward` (each split's stream reversed).
@@ -69,21 +93,27 @@ class LanguageModelingData(SeqDataModule):
         max_vocab: int | None = None,
         min_freq: int = 1,
         split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05),
+        split_by: Literal["lines", "nanogpt", "nanogpt_halves"] = "lines",
         seed: int | None = None,
         vocab_from: str | None = None,
         direction: Literal["forward", "backward"] = "forward",
     ):
-        super().__init__(path=path, name=name, split_fractions=split_fractions, batch_size=batch_size,
-                         eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
+        # the character cuts replace the line cut of `split_fractions` (`char_cuts`)
+        super().__init__(path=path, name=name, split_fractions=split_fractions if split_by == "lines" else None,
+                         batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
         for arg in ("bptt", "min_freq"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
+        if split_by != "lines" and level != "char":
+            raise SeqlitError(f"data.split_by {split_by!r} cuts the text between characters, which needs data.level char "
+                              f"(got {level!r}): set --data.init_args.split_by lines for word-level models")
         self.save_hyperparameters(ignore=["vocab_from"])
-        self.level, self.text_column, self.bptt = level, text_column, bptt
+        self.level, self.text_column, self.bptt, self.split_by = level, text_column, bptt, split_by
         self.random_bptt, self.max_vocab, self.min_freq = random_bptt, max_vocab, min_freq
         self.direction = direction
         self.vocab: Vocab | None = None
         self._lines: dict[str, list[str]] | None = None
+        self._cuts: dict[str, str] | None = None
 
     # -- text ----------------------------------------------------------------
     def load(self) -> datasets.DatasetDict:
@@ -102,6 +132,40 @@ class LanguageModelingData(SeqDataModule):
                     raise SeqlitError(f"{self.path!r}: the {split} split is empty: give it some text")
         return self._lines
 
+    def char_cuts(self) -> dict[str, str]:
+        """Each split's exact characters under `split_by: nanogpt` / `nanogpt_halves` (module docstring)."""
+        if self._cuts is None:
+            if set(self.splits()) != {"train"}:
+                raise SeqlitError(f"{self.path!r} ships its own splits ({', '.join(self.splits())}), but data.split_by "
+                                  f"{self.split_by!r} cuts one text into splits: pass the one text file, or set "
+                                  "--data.init_args.split_by lines")
+            file = Path(self.path).expanduser()
+            if file.is_file() and file.name.lower().endswith((".txt", ".txt.gz", ".txt.bz2")):
+                text = read_text(file)
+            else:
+                rows = self.split("train", text_column=self.text_column)[self.text_column]
+                text = "".join((t or "").rstrip("\n") + "\n" for t in rows)
+            n = len(text)
+            cut = int(n * 0.9)
+            if self.split_by == "nanogpt":
+                self._cuts = {"train": text[:cut], "validation": text[cut:], "test": text[cut:]}
+            else:
+                half = cut + (n - cut) // 2
+                self._cuts = {"train": text[:cut], "validation": text[cut:half], "test": text[half:]}
+            for split, chars in self._cuts.items():
+                if not chars:
+                    raise SeqlitError(f"{self.path!r}: the {split} split is empty ({n} characters in all): give it more text")
+            rank_zero_info(f"[seqlit] {self.path!r} cut by characters (data.split_by {self.split_by}): "
+                           + ", ".join(f"{s} {len(c):,}" for s, c in self._cuts.items())
+                           + (" (test = validation: nanoGPT has no test split)" if self.split_by == "nanogpt" else ""))
+        return self._cuts
+
+    def token_lists(self, split: str):
+        """A split's tokens, one list per line (`split_by: lines`) or one list of its exact characters (the cuts)."""
+        if self.split_by == "lines":
+            return (self.tokenize(line) for line in self.lines()[split])
+        return iter([list(self.char_cuts()[split])])
+
     def tokenize(self, line: str) -> list[str]:
         return line.split() + [EOS] if self.level == "word" else list(line) + ["\n"]
 
@@ -112,7 +176,7 @@ class LanguageModelingData(SeqDataModule):
 
     # -- vocabulary ------------------------------------------------------------
     def build_vocab(self) -> None:
-        train = (self.tokenize(line) for line in self.lines()["train"])
+        train = self.token_lists("train")
         specials = (PAD, UNK, EOS) if self.level == "word" else (PAD, UNK)
         self.vocab = Vocab.build(train, specials=specials, max_size=self.max_vocab, min_freq=self.min_freq)
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens from the training split")
@@ -132,7 +196,7 @@ class LanguageModelingData(SeqDataModule):
     # -- tensors ------------------------------------------------------------------
     def encode_split(self, name: str, stage: str) -> torch.Tensor:
         """A split as one id sequence, the lines' tokens one after another (reversed for a backward LM)."""
-        encoded = [i for line in self.lines()[name] for i in self.vocab.encode(self.tokenize(line))]
+        encoded = [i for tokens in self.token_lists(name) for i in self.vocab.encode(tokens)]
         ids = torch.tensor(encoded, dtype=torch.long)
         return ids.flip(0) if self.direction == "backward" else ids
 

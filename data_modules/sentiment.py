@@ -16,6 +16,14 @@ A label of -1 (or missing) means "unlabelled", as in SST-2's test split: such
 rows are left out of training and scoring, but `predict` still reads them.
 Any other value outside the label set is an error.
 
+Validation carved from train (`carve_validation`, data_modules/carving.py):
+SST-2's labelled splits are train (phrases) and GLUE dev (872 sentences), so
+a run that selects its checkpoint on dev cannot honestly report dev. With
+`carve_validation: 872` that many whole training sentences (seeded by
+`carve_seed`, stratified by label) become the split `carved`, every training
+row that is a phrase of one of them leaves train, and the config validates on
+`carved` and tests on dev.
+
 Documents longer than `max_length` tokens are cut to their first `max_length`
 tokens, and each split logs how many were cut, so IMDB-length reviews fit in
 memory and nobody is surprised.
@@ -26,18 +34,21 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+import datasets
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import pad
+from data_modules.carving import carve
 from data_modules.subword import SubwordVocab
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
 TOKEN = re.compile(r"\w+(?=n't\b)|n't\b|'\w+|\w+(?:-\w+)*|[^\w\s]")
 UNLABELLED = -1
+CARVED = "carved"  # the split `carve_validation` adds
 
 
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
@@ -65,9 +76,14 @@ class SentimentData(SeqDataModule):
         name: hub configuration name, if the hub dataset has several.
         text_column / label_column: columns holding the text and the label.
         label_names: class names in id order; default: the `ClassLabel` names of the label column.
-        val_split: split used for validation (IMDB on the hub has none: use `test`).
+        val_split: split used for validation (IMDB on the hub has none: use `test`; `carved` with `carve_validation`).
         test_split: split scored by `test` (SST-2's test is unlabelled: its configs use `validation`).
         predict_split: split read by `predict` when no `predict_file` is given.
+        carve_validation: carve this many whole sentences out of train as the split `carved`, and take
+            every training row that is a phrase of one of them out of train (SST-2: 872, GLUE dev's size);
+            `val_split` must then be `carved`. None: no carving.
+        carve_seed: seed of the carving (fixed apart from the run's seed, so that every seed of a
+            benchmark entry selects on the same sentences).
         predict_file: raw text for `predict`, one text per line (blank lines skipped), or `.jsonl`
             objects holding `text_column` (or `text`); needs neither `path` nor labels.
         lowercase: lower-case text before tokenizing (SST-2 is lower-cased already).
@@ -92,6 +108,8 @@ class SentimentData(SeqDataModule):
         val_split: str = "validation",
         test_split: str = "test",
         predict_split: str = "test",
+        carve_validation: int | None = None,
+        carve_seed: int = 0,
         predict_file: str | None = None,
         lowercase: bool = True,
         tokenizer: Literal["word", "bpe"] = "word",
@@ -112,6 +130,10 @@ class SentimentData(SeqDataModule):
         for arg in ("min_freq", "max_length", "subword_vocab_size"):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
+        positive("data.carve_validation", carve_validation, allow_none=True)
+        if carve_validation and val_split != CARVED:
+            raise SeqlitError(f"data.carve_validation carves the validation split {CARVED!r} from train, but data.val_split is "
+                              f"{val_split!r}: set --data.init_args.val_split {CARVED}")
         if label_names is not None and (len(label_names) < 2 or len(set(label_names)) != len(label_names)):
             raise SeqlitError(f"data.label_names must be two or more distinct names, got {label_names}")
         self.save_hyperparameters(ignore=["vocab_from"])
@@ -119,10 +141,39 @@ class SentimentData(SeqDataModule):
         self.label_names = list(label_names) if label_names else None
         self.lowercase, self.tokenizer, self.subword_vocab_size = lowercase, tokenizer, subword_vocab_size
         self.max_vocab, self.min_freq, self.max_length = max_vocab, min_freq, max_length
+        self.carve_validation, self.carve_seed = carve_validation, carve_seed
         self.vocab: Vocab | SubwordVocab | None = None
         self.truncated: dict[str, int] = {}
 
     # -- raw splits -------------------------------------------------------------
+    def splits(self) -> datasets.DatasetDict:
+        """The source's splits; with `carve_validation`, `carved` added and train without its phrases."""
+        if self._splits is None:
+            data = super().splits()  # cached: `rows("train")` below reads it as loaded
+            if self.carve_validation:
+                self._splits = self._carve_sentences(data)
+        return self._splits
+
+    def _carve_sentences(self, data: datasets.DatasetDict) -> datasets.DatasetDict:
+        train = self.rows("train")
+        tokens = [tokenize(t or "", self.lowercase) for t in train[self.text_column][:]]
+        labels = [None if v is None or v == UNLABELLED else v for v in train[self.label_column][:]]
+        try:
+            carved, kept, candidates = carve(tokens, labels, self.carve_validation, self.carve_seed)
+        except ValueError as err:
+            raise SeqlitError(f"{self.path!r}: data.carve_validation={self.carve_validation}: {err} in the train split: "
+                              "carve fewer") from err
+        counts = {}
+        for i in carved:
+            counts[labels[i]] = counts.get(labels[i], 0) + 1
+        rank_zero_info(
+            f"[seqlit] {self.path!r}: validation carved from train (split {CARVED!r}): {len(carved)} of its {candidates} "
+            f"whole sentences (carve_seed {self.carve_seed}; by label {dict(sorted(counts.items()))}); "
+            f"{len(train) - len(kept) - len(carved)} more training rows that are phrases of them left train, "
+            f"which keeps {len(kept)} of {len(train)} rows"
+        )
+        return datasets.DatasetDict({**data, "train": train.select(kept), CARVED: train.select(carved)})
+
     def rows(self, split: str):
         """One split of `path` as a `datasets.Dataset`, its columns checked."""
         ds = self.split(split, text_column=self.text_column, label_column=self.label_column)

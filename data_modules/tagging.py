@@ -13,6 +13,13 @@ files as `datasets` does (`train.parquet`, `valid.conll`, `eng.dev.txt`, …):
 A source with only a training split (a single file) is cut by sentences into
 train/validation/test with `split_fractions`.
 
+IOB1 gold tags (CoNLL-2003's original files: an `I-X` may open a span) are
+converted to IOB2 on load, with one info line counting the spans that changed:
+a BIO-constrained CRF forbids `O -> I-X`, so every such gold tag would make
+its sentence's path impossible and dominate the loss. The spans are the same
+in both schemes, so no score changes. `keep_iob1` keeps the tags as they
+are; the tagger then refuses a constrained CRF (`data_spec["keeps_iob1"]`).
+
 What the model gets per token: a word id (lower-cased and digits mapped to
 0 by default, from a training-split vocabulary), the token's characters
 (original case, at most `max_word_length`), and a casing class (all-lower,
@@ -43,14 +50,14 @@ from collections import Counter
 
 import datasets
 import torch
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_info
 
 from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.bucketing import pad
 from data_modules.loading import load_splits
 from data_modules.tagging_files import conll_readers, predict_sentences
 from seqlit.errors import SeqlitError
-from seqlit.metrics import count_invalid_bio
+from seqlit.metrics import to_iob2
 from seqlit.vocab import PAD, UNK, Vocab
 
 CASINGS = ("<pad>", "lower", "upper", "title", "digit", "other")
@@ -89,6 +96,8 @@ class TaggingData(SeqDataModule):
         batch_size / eval_batch_size: sentences per training / evaluation batch, per device.
         num_workers: DataLoader worker processes (0: load in the main process).
         split_fractions: train/validation/test fractions of sentences for single-split sources.
+        keep_iob1: keep the tags as they are; by default an `I-X` that opens a span becomes `B-X`
+            (IOB1 -> IOB2). Kept IOB1 tags need `model.constrain_bio: false`.
         predict_file: sentences to tag with `predict` (text lines or JSON lines).
         seed: seed of the bucketed shuffling (None: the run's `seed_everything`).
         vocab_from: read the vocabularies and tag names from this checkpoint instead.
@@ -117,6 +126,7 @@ class TaggingData(SeqDataModule):
         eval_batch_size: int = 128,
         num_workers: int = 0,
         split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        keep_iob1: bool = False,
         predict_file: str | None = None,
         seed: int | None = None,
         vocab_from: str | None = None,
@@ -135,7 +145,7 @@ class TaggingData(SeqDataModule):
         self.tokens_column, self.tags_column, self.tag_names_arg = tokens_column, tags_column, tag_names
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
         self.max_vocab, self.min_freq, self.max_word_length, self.max_length = max_vocab, min_freq, max_word_length, max_length
-        self.num_workers = num_workers
+        self.num_workers, self.keep_iob1 = num_workers, keep_iob1
         self.vocab: Vocab | None = None
         self.chars: Vocab | None = None
         self.tag_names: list[str] | None = None
@@ -155,7 +165,8 @@ class TaggingData(SeqDataModule):
             for split in SPLITS:
                 if not self._sentences[split][0]:
                     raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
-            self._warn_invalid_bio()
+            if not self.keep_iob1:
+                self._convert_iob1()
         return self._sentences
 
     def _read_split(self, split: str) -> tuple[list[list[str]], list[list[str]]]:
@@ -183,13 +194,25 @@ class TaggingData(SeqDataModule):
             )
         return names[tag]
 
-    def _warn_invalid_bio(self) -> None:
-        """An I-X that does not continue an X span is legal IOB1 but costs a BIO-constrained CRF dearly."""
-        counts = {s: sum(count_invalid_bio(tags) for tags in self._sentences[s][1]) for s in SPLITS}
-        if any(counts.values()):
-            found = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
-            rank_zero_warn(f"{self.path!r}: I- tags that do not continue a span of their type ({found}): "
-                           "convert the data to IOB2 (start each span with B-), or set --model.init_args.constrain_bio false")
+    def _convert_iob1(self) -> None:
+        """IOB1 -> IOB2 in every split (an I-X that opens a span becomes B-X), counted in one info line."""
+        counts, made = {}, set()
+        for split in SPLITS:
+            tokens, tags = self._sentences[split]
+            converted = [to_iob2(t) for t in tags]
+            changed = [b for old, new in zip(tags, converted) for a, b in zip(old, new) if a != b]
+            counts[split], made = len(changed), made | set(changed)
+            self._sentences[split] = tokens, converted
+        if not made:
+            return
+        missing = sorted(made - set(self._label_names or made))
+        if missing:
+            raise SeqlitError(f"{self.path!r}: converting IOB1 tags to IOB2 gives {', '.join(missing)}, not among the tag names "
+                              f"({', '.join(self._label_names)}): add them to --data.init_args.tag_names, or keep the tags "
+                              "with --data.init_args.keep_iob1 true and --model.init_args.constrain_bio false")
+        found = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
+        rank_zero_info(f"[seqlit] {self.path!r}: IOB1 tags converted to IOB2: {sum(counts.values())} spans opened by I-X now "
+                       f"open with B-X ({found}); --data.init_args.keep_iob1 true keeps the tags as they are")
 
     # -- vocabulary ----------------------------------------------------------
     def word_key(self, token: str) -> str:
@@ -221,7 +244,7 @@ class TaggingData(SeqDataModule):
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "unk_id": self.vocab.unk_id,
                 "rare_start": self.rare_start, "char_vocab_size": len(self.chars), "char_pad_id": self.chars.pad_id,
-                "num_casings": len(CASINGS), "label_names": list(self.tag_names)}
+                "num_casings": len(CASINGS), "label_names": list(self.tag_names), "keeps_iob1": self.keep_iob1}
 
     # -- tensors ---------------------------------------------------------------
     def encode(self, tokens: list[str]) -> dict:

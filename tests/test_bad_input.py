@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import sys
-import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +98,9 @@ def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
     path.write_text("".join("".join(f"{w} NN {t}\n" for w, t in s) + "\n" for s in sentences), encoding="utf-8")
 
 
+IOB1 = [[("Paris", "I-LOC"), ("is", "O")], [("Olga", "I-PER")]]  # I- tags that open a span
+
+
 def conll_dir(folder: Path, valid_extra: list | None = None) -> Path:
     """A small generated NER corpus (IOB2); `valid_extra` sentences are appended to the validation split."""
     people, places = [["John", "Smith"], ["Maria"], ["Olga"]], [["Paris"], ["New", "York"], ["Lagos"]]
@@ -126,17 +128,14 @@ def sst(work) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tagger(work) -> tuple[Path, list[str]]:
-    """A tiny tagger checkpoint, fitted on gold data with two I- tags that start no span (IOB1): (checkpoint, warnings)."""
-    iob1 = [[("Paris", "I-LOC"), ("is", "O")], [("Olga", "I-PER")]]
-    data = conll_dir(work / "ner", valid_extra=iob1)
+def tagger(work) -> Path:
+    """A tiny tagger checkpoint, fitted on gold data with two I- tags that open a span (IOB1, converted on load)."""
+    data = conll_dir(work / "ner", valid_extra=IOB1)
     run_dir = work / "fit_tagger"
     run_dir.mkdir()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        run = seqlit("fit", "--config", TAG, "--data.init_args.path", str(data), *SMALL_TAG, *SHORT, *QUIET, cwd=run_dir)
+    run = seqlit("fit", "--config", TAG, "--data.init_args.path", str(data), *SMALL_TAG, *SHORT, *QUIET, cwd=run_dir)
     assert run.code == 0, run.err[-3000:]
-    return run_dir / "checkpoints" / "last.ckpt", [str(w.message) for w in caught]
+    return run_dir / "checkpoints" / "last.ckpt"
 
 
 @pytest.fixture(scope="module")
@@ -196,10 +195,13 @@ def test_unknown_tag_in_validation_split_writes_nothing(tmp_path, cwd):
     nothing_written(cwd)
 
 
-def test_inconsistent_bio_warns_with_a_count(tagger):
-    _, caught = tagger
-    bio = [w for w in caught if "I- tags that do not continue a span" in w]
-    assert len(bio) == 1 and "(validation 2)" in bio[0] and "IOB2" in bio[0], caught
+def test_kept_iob1_with_a_constrained_crf_writes_nothing(tmp_path, cwd):
+    """IOB1 is converted on load (tests/tagging/test_tagging_data.py); kept as it is, the BIO-constrained CRF refuses it."""
+    data = conll_dir(tmp_path / "ner", valid_extra=IOB1)
+    run = seqlit("fit", "--config", TAG, "--data.init_args.path", str(data), "--data.init_args.keep_iob1", "true",
+                 *SMALL_TAG, *SHORT, *QUIET[2:], cwd=cwd)
+    one_line_error(run, "data.keep_iob1 keeps IOB1 tags", "set --model.init_args.constrain_bio false")
+    nothing_written(cwd)
 
 
 # -- empty data --------------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def test_text_without_words_in_validation_writes_nothing(tmp_path, cwd):
 def test_empty_predict_file(tagger, tmp_path, cwd):
     blank = tmp_path / "blank.txt"
     blank.write_text("\n   \n\n", encoding="utf-8")
-    run = seqlit("predict", "--ckpt_path", str(tagger[0]), "--data.init_args.predict_file", str(blank),
+    run = seqlit("predict", "--ckpt_path", str(tagger), "--data.init_args.predict_file", str(blank),
                  "--predict_output", "out.jsonl", *QUIET[:6], cwd=cwd)
     one_line_error(run, str(blank), "holds no sentences")
     nothing_written(cwd)
@@ -327,7 +329,7 @@ def test_corrupt_checkpoint(classifier, tmp_path, cwd, damage):
 
 
 def test_checkpoint_of_another_task(tagger, sst, cwd):
-    run = seqlit("test", "--ckpt_path", str(tagger[0]), "--config", SST, "--data.init_args.path", str(sst), *QUIET[:6], cwd=cwd)
+    run = seqlit("test", "--ckpt_path", str(tagger), "--config", SST, "--data.init_args.path", str(sst), *QUIET[:6], cwd=cwd)
     one_line_error(run, "written by another task (TaggingData), not SentimentData")
 
 

@@ -71,20 +71,30 @@ def bio_spans(tags: list[str]) -> list[Span]:
     return spans
 
 
+def _starts_span(prev: str, label: str) -> bool:
+    """An ``I-X`` after anything but ``B-X`` / ``I-X``: it opens a span (IOB1), where IOB2 writes ``B-X``."""
+    return label.startswith("I-") and prev not in ("B-" + label[2:], "I-" + label[2:])
+
+
 def count_invalid_bio(tags: list[str]) -> int:
     """Number of ``I-X`` tags not preceded by ``B-X`` or ``I-X``.
 
     Such transitions are legal in IOB1 and tolerated by the metric, but a
     BIO-constrained CRF gives a gold path containing one a huge loss, so the
-    data pipeline counts them to warn (or to convert the data to IOB2).
+    tagging data converts them (``to_iob2``) and the CRF tests count them.
     """
-    invalid = 0
-    prev = "O"
-    for label in tags:
-        if label.startswith("I-") and prev not in ("B-" + label[2:], "I-" + label[2:]):
-            invalid += 1
-        prev = label
-    return invalid
+    return sum(_starts_span(prev, label) for prev, label in zip(["O", *tags], tags))
+
+
+def to_iob2(tags: list[str]) -> list[str]:
+    """The same spans in IOB2: each ``I-X`` that opens a span becomes ``B-X``.
+
+    IOB1 (CoNLL-2003's original files) writes ``B-X`` only between two adjacent
+    spans of one type; IOB2 begins every span with ``B-X``. Both read as the
+    same spans (``bio_spans``), so converting changes no gold span, only the
+    tags a BIO-constrained CRF would otherwise find impossible.
+    """
+    return ["B-" + label[2:] if _starts_span(prev, label) else label for prev, label in zip(["O", *tags], tags)]
 
 
 def _safe_div(num: Tensor, den: Tensor) -> Tensor:

@@ -95,7 +95,8 @@ class Tagger(SeqTask):
         rare_unk: probability of replacing a word seen once in training by `<unk>` (training only).
         word_dropout: probability of replacing any other word by `<unk>` (training only).
         output: `crf` (transition scores, Viterbi decoding) or `softmax` (independent per token).
-        constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names).
+        constrain_bio: forbid CRF transitions invalid in BIO/IOB2 (needs O/B-X/I-X tag names, and data
+            converted to IOB2: the data module's default, `keep_iob1: false`).
         pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
             fine-tuned; `char_lms` adds each word's states in forward/backward character LMs to its
             features (Flair-style; `seqlit.transfer`, docs/transfer.md).
@@ -166,6 +167,10 @@ class Tagger(SeqTask):
             if constrain_bio and not bio:
                 raise SeqlitError(f"model.constrain_bio needs BIO tag names (O, B-X, I-X), got {self.tag_names}: "
                                   "set --model.init_args.constrain_bio false")
+            if constrain_bio and spec.get("keeps_iob1"):
+                raise SeqlitError("data.keep_iob1 keeps IOB1 tags, where an I-X may open a span, which model.constrain_bio "
+                                  "forbids (such gold paths would be impossible): set --model.init_args.constrain_bio false, "
+                                  "or let the data be converted to IOB2 (--data.init_args.keep_iob1 false)")
             self.crf = CRF(len(self.tag_names), self.tag_names, constrain_bio=constrain_bio)
         self.track_metrics()
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
 
-from seqlit.metrics import SpanF1, bio_spans, count_invalid_bio
+from seqlit.metrics import SpanF1, bio_spans, count_invalid_bio, to_iob2
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 BIOES = TAGS + ["E-PER", "S-PER", "E-LOC", "S-LOC"]
@@ -168,3 +168,18 @@ def test_halves_merged_equal_whole():
 )
 def test_count_invalid_bio(tags, expected):
     assert count_invalid_bio(tags) == expected
+
+
+@pytest.mark.parametrize(
+    ("iob1", "iob2"),
+    [
+        (["I-PER", "I-PER", "O", "I-LOC"], ["B-PER", "I-PER", "O", "B-LOC"]),
+        (["I-PER", "B-PER", "I-PER"], ["B-PER", "B-PER", "I-PER"]),  # adjacent spans of one type
+        (["B-PER", "I-LOC", "I-LOC"], ["B-PER", "B-LOC", "I-LOC"]),
+        (["O", "B-MISC", "I-MISC"], ["O", "B-MISC", "I-MISC"]),  # IOB2 already: unchanged
+        ([], []),
+    ],
+)
+def test_to_iob2_keeps_the_spans(iob1, iob2):
+    assert to_iob2(iob1) == iob2
+    assert bio_spans(iob1) == bio_spans(iob2) and count_invalid_bio(iob2) == 0

@@ -192,10 +192,64 @@ def test_bad_conll_line(tmp_path):
         TaggingData(path=str(tmp_path / "train.conll")).data_spec
 
 
-def test_inconsistent_bio_warns_with_counts(conll_dir):
-    write_conll(conll_dir / "valid.conll", [[("Paris", "I-LOC"), ("is", "O")], [("Rome", "I-LOC")]])
-    with pytest.warns(UserWarning, match=r"validation 2"):
-        TaggingData(path=str(conll_dir)).data_spec
+# -- IOB1 gold tags ----------------------------------------------------------------------------
+
+IOB1 = [[("Paris", "I-LOC"), ("is", "O"), ("big", "O")],
+        [("Olga", "I-PER"), ("Smith", "I-PER"), ("met", "O"), ("John", "I-PER"), ("Maria", "B-PER")],
+        [("Reuters", "I-ORG"), ("in", "O"), ("Berlin", "I-LOC"), ("Siemens", "I-ORG")]]
+IOB2 = [["B-LOC", "O", "O"], ["B-PER", "I-PER", "O", "B-PER", "B-PER"], ["B-ORG", "O", "B-LOC", "B-ORG"]]
+
+
+def iob1_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "IOB1 tags converted to IOB2" in r.getMessage()]
+
+
+def test_iob1_conll_files_are_converted_with_one_info_line(conll_dir, caplog):
+    """Only the I-X that open a span change (6 of IOB1's 8 I- tags; Maria, the second of two adjacent PERs, keeps her B-)."""
+    write_conll(conll_dir / "valid.conll", IOB1)
+    write_conll(conll_dir / "test.conll", IOB1[:1])
+    dm = TaggingData(path=str(conll_dir))
+    with caplog.at_level("INFO"):
+        spec = dm.data_spec
+    assert dm.sentences()["validation"][1] == IOB2 and dm.sentences()["test"][1] == IOB2[:1]
+    assert [t for s in dm.sentences()["train"][1] for t in s if t.startswith("I-")]  # IOB2 train: I- kept
+    lines = iob1_lines(caplog)
+    assert len(lines) == 1, caplog.text
+    assert "7 spans opened by I-X now open with B-X (validation 6, test 1)" in lines[0] and "keep_iob1 true" in lines[0]
+    assert spec["keeps_iob1"] is False
+
+
+def test_iob1_parquet_ids_are_converted(tmp_path, caplog):
+    """Integer tags with ClassLabel names (the hub / ../shared/data form): converted through the names."""
+    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                  "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL_TAGS))})
+    rows = {"tokens": [[w for w, _ in s] for s in IOB1], "ner_tags": [[CONLL_TAGS.index(t) for _, t in s] for s in IOB1]}
+    for split in ("train", "validation", "test"):
+        datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / f"{split}.parquet"))
+    dm = TaggingData(path=str(tmp_path))
+    with caplog.at_level("INFO"):
+        dm.data_spec
+    assert all(dm.sentences()[s][1] == IOB2 for s in ("train", "validation", "test"))
+    assert "18 spans opened by I-X now open with B-X (train 6, validation 6, test 6)" in iob1_lines(caplog)[0]
+    tag_ids = dm.encoded("validation")[0]["tags"].tolist()
+    assert tag_ids == [CONLL_TAGS.index(t) for t in IOB2[0]]
+
+
+def test_keep_iob1_keeps_the_tags_and_says_so_in_the_spec(conll_dir, caplog):
+    write_conll(conll_dir / "valid.conll", IOB1)
+    dm = TaggingData(path=str(conll_dir), keep_iob1=True)
+    with caplog.at_level("INFO"):
+        spec = dm.data_spec
+    assert dm.sentences()["validation"][1] == [[t for _, t in s] for s in IOB1]
+    assert spec["keeps_iob1"] is True and not iob1_lines(caplog)
+
+
+def test_iob1_conversion_needs_the_b_tags_among_the_names(tmp_path):
+    path = parquet_dir(tmp_path, {"tokens": [["Paris", "is"]], "ner_tags": [[1, 0]]})
+    with pytest.raises(SeqlitError, match=r"converting IOB1 tags to IOB2 gives B-LOC, not among the tag names \(O, I-LOC\): "
+                                          r"add them to --data.init_args.tag_names, or keep the tags with --data.init_args.keep_iob1 true"):
+        TaggingData(path=path, tag_names=["O", "I-LOC"]).data_spec
+    assert TaggingData(path=path, tag_names=["O", "I-LOC"], keep_iob1=True).sentences()["train"][1] == [["I-LOC", "O"]]
 
 
 def test_predict_file_errors(tmp_path):

@@ -96,3 +96,12 @@ def test_bad_arguments(data):
         Tagger(data.data_spec, **with_backbone(Tagger, hidden_size=0))
     with pytest.raises(SeqlitError, match="needs data_spec"):
         Tagger()
+
+
+def test_kept_iob1_needs_an_unconstrained_crf(conll_dir):
+    """A BIO-constrained CRF forbids O -> I-X, so kept IOB1 gold paths would be impossible: one clear error."""
+    spec = TaggingData(path=str(conll_dir), keep_iob1=True).data_spec
+    with pytest.raises(SeqlitError, match=r"data.keep_iob1 keeps IOB1 tags.*set --model.init_args.constrain_bio false"):
+        Tagger(spec, **with_backbone(Tagger, **SMALL))
+    assert Tagger(spec, **with_backbone(Tagger, constrain_bio=False, **SMALL)).crf is not None
+    assert Tagger(spec, **with_backbone(Tagger, output="softmax", **SMALL)).crf is None

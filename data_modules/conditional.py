@@ -242,7 +242,7 @@ class ConditionalData(SeqDataModule):
     def condition_id(self, name: str) -> int:
         """The id of a condition by name; a name the checkpoint does not know is one line listing those it does."""
         if name not in self.condition_names:
-            raise SeqlitError(f"unknown condition {name!r}: this checkpoint knows {', '.join(map(repr, self.condition_names))}")
+            raise SeqlitError(f"unknown condition {name!r}: the model knows {', '.join(map(repr, self.condition_names))}")
         return self.condition_names.index(name)
 
     # -- examples -----------------------------------------------------------------

@@ -53,6 +53,11 @@ class SampleText(pl.Callback):
             if isinstance(logger, WandbLogger):
                 logger.log_text(key="samples", columns=["epoch", "step", "text"], data=self.rows)
 
+    def on_fit_start(self, trainer, pl_module):
+        """A condition the model cannot take (a name the data lacks, one for a plain LM) ends the run before
+        training, not at its first sample."""
+        with_condition(pl_module, trainer.datamodule, self.condition)
+
     def on_validation_epoch_end(self, trainer, pl_module):
         if trainer.sanity_checking or self.every_n_epochs <= 0 or trainer.state.fn != "fit":
             return

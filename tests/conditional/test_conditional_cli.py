@@ -64,7 +64,7 @@ def test_a_bad_or_missing_condition_is_one_line_naming_the_known_ones(trained, t
     _, _, ckpt, _ = trained
     bad = run_seqlit("generate", "--ckpt_path", ckpt, "--condition", "happy", cwd=tmp_path, check=False)
     assert bad.returncode != 0 and bad.stderr.strip().splitlines() == [
-        "seqlit: error: unknown condition 'happy': this checkpoint knows 'negative', 'positive'"]
+        "seqlit: error: unknown condition 'happy': the model knows 'negative', 'positive'"]
     missing = run_seqlit("generate", "--ckpt_path", ckpt, cwd=tmp_path, check=False)
     assert missing.returncode != 0 and "pass --condition, one of 'negative', 'positive'" in missing.stderr
 
@@ -120,3 +120,11 @@ def test_cpu_suite_lists_the_conditional_entries(tmp_path):
     assert all("--trainer.max_time 00:00:05:00" in line for line in lines)
     assert ["--model.init_args.condition none" in line for line in lines] == [False, True, False, True]
     assert not (tmp_path / "cpu").exists()
+
+
+def test_a_sample_condition_the_data_lacks_ends_the_run_before_training(tmp_path):
+    sst = make_sst_dir(tmp_path / "sst", n_train=40)
+    proc = run_seqlit("fit", *TINY_LM, "--data.init_args.path", str(sst), "--trainer.callbacks.init_args.condition", "ROMEO",
+                      "--trainer.default_root_dir", str(tmp_path / "lm"), cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and "unknown condition 'ROMEO': the model knows 'negative', 'positive'" in proc.stderr
+    assert not (tmp_path / "lm" / "checkpoints").exists()

@@ -88,7 +88,7 @@ def test_condition_names_travel_with_the_checkpoint_state(tmp_path):
     other = speakers(tmp_path, min_turns=1)  # would count the NURSE in: the checkpoint's names win
     other.load_state_dict(state)
     assert other.condition_names == [UNK, "ROMEO", "JULIET"] and other.condition_id("ROMEO") == 1
-    with pytest.raises(SeqlitError, match="unknown condition 'TYBALT': this checkpoint knows '<unk>', 'ROMEO', 'JULIET'"):
+    with pytest.raises(SeqlitError, match="unknown condition 'TYBALT': the model knows '<unk>', 'ROMEO', 'JULIET'"):
         other.condition_id("TYBALT")
 
 

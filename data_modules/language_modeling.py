@@ -169,6 +169,13 @@ class LanguageModelingData(SeqDataModule):
     def tokenize(self, line: str) -> list[str]:
         return line.split() + [EOS] if self.level == "word" else list(line) + ["\n"]
 
+    @property
+    def start_token(self) -> str:
+        """What a line starts after and ends with: the newline (characters) or `<eos>` (words); a prompt follows it."""
+        return "\n" if self.level == "char" else EOS
+
+    stop_token = start_token
+
     def detokenize(self, tokens: list[str]) -> str:
         if self.level == "char":
             return "".join(tokens)

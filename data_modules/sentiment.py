@@ -181,45 +181,9 @@ class SentimentData(SeqDataModule):
             raise SeqlitError(f"{self.path!r}: the {split} split is empty")
         return ds
 
-    def _names_from_data(self) -> list[str]:
-        train = self.rows("train")
-        feature = train.features[self.label_column]
-        if hasattr(feature, "names"):
-            return list(feature.names)
-        values = {v for v in train[self.label_column][:] if v is not None and v != UNLABELLED}
-        if all(isinstance(v, str) for v in values):
-            return sorted(values)
-        raise SeqlitError(
-            f"{self.path!r}: column {self.label_column!r} holds numbers with no ClassLabel names: "
-            "set data.init_args.label_names (names in id order)"
-        )
-
-    def _label_ids(self, split: str, ds) -> list[int]:
-        """Each row's label id, or UNLABELLED; values outside the label set raise."""
-        feature = ds.features[self.label_column]
-        stored_names = list(feature.names) if hasattr(feature, "names") else None
-        lookup = {n: i for i, n in enumerate(self.label_names)}
-        ids = []
-        for row, value in enumerate(ds[self.label_column][:]):
-            if value is None or value == UNLABELLED:
-                ids.append(UNLABELLED)
-                continue
-            if isinstance(value, int) and stored_names is not None and 0 <= value < len(stored_names):
-                value = stored_names[value]  # map by name: the checkpoint's order may differ from the file's
-            if isinstance(value, str) and value in lookup:
-                ids.append(lookup[value])
-            elif isinstance(value, int) and not isinstance(value, bool) and stored_names is None and 0 <= value < len(lookup):
-                ids.append(value)
-            else:
-                raise SeqlitError(
-                    f"{self.path!r} split {split!r} row {row}: label {value!r} is not one of "
-                    f"{self.label_names} (-1 marks an unlabelled row)"
-                )
-        return ids
-
     # -- vocabulary -------------------------------------------------------------
     def build_vocab(self) -> None:
-        self.label_names = self.label_names or self._names_from_data()
+        self.label_names = self.label_names or label_names_of(self.rows("train"), self.label_column, self.path)
         if len(self.label_names) < 2:
             raise SeqlitError(f"{self.path!r}: classification needs two or more labels, found {self.label_names}")
         texts = self.rows("train")[self.text_column][:]
@@ -269,7 +233,7 @@ class SentimentData(SeqDataModule):
     def encode_split(self, name: str, stage: str) -> Examples:
         """A split's examples: every row for `predict`; else the labelled rows only (and some must remain)."""
         ds = self.rows(name)
-        labels = self._label_ids(name, ds)
+        labels = label_ids(ds, self.label_column, self.label_names, f"{self.path!r} split {name!r}")
         scored = stage != "predict"
         rows = [i for i, y in enumerate(labels) if y != UNLABELLED] if scored else list(range(len(ds)))
         if scored and not rows:
@@ -301,3 +265,41 @@ def classification_batch(batch: list[tuple], pad_id: int) -> dict:
     input_ids, lengths = pad(ids, pad_id)
     return {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
             "index": torch.tensor(index), "texts": list(texts)}
+
+
+def label_names_of(train, column: str, path: str) -> list[str]:
+    """Class names of a label column: its `ClassLabel` names, or the sorted string values of the training rows.
+
+    A module function, not a method, so every data module that reads a label column (sentiment, the
+    conditional LM's condition) reads it the same way."""
+    feature = train.features[column]
+    if hasattr(feature, "names"):
+        return list(feature.names)
+    values = {v for v in train[column][:] if v is not None and v != UNLABELLED}
+    if all(isinstance(v, str) for v in values):
+        return sorted(values)
+    raise SeqlitError(
+        f"{path!r}: column {column!r} holds numbers with no ClassLabel names: "
+        "set data.init_args.label_names (names in id order)"
+    )
+
+
+def label_ids(ds, column: str, names: list[str], where: str) -> list[int]:
+    """Each row's id in `names`, or UNLABELLED; values outside the label set raise, naming `where` and the row."""
+    feature = ds.features[column]
+    stored_names = list(feature.names) if hasattr(feature, "names") else None
+    lookup = {n: i for i, n in enumerate(names)}
+    ids = []
+    for row, value in enumerate(ds[column][:]):
+        if value is None or value == UNLABELLED:
+            ids.append(UNLABELLED)
+            continue
+        if isinstance(value, int) and stored_names is not None and 0 <= value < len(stored_names):
+            value = stored_names[value]  # map by name: the checkpoint's order may differ from the file's
+        if isinstance(value, str) and value in lookup:
+            ids.append(lookup[value])
+        elif isinstance(value, int) and not isinstance(value, bool) and stored_names is None and 0 <= value < len(lookup):
+            ids.append(value)
+        else:
+            raise SeqlitError(f"{where} row {row}: label {value!r} is not one of {names} (-1 marks an unlabelled row)")
+    return ids

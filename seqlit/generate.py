@@ -1,4 +1,4 @@
-"""`python -m seqlit generate`: sample text from a trained language-model checkpoint.
+"""`python -m seqlit generate`: sample text from a trained language-model checkpoint (`--condition` for a conditional one).
 
 Everything comes from the checkpoint (read with `weights_only=True`): the
 model's class and hyper-parameters, its weights, and the data module's
@@ -26,7 +26,7 @@ def load_language_model(ckpt_path: str):
         model_cls, data_cls = trusted_class_path(model_cls, ckpt_path), trusted_class_path(data_cls, ckpt_path)
     if not model_cls or not data_cls or not hasattr(import_class(model_cls), "step"):
         raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
-                          "generate needs a checkpoint of seqlit.tasks.LanguageModel")
+                          "generate needs a checkpoint of seqlit.tasks.LanguageModel or ConditionalLanguageModel")
     model = import_class(model_cls)(data_spec=hparams.get("data_spec"), **stored_init_args(hparams, ckpt_path))
     model.upgrade_state_dict(ckpt["state_dict"])
     model.load_state_dict(ckpt["state_dict"])
@@ -37,8 +37,10 @@ def load_language_model(ckpt_path: str):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit generate", description=__doc__.splitlines()[0])
-    p.add_argument("--ckpt_path", required=True, help="checkpoint of a LanguageModel (e.g. runs/…/checkpoints/last.ckpt)")
+    p.add_argument("--ckpt_path", required=True, help="checkpoint of a LanguageModel or ConditionalLanguageModel (e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--prompt", default="", help="text to continue ('' starts a new line)")
+    p.add_argument("--condition", default=None,
+                   help="what a conditional language model writes under, by name (positive, ROMEO …)")
     p.add_argument("--max_tokens", type=int, default=200, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy")
     p.add_argument("--top_k", type=int, default=None, help="sample among the k most likely tokens only")
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @torch.no_grad()  # a context, not set_grad_enabled(False): an in-process caller keeps its grad mode
 def main(argv: list[str]) -> None:
-    from seqlit.callbacks.samples import encode_prompt
+    from seqlit.callbacks.samples import continuation, encode_prompt, with_condition
 
     args = build_parser().parse_args(argv)
     if args.max_tokens <= 0 or args.num_samples <= 0:
@@ -58,10 +60,12 @@ def main(argv: list[str]) -> None:
     if args.top_k is not None and args.top_k <= 0:
         raise SeqlitError(f"--top_k must be positive, got {args.top_k}")
     model, dm = load_language_model(args.ckpt_path)
+    writer = with_condition(model, dm, args.condition)
     prompt = encode_prompt(dm, args.prompt)
-    stop = dm.vocab.encode(["\n" if dm.level == "char" else "<eos>"])[0] if args.stop_at_eos else None
+    # a conditional model's sequence ends at its <eos>: what follows was never trained
+    stop = dm.vocab.encode([dm.stop_token])[0] if args.stop_at_eos or writer is not model else None
     for i in range(args.num_samples):
-        ids = sample(model, prompt, args.max_tokens, args.temperature, args.top_k, stop_id=stop, seed=args.seed + i)
-        print(args.prompt + dm.detokenize(dm.vocab.decode(ids)))
+        ids = sample(writer, prompt, args.max_tokens, args.temperature, args.top_k, stop_id=stop, seed=args.seed + i)
+        print(continuation(dm, args.prompt, ids))
         if args.num_samples > 1:
             print("-" * 40)

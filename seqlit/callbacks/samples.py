@@ -12,6 +12,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from rich.console import Console
 from rich.panel import Panel
 
+from seqlit.errors import SeqlitError
 from seqlit.generation import sample
 
 
@@ -22,22 +23,26 @@ class SampleText(pl.Callback):
         temperature / top_k: sampling settings (temperature 0 is greedy).
         every_n_epochs: sample after every n-th validation (0: never); always once more at the end of fit.
         seed: sampling seed, so successive epochs are comparable.
+        condition: the condition a conditional language model writes under (a name: `positive`, `ROMEO`).
     """
 
     def __init__(self, prompt: str = "", max_tokens: int = 300, temperature: float = 0.8, top_k: int | None = None,
-                 every_n_epochs: int = 1, seed: int = 0):
+                 every_n_epochs: int = 1, seed: int = 0, condition: str | None = None):
         self.prompt, self.max_tokens, self.temperature, self.top_k = prompt, max_tokens, temperature, top_k
-        self.every_n_epochs, self.seed = every_n_epochs, seed
+        self.every_n_epochs, self.seed, self.condition = every_n_epochs, seed, condition
         self.rows: list[list] = []
 
     def text(self, trainer: pl.Trainer, pl_module) -> str:
         dm = trainer.datamodule
         prompt_ids = encode_prompt(dm, self.prompt)
+        model, stop = with_condition(pl_module, dm, self.condition), None
+        if model is not pl_module:  # a conditional sequence ends at its <eos>
+            stop = dm.vocab.encode([dm.stop_token])[0]
         was_training = pl_module.training
         pl_module.eval()
-        ids = sample(pl_module, prompt_ids, self.max_tokens, self.temperature, self.top_k, seed=self.seed)
+        ids = sample(model, prompt_ids, self.max_tokens, self.temperature, self.top_k, stop_id=stop, seed=self.seed)
         pl_module.train(was_training)
-        return self.prompt + dm.detokenize(dm.vocab.decode(ids))
+        return continuation(dm, self.prompt, ids)
 
     @rank_zero_only
     def _show(self, trainer, pl_module, title: str) -> None:
@@ -47,6 +52,11 @@ class SampleText(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_text(key="samples", columns=["epoch", "step", "text"], data=self.rows)
+
+    def on_fit_start(self, trainer, pl_module):
+        """A condition the model cannot take (a name the data lacks, one for a plain LM) ends the run before
+        training, not at its first sample."""
+        with_condition(pl_module, trainer.datamodule, self.condition)
 
     def on_validation_epoch_end(self, trainer, pl_module):
         if trainer.sanity_checking or self.every_n_epochs <= 0 or trainer.state.fn != "fit":
@@ -61,7 +71,30 @@ class SampleText(pl.Callback):
 
 
 def encode_prompt(dm, prompt: str) -> list[int]:
-    """Prompt text -> ids, preceded by a line break so an empty prompt starts a fresh line."""
+    """Prompt text -> ids, after the data module's `start_token` (a line break, `<bos>`), so an empty prompt
+    starts a fresh sequence."""
     tokens = dm.tokenize(prompt)[:-1] if prompt else []
-    start = dm.vocab.encode(["\n"] if dm.level == "char" else ["<eos>"])
-    return start + dm.vocab.encode(tokens)
+    return dm.vocab.encode([dm.start_token]) + dm.vocab.encode(tokens)
+
+
+def continuation(dm, prompt: str, ids: list[int]) -> str:
+    """The prompt and the sampled ids as text (a space between them for words)."""
+    text = dm.detokenize(dm.vocab.decode(ids))
+    return prompt + (" " if prompt and dm.level == "word" and text and not text.startswith("\n") else "") + text
+
+
+def with_condition(model, dm, condition: str | None):
+    """What to sample from: `model`, or a conditional model with the condition named `condition` fixed.
+
+    A conditional model needs a condition and a plain one takes none; a name the checkpoint does not know
+    is one line listing those it does. A model trained with `condition: none` accepts one and ignores it,
+    so the same command measures the baseline."""
+    if not hasattr(model, "conditioned"):
+        if condition is not None:
+            raise SeqlitError(f"--condition {condition!r}: this checkpoint is a {type(model).__name__}, which reads "
+                              "no condition: drop --condition, or pass a ConditionalLanguageModel checkpoint")
+        return model
+    if condition is None:
+        raise SeqlitError(f"this checkpoint writes under a condition: pass --condition, one of "
+                          f"{', '.join(map(repr, dm.condition_names))}")
+    return model.conditioned(dm.condition_id(condition))

@@ -25,6 +25,8 @@ TASKS = {
                    "--model.init_args.embedding_dim", "8"],
     "language_model": ["--config", "configs/quickstart.yaml", "--data.init_args.path", str(DATA / "lm.txt"),
                        "--model.init_args.embedding_dim", "8", "--data.init_args.bptt", "8"],
+    "conditional_lm": ["--config", "configs/conditional/sst2_label_lstm.yaml", "--data.init_args.path", str(DATA / "sst"),
+                       "--data.init_args.val_fraction", "0.2", "--model.init_args.embedding_dim", "8"],
     "seq2seq": ["--config", "configs/translation/dates_gru_attn.yaml", "--data.init_args.train_size", "32",
                 "--data.init_args.val_size", "8", "--data.init_args.test_size", "8",
                 "--model.init_args.embedding_dim", "8", "--model.init_args.attention_size", "8"],
@@ -83,11 +85,12 @@ def no_fused_rnn(monkeypatch):
     ("tagger", ["--model.init_args.char_encoder", "rnn"]),  # the character BiLSTM follows the backbone's backend
     ("classifier", []),
     ("language_model", []),
+    ("conditional_lm", []),
     ("seq2seq", ["--model.init_args.decoder.backend", "scratch", *SMALL_DECODER]),
     ("seq2seq", ["--model.init_args.decoder.backend", "scratch", "--model.init_args.decoder.kind", "rnn",
                  "--model.init_args.backbone.kind", "lstm", "--model.init_args.decoder.num_layers", "2",
                  *SMALL_DECODER]),
-], ids=["tagger", "classifier", "language_model", "seq2seq", "seq2seq-rnn-decoder"])
+], ids=["tagger", "classifier", "language_model", "conditional_lm", "seq2seq", "seq2seq-rnn-decoder"])
 def test_scratch_backend_runs_no_fused_module_in_any_task(in_tmp, no_fused_rnn, task, extra):
     fit(in_tmp, *TASKS[task], *SMALL, "--model.init_args.backbone.backend", "scratch", *extra)
 

@@ -67,6 +67,21 @@ def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[st
     return init_args
 
 
+def data_module_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike):
+    """The data module checkpoint `path` was trained with, its vocabulary and tokenizer read from the checkpoint
+    (no data file is read); None when the checkpoint stores no data module."""
+    stored = ckpt.get("datamodule_hyper_parameters") or {}
+    if "_class_path" not in stored:
+        return None
+    cls = import_class(trusted_class_path(stored["_class_path"], path))
+    state = ckpt.get(cls.__qualname__)
+    if not isinstance(state, dict) or "vocab" not in state:
+        return None
+    dm = cls(**stored_init_args(stored, path))
+    dm.load_state_dict(state)
+    return dm
+
+
 def import_class(class_path: str):
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)

@@ -48,6 +48,15 @@ BUILDERS = {
 SPLIT_NAMES = {keyword: str(split) for split, keywords in SPLIT_KEYWORDS.items() for keyword in keywords}
 
 
+def tried(path: str | os.PathLike) -> str:
+    """Where a local `path` was looked for, for "does not exist" messages: relative paths (in configs too) are read
+    from the working directory, as on the command line, not from the config file's folder."""
+    absolute = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if os.path.isabs(os.path.expanduser(os.fspath(path))):
+        return f"looked for {absolute}"
+    return f"looked for {absolute}: a relative path is read from the working directory {os.getcwd()}, not from the config file's folder"
+
+
 def read_text(path: Path, name: str | None = None) -> str:
     """A UTF-8 file's text (`.gz` / `.bz2` decompressed); anything else is one line naming the file (`name`)."""
     opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
@@ -146,13 +155,15 @@ def _chain(err: BaseException | None):
 def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
     looks_local = path.startswith((".", "/", "~")) or os.sep in path.strip("/").split("/", 1)[-1]
     if looks_local:
-        raise SeqlitError(f"data.path {path!r} does not exist: pass an existing folder or file, or a hub dataset id")
+        raise SeqlitError(f"data.path {path!r} does not exist ({tried(path)}): pass an existing folder or file, "
+                          "or a hub dataset id")
     try:
         return datasets.load_dataset(path, name)
     except Exception as err:  # the hub raises many types: connection, not found, offline
         offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
         why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else str(err).splitlines()[0]
         raise SeqlitError(
-            f"cannot load hub dataset {path!r}{f' ({name})' if name else ''}: {why}; "
+            f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset "
+            f"could be loaded{f' ({name})' if name else ''}: {why}; "
             "pass local files instead, e.g. --data.init_args.path path/to/folder holding train/validation/test.parquet"
         ) from err

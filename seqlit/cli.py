@@ -22,6 +22,7 @@ seqlit adds:
   throughput, model description: seqlit/callbacks/run_results.py);
 * `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
   (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
+* `--trainer.default_root_dir DIR` holds everything the run writes (seqlit/run_root.py);
 * `--num_threads N`: torch's CPU threads, set before anything runs;
 * bad input ends in one line naming the culprit (`SEQLIT_DEBUG=1` for tracebacks).
 """
@@ -58,6 +59,7 @@ from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
 
@@ -94,6 +96,7 @@ class SeqlitCLI(LightningCLI):
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
+        logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
 
@@ -173,7 +176,7 @@ class SeqlitCLI(LightningCLI):
 TRAINER_DEFAULTS = {
     "logger": {
         "class_path": "pytorch_lightning.loggers.WandbLogger",
-        "init_args": {"save_dir": "runs", "project": "seqlit"},
+        "init_args": {"save_dir": DEFAULT_SAVE_DIR, "project": "seqlit"},
     },
     # seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams)
     "use_distributed_sampler": False,

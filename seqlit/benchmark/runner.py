@@ -76,7 +76,7 @@ def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None,
         "--trainer.enable_progress_bar", "false",
         "--trainer.default_root_dir", os.path.join(runs_dir(out_dir), entry.name),
         "--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
-        "--trainer.logger.save_dir", runs_dir(out_dir),
+        "--trainer.logger.save_dir", os.path.abspath(runs_dir(out_dir)),  # a relative one would be read from the root dir
         "--trainer.logger.name", entry.name,
         "--trainer.logger.version", version,
         f"--trainer.callbacks+={THROUGHPUT}",

@@ -18,6 +18,7 @@ seqlit adds:
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
 * `--test_after_fit true`: test the best checkpoint when fit ends;
+* `validate`/`test`/`predict` log to W&B only when asked (seqlit/evaluation_runs.py);
 * `results.json` in every fit/validate/test run folder (metrics, best checkpoint,
   throughput, model description: seqlit/callbacks/run_results.py);
 * `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
@@ -57,6 +58,7 @@ from seqlit.commands import top_level
 from seqlit.config_errors import nonpositive_count, summarize
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
+from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
@@ -96,6 +98,7 @@ class SeqlitCLI(LightningCLI):
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
+        no_logger_unless_asked(self.subcommand, config.trainer, sys.argv[1:])
         logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)

@@ -38,10 +38,11 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from data_modules.bucketing import BucketBatchSampler
-from data_modules.loading import load_splits, read_lines, tried
+from data_modules.loading import load_splits, read_lines
 from data_modules.resumable import ResumableLoader
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
+from seqlit.storage import tried
 
 SPLITS = ("train", "validation", "test")
 # the stages each command reads: `check(command)` reads them all before the trainer writes anything

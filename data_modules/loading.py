@@ -30,6 +30,7 @@ import datasets
 from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
 from seqlit.errors import SeqlitError
+from seqlit.storage import tried
 
 Reader = Callable[[Path], datasets.Dataset]
 
@@ -46,15 +47,6 @@ BUILDERS = {
 }
 # a split keyword of `datasets` (`valid`, `dev`, `val`, `training`, …) -> the split it names
 SPLIT_NAMES = {keyword: str(split) for split, keywords in SPLIT_KEYWORDS.items() for keyword in keywords}
-
-
-def tried(path: str | os.PathLike) -> str:
-    """Where a local `path` was looked for, for "does not exist" messages: relative paths (in configs too) are read
-    from the working directory, as on the command line, not from the config file's folder."""
-    absolute = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    if os.path.isabs(os.path.expanduser(os.fspath(path))):
-        return f"looked for {absolute}"
-    return f"looked for {absolute}: a relative path is read from the working directory {os.getcwd()}, not from the config file's folder"
 
 
 def read_text(path: Path, name: str | None = None) -> str:

@@ -26,7 +26,7 @@ from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import local_path, write_atomically
+from seqlit.storage import local_path, tried, write_atomically
 
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
@@ -92,7 +92,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = os.fspath(path)
     fs, local = get_filesystem(path), local_path(path)
     if not (os.path.isfile(local) if local is not None else fs.isfile(path)):
-        raise SeqlitError(f"checkpoint {path!r} does not exist: pass the path of a .ckpt file written by `seqlit fit`")
+        where = f" ({tried(path if '://' not in path else local, in_configs=False)})" if local is not None else ""
+        raise SeqlitError(f"checkpoint {path!r} does not exist{where}: pass the path of a .ckpt file written by `seqlit fit`")
     try:
         if local is not None:
             ckpt = torch.load(local, map_location="cpu", weights_only=True)

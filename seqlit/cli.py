@@ -25,7 +25,8 @@ seqlit adds:
   (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
 * `--trainer.default_root_dir DIR` holds everything the run writes (seqlit/run_root.py);
 * `--num_threads N`: torch's CPU threads, set before anything runs;
-* bad input ends in one line naming the culprit (`SEQLIT_DEBUG=1` for tracebacks).
+* bad input ends in one line naming the culprit and the option or config file line that set it
+  (seqlit/config_source.py; `SEQLIT_DEBUG=1` for tracebacks).
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ from seqlit.callbacks.run_results import RunResults
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.commands import top_level
 from seqlit.config_errors import nonpositive_count, summarize
+from seqlit.config_source import with_source
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.storage import check_writable, local_path, tried
 from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
@@ -95,6 +98,8 @@ class SeqlitCLI(LightningCLI):
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
         config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.subcommand == "predict" and config.predict_output != "-":
+            check_writable(config.predict_output, "--predict_output")
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
@@ -203,6 +208,10 @@ def checkpoint_config(argv: list[str]) -> list[str]:
             path = arg.split("=", 1)[1]
     if not path or path in ("best", "last", "hpc", "registry"):
         return argv
+    local = local_path(path)
+    if local is not None and not os.path.isfile(local):
+        raise SeqlitError(f"--ckpt_path {path!r} does not exist ({tried(path if '://' not in path else local, in_configs=False)}): pass a .ckpt file written by "
+                          "`seqlit fit`, e.g. runs/seqlit/<run>/checkpoints/last.ckpt")
     ckpt = load_checkpoint(path)
     config: dict = {}
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
@@ -299,5 +308,5 @@ def main(argv: list[str] | None = None) -> None:
         message = user_error(err)
         if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
             raise
-        print(f"seqlit: error: {message}", file=sys.stderr)
+        print(f"seqlit: error: {with_source(message, argv)}", file=sys.stderr)
         sys.exit(2)

@@ -21,12 +21,17 @@ import os
 import secrets
 from typing import BinaryIO, Callable
 
+from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
-from lightning_fabric.utilities.cloud_io import get_filesystem
 
 from seqlit.errors import SeqlitError
 
 TMP_PREFIX = ".tmp-"
+
+
+def get_filesystem(target: str | os.PathLike):
+    """The fsspec file system of `target` (what Lightning's `get_filesystem` returns, without importing Lightning)."""
+    return url_to_fs(str(target))[0]
 
 
 def tried(path: str | os.PathLike, in_configs: bool = True) -> str:

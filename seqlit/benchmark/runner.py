@@ -28,7 +28,6 @@ from datetime import datetime, timezone
 
 from seqlit.benchmark.compare import direction
 from seqlit.benchmark.suite import Entry
-from seqlit.callbacks.run_results import FILENAME
 from seqlit.errors import SeqlitError
 
 THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
@@ -85,6 +84,8 @@ def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None,
 
 def read_run_results(run_dir: str) -> dict | None:
     """The run's results.json (seqlit/callbacks/run_results.py), or None if the run never wrote one."""
+    from seqlit.callbacks.run_results import FILENAME  # here: it imports Lightning, which `benchmark --help` needs not
+
     path = os.path.join(run_dir, FILENAME)
     if not os.path.isfile(path):
         return None

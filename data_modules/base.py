@@ -42,6 +42,7 @@ from data_modules.loading import load_splits, read_lines
 from data_modules.resumable import ResumableLoader
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
+from seqlit.storage import tried
 
 SPLITS = ("train", "validation", "test")
 # the stages each command reads: `check(command)` reads them all before the trainer writes anything
@@ -149,7 +150,7 @@ class SeqDataModule(pl.LightningDataModule):
         """`predict_file`'s non-blank lines and their 0-based numbers: text, or JSON objects for `.jsonl` / `.json`."""
         path, name = Path(self.predict_file).expanduser(), f"data.predict_file {self.predict_file!r}"
         if not path.is_file():
-            raise SeqlitError(f"{name} does not exist: pass a text file (one {self.predict_unit} per line) or a .jsonl file")
+            raise SeqlitError(f"{name} does not exist ({tried(self.predict_file)}): pass a text file (one {self.predict_unit} per line) or a .jsonl file")
         jsonl, lines = path.suffix.lower() in (".jsonl", ".json"), []
         for n, line in enumerate(read_lines(path, name)):
             if not line.strip():

@@ -30,6 +30,7 @@ import datasets
 from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
 from seqlit.errors import SeqlitError
+from seqlit.storage import tried
 
 Reader = Callable[[Path], datasets.Dataset]
 
@@ -146,13 +147,15 @@ def _chain(err: BaseException | None):
 def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
     looks_local = path.startswith((".", "/", "~")) or os.sep in path.strip("/").split("/", 1)[-1]
     if looks_local:
-        raise SeqlitError(f"data.path {path!r} does not exist: pass an existing folder or file, or a hub dataset id")
+        raise SeqlitError(f"data.path {path!r} does not exist ({tried(path)}): pass an existing folder or file, "
+                          "or a hub dataset id")
     try:
         return datasets.load_dataset(path, name)
     except Exception as err:  # the hub raises many types: connection, not found, offline
         offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
         why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else str(err).splitlines()[0]
         raise SeqlitError(
-            f"cannot load hub dataset {path!r}{f' ({name})' if name else ''}: {why}; "
+            f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset "
+            f"could be loaded{f' ({name})' if name else ''}: {why}; "
             "pass local files instead, e.g. --data.init_args.path path/to/folder holding train/validation/test.parquet"
         ) from err

@@ -26,7 +26,7 @@ from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import local_path, write_atomically
+from seqlit.storage import local_path, tried, write_atomically
 
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
@@ -67,6 +67,21 @@ def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[st
     return init_args
 
 
+def data_module_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike):
+    """The data module checkpoint `path` was trained with, its vocabulary and tokenizer read from the checkpoint
+    (no data file is read); None when the checkpoint stores no data module."""
+    stored = ckpt.get("datamodule_hyper_parameters") or {}
+    if "_class_path" not in stored:
+        return None
+    cls = import_class(trusted_class_path(stored["_class_path"], path))
+    state = ckpt.get(cls.__qualname__)
+    if not isinstance(state, dict) or "vocab" not in state:
+        return None
+    dm = cls(**stored_init_args(stored, path))
+    dm.load_state_dict(state)
+    return dm
+
+
 def import_class(class_path: str):
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -77,7 +92,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = os.fspath(path)
     fs, local = get_filesystem(path), local_path(path)
     if not (os.path.isfile(local) if local is not None else fs.isfile(path)):
-        raise SeqlitError(f"checkpoint {path!r} does not exist: pass the path of a .ckpt file written by `seqlit fit`")
+        where = f" ({tried(path if '://' not in path else local, in_configs=False)})" if local is not None else ""
+        raise SeqlitError(f"checkpoint {path!r} does not exist{where}: pass the path of a .ckpt file written by `seqlit fit`")
     try:
         if local is not None:
             ckpt = torch.load(local, map_location="cpu", weights_only=True)

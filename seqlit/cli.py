@@ -1,4 +1,4 @@
-"""`python -m seqlit fit|validate|test|predict|generate|benchmark`.
+"""The trainer commands of `python -m seqlit`: fit, validate, test, predict (the entry point is seqlit/main.py).
 
 LightningCLI does the work: YAML configs that compose (`--config a --config b`),
 dotted overrides, `--print_config`, subclass mode for tasks and data modules.
@@ -18,17 +18,19 @@ seqlit adds:
   checkpoints on the task's own metric, atomic checkpoint writes, a rich
   progress bar, per-run config files that never overwrite one another;
 * `--test_after_fit true`: test the best checkpoint when fit ends;
+* `validate`/`test`/`predict` log to W&B only when asked (seqlit/evaluation_runs.py);
 * `results.json` in every fit/validate/test run folder (metrics, best checkpoint,
   throughput, model description: seqlit/callbacks/run_results.py);
 * `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
   (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
+* `--trainer.default_root_dir DIR` holds everything the run writes (seqlit/run_root.py);
 * `--num_threads N`: torch's CPU threads, set before anything runs;
-* bad input ends in one line naming the culprit (`SEQLIT_DEBUG=1` for tracebacks).
+* bad input ends in one line naming the culprit and the option or config file line that set it
+  (seqlit/main.py, seqlit/config_source.py; `SEQLIT_DEBUG=1` for tracebacks).
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import contextlib
 import os
@@ -39,7 +41,6 @@ from typing import Optional
 
 import torch
 import yaml
-from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, Timer, WeightAveraging
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import CheckpointIO
@@ -52,12 +53,14 @@ from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
-from seqlit.commands import top_level
-from seqlit.config_errors import nonpositive_count, summarize
+from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
+from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.storage import check_writable, local_path, tried
+from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
 
@@ -91,9 +94,13 @@ class SeqlitCLI(LightningCLI):
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
         config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.subcommand == "predict" and config.predict_output != "-":
+            check_writable(config.predict_output, "--predict_output")
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
+        no_logger_unless_asked(self.subcommand, config.trainer, sys.argv[1:])
+        logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
 
@@ -170,14 +177,18 @@ class SeqlitCLI(LightningCLI):
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
 
 
-TRAINER_DEFAULTS = {
-    "logger": {
-        "class_path": "pytorch_lightning.loggers.WandbLogger",
-        "init_args": {"save_dir": "runs", "project": "seqlit"},
-    },
-    # seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams)
-    "use_distributed_sampler": False,
-}
+def trainer_defaults() -> dict:
+    """The trainer settings seqlit changes: W&B logging (offline unless WANDB_MODE says otherwise: `main` sets
+    it to offline unless the user chose; `offline` is written out so that `--print_config` shows it), and no
+    distributed sampler, since seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams).
+    """
+    offline = os.environ.get("WANDB_MODE", "offline") in ("offline", "dryrun")
+    return {"logger": {"class_path": "pytorch_lightning.loggers.WandbLogger",
+                       "init_args": {"save_dir": DEFAULT_SAVE_DIR, "project": "seqlit", "offline": offline}},
+            "use_distributed_sampler": False}
+
+
+TRAINER_DEFAULTS = trainer_defaults()  # as the environment stood at import (tests build parsers from it)
 
 
 def checkpoint_config(argv: list[str]) -> list[str]:
@@ -197,6 +208,10 @@ def checkpoint_config(argv: list[str]) -> list[str]:
             path = arg.split("=", 1)[1]
     if not path or path in ("best", "last", "hpc", "registry"):
         return argv
+    local = local_path(path)
+    if local is not None and not os.path.isfile(local):
+        raise SeqlitError(f"--ckpt_path {path!r} does not exist ({tried(path if '://' not in path else local, in_configs=False)}): pass a .ckpt file written by "
+                          "`seqlit fit`, e.g. runs/seqlit/<run>/checkpoints/last.ckpt")
     ckpt = load_checkpoint(path)
     config: dict = {}
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
@@ -239,13 +254,7 @@ def results_stdout():
 
 
 def run_cli(argv: list[str]) -> None:
-    if argv and argv[0] == "generate":
-        from seqlit.generate import main as generate_main
-
-        return generate_main(argv[1:])
-    if argv and argv[0] == "benchmark":
-        from seqlit.benchmark.command import main as benchmark_main
-        return benchmark_main(argv[1:])
+    """A trainer command (fit, validate, test, predict) through LightningCLI."""
     # LightningCLI reads sys.argv (and warns if given `args` too): hand it the rewritten list there
     sys.argv = [sys.argv[0], *checkpoint_config(argv)]
     asks_help = {"-h", "--help", "--print_config"} & {arg.split("=", 1)[0] for arg in argv}
@@ -257,41 +266,10 @@ def run_cli(argv: list[str]) -> None:
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=RunConfigSaver,
-            trainer_defaults=TRAINER_DEFAULTS,
+            trainer_defaults=trainer_defaults(),
             parser_kwargs={"exit_on_error": False, "prog": "python -m seqlit"},
             results=results,
         )
 
 
-def user_error(err: BaseException) -> str | None:
-    """The one-line message if `err` (or what caused it) is bad input, else None."""
-    seen = err
-    while seen is not None:
-        if isinstance(seen, SeqlitError):
-            return str(seen)
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(err, argparse.ArgumentError):
-        return summarize(str(err))
-    if isinstance(err, MisconfigurationException):  # Lightning's own "this trainer setting is invalid"
-        return f"trainer: {' '.join(str(err).split())}"
-    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.wandb_online can see
-        return (f"W&B: {' '.join(str(err).split())}; to log offline and upload later: WANDB_MODE=offline, "
-                "then `wandb sync runs/wandb/offline-run-…`")
-    return None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
-    os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
-    argv = sys.argv[1:] if argv is None else argv
-    status = top_level(argv)
-    if status is not None:
-        sys.exit(status)
-    try:
-        run_cli(argv)
-    except Exception as err:
-        message = user_error(err)
-        if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
-            raise
-        print(f"seqlit: error: {message}", file=sys.stderr)
-        sys.exit(2)
+from seqlit.main import main, user_error  # noqa: E402  the entry point, kept importable from here

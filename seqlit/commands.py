@@ -8,6 +8,7 @@ commands (and called itself "Lightning Trainer command line tool");
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import sys
 
@@ -52,3 +53,28 @@ def top_level(argv: list[str]) -> int | None:
     print(f"seqlit: error: unknown command {argv[0]!r}{hint} (commands: {', '.join(COMMANDS)}; "
           "`python -m seqlit --help` says what each does)", file=sys.stderr)
     return 2
+
+
+def underscored(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--data-root X` and `--data-root=X` as `--data_root`: the dashed spelling of a known flag, accepted."""
+    known = {s for action in parser._actions for s in action.option_strings}
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        spelt = "--" + flag[2:].replace("-", "_")
+        out.append(spelt + eq + value if flag.startswith("--") and spelt in known else arg)
+    return out
+
+
+def parse_flags(parser: argparse.ArgumentParser, argv: list[str], command: str) -> argparse.Namespace:
+    """The flags of seqlit's own argparse commands (generate, benchmark): either spelling, and bad input as one
+    line naming the flag (argparse would print a usage block). The parser needs `exit_on_error=False`."""
+    from seqlit.errors import SeqlitError
+
+    try:
+        args, extra = parser.parse_known_args(underscored(argv, parser))
+    except argparse.ArgumentError as err:
+        raise SeqlitError(f"{command}: {err} (see python -m seqlit {command} --help)") from None
+    if extra:
+        raise SeqlitError(f"{command}: unrecognized arguments: {' '.join(extra)} (see python -m seqlit {command} --help)")
+    return args

@@ -63,6 +63,12 @@ def summarize(message: str) -> str:
         parent, _, leaf = key.rpartition(".")
         candidates = _params("pytorch_lightning.Trainer") if parent == "trainer" else TOP_LEVEL
         return f"unknown config key {key!r}{_suggest(leaf, candidates)}"
+    m = re.search(r"does not accept option '([^']+)'", message)
+    if m:  # a key of a config file that no class takes
+        key = m.group(1)
+        parent, _, leaf = key.rpartition(".")
+        candidates = _params("pytorch_lightning.Trainer") if parent == "trainer" else TOP_LEVEL
+        return f"unknown config key {key!r}{_suggest(leaf, candidates)}"
     section = re.match(r'Parser key "([^"]+)"', message)
     section = section.group(1) if section else "config"
     # a value outside its type's range, at the top of init_args or inside a section (backbone: …)
@@ -108,6 +114,9 @@ def summarize(message: str) -> str:
         class_path, key, problem = m.groups()
         problem = " ".join(problem.split())
         return f"bad value for {section}.init_args.{key} ({class_path}): {problem}"
+    m = re.fullmatch(r'Parser key "([^"]+)":\s*(Expected [^\n]*|Not of type [^\n]*)\s*', message.strip() + "\n", re.S)
+    if m:  # a plain option of the wrong type (`--trainer.max_steps abc`)
+        return f"bad value for {m.group(1)}: {' '.join(m.group(2).split())}"
     m = re.search(r"Import path (\S+) does not|No module named '([^']+)'|class_path '([^']+)'", message)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return " ".join(lines[:1] + ([lines[-1]] if len(lines) > 1 and m else []))

@@ -12,6 +12,7 @@ import argparse
 import torch
 
 from seqlit.checkpoint_io import import_class, load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.commands import parse_flags
 from seqlit.errors import SeqlitError
 from seqlit.generation import sample
 
@@ -36,8 +37,10 @@ def load_language_model(ckpt_path: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m seqlit generate", description=__doc__.splitlines()[0])
-    p.add_argument("--ckpt_path", required=True, help="checkpoint of a LanguageModel or ConditionalLanguageModel (e.g. runs/…/checkpoints/last.ckpt)")
+    p = argparse.ArgumentParser(prog="python -m seqlit generate", description=__doc__.splitlines()[0],
+                                exit_on_error=False)
+    p.add_argument("--ckpt_path", help="(required) checkpoint of a LanguageModel or ConditionalLanguageModel "
+                                       "(e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--prompt", default="", help="text to continue ('' starts a new line)")
     p.add_argument("--condition", default=None,
                    help="what a conditional language model writes under, by name (positive, ROMEO …)")
@@ -54,9 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> None:
     from seqlit.callbacks.samples import continuation, encode_prompt, with_condition
 
-    args = build_parser().parse_args(argv)
+    args = parse_flags(build_parser(), argv, "generate")
+    if not args.ckpt_path:
+        raise SeqlitError("generate: --ckpt_path is required: a LanguageModel checkpoint, e.g. runs/seqlit/<run>/checkpoints/last.ckpt")
     if args.max_tokens <= 0 or args.num_samples <= 0:
         raise SeqlitError("--max_tokens and --num_samples must be positive")
+    if args.temperature < 0:
+        raise SeqlitError(f"--temperature must be 0 (greedy) or more, got {args.temperature}")
     if args.top_k is not None and args.top_k <= 0:
         raise SeqlitError(f"--top_k must be positive, got {args.top_k}")
     model, dm = load_language_model(args.ckpt_path)

@@ -21,10 +21,46 @@ import os
 import secrets
 from typing import BinaryIO, Callable
 
+from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
-from lightning_fabric.utilities.cloud_io import get_filesystem
+
+from seqlit.errors import SeqlitError
 
 TMP_PREFIX = ".tmp-"
+
+
+def get_filesystem(target: str | os.PathLike):
+    """The fsspec file system of `target` (what Lightning's `get_filesystem` returns, without importing Lightning)."""
+    return url_to_fs(str(target))[0]
+
+
+def tried(path: str | os.PathLike, in_configs: bool = True) -> str:
+    """Where a local `path` was looked for, for "does not exist" messages: relative paths (in configs too:
+    `in_configs` says so) are read from the working directory, as on the command line, not from the config
+    file's folder."""
+    absolute = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if os.path.isabs(os.path.expanduser(os.fspath(path))):
+        return f"looked for {absolute}"
+    note = ", not from the config file's folder" if in_configs else ""
+    return f"looked for {absolute}: a relative path is read from the working directory {os.getcwd()}{note}"
+
+
+def check_writable(target: str, option: str) -> None:
+    """Refuse, before any work, a local output file that cannot be written (`option` names where it was given):
+    a folder, or a path under a file. A missing folder is fine: `write_atomically` creates it."""
+    path = local_path(target)
+    if path is None:
+        return  # a URL: the file system says at write time
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        raise SeqlitError(f"{option} {target!r} is a folder ({path}): name a file, e.g. {os.path.join(target, 'predictions.jsonl')}")
+    existing = os.path.dirname(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise SeqlitError(f"{option} {target!r} cannot be written: {existing} is a file, not a folder; pass another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SeqlitError(f"{option} {target!r} cannot be written: folder {existing} is not writable; pass another path")
 
 
 def local_path(target: str) -> str | None:

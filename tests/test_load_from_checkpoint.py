@@ -1,7 +1,8 @@
 """`Task.load_from_checkpoint(path)` works in plain Python, with no Trainer, for every task.
 
 It used to raise "is not attached to a `Trainer`": restoring the resume state asked the trainer for its
-world size. Checked on the 0.1 fixture checkpoints and on checkpoints the current code writes (one step of fit).
+world size. Checked on the 0.1 fixture checkpoints and on checkpoints the current code writes (one step of fit),
+which then predict on raw strings as `predict` does (`check_predict_text`, tests/test_predict_text.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from seqlit.checkpoint_io import load_checkpoint
 from tests.conftest import REPO, run_seqlit
+from tests.test_predict_text import check_predict_text
 
 LEGACY = REPO / "tests" / "fixtures" / "legacy"
 EXPECTED = json.loads((LEGACY / "expected.json").read_text(encoding="utf-8"))
@@ -56,3 +58,4 @@ def test_fresh_checkpoint_loads_in_plain_python(tmp_path, task):
                "--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--test_after_fit", "false",
                "--num_threads", "1", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     assert_loads_without_trainer(tmp_path / "checkpoints" / "last.ckpt")
+    check_predict_text(tmp_path, task, tmp_path / "checkpoints" / "last.ckpt")

@@ -18,8 +18,10 @@ from datetime import datetime
 from seqlit.benchmark import compare, leaderboard, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, run_entry, runs_dir
 from seqlit.benchmark.seeds import summarize
+from seqlit.commands import parse_flags
 from seqlit.benchmark.suite import load_suite, matches, select
 from seqlit.errors import SeqlitError
+from seqlit.storage import check_writable
 
 
 def _bool(text: str) -> bool:
@@ -52,30 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def underscored(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """`--data-root X` and `--data-root=X` as `--data_root`: the dashed spelling of a known flag, accepted."""
-    known = {s for action in parser._actions for s in action.option_strings}
-    out = []
-    for arg in argv:
-        flag, eq, value = arg.partition("=")
-        spelt = "--" + flag[2:].replace("-", "_")
-        out.append(spelt + eq + value if flag.startswith("--") and spelt in known else arg)
-    return out
-
-
 def main(argv: list[str]) -> None:
-    parser = build_parser()
-    try:
-        args, extra = parser.parse_known_args(underscored(argv, parser))
-    except argparse.ArgumentError as err:
-        raise SeqlitError(f"benchmark: {err}") from None
-    if extra:  # parse_args would print a usage block; seqlit's bad input is one line
-        raise SeqlitError(f"benchmark: unrecognized arguments: {' '.join(extra)} (see python -m seqlit benchmark --help)")
+    args = parse_flags(build_parser(), argv, "benchmark")
     if not args.suite:
         raise SeqlitError("benchmark: --suite is required, e.g. --suite configs/benchmarks/tiny.yaml")
     suite = load_suite(args.suite)
     entries = select(suite, args.only)
     out = args.out or os.path.join("results", suite.name)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise SeqlitError(f"benchmark: --out {out!r} is a file, not a folder: pass a folder (it is created if missing)")
+    check_writable(os.path.join(out, "results.jsonl"), "benchmark: --out")
     for entry in entries:  # every data folder exists before the first entry trains
         data_path(entry, args.data_root)
     # the baseline of an entry is a record of the same suite: a results file may hold other suites' entries

@@ -18,15 +18,8 @@ import math
 import os
 from collections import defaultdict
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: CI and compute nodes have no display
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from seqlit.benchmark.compare import direction  # noqa: E402
-from seqlit.benchmark.seeds import Stat  # noqa: E402
+from seqlit.benchmark.compare import direction
+from seqlit.benchmark.seeds import Stat
 
 # the first of these an entry has is its headline metric
 PRIMARY = ("test/f1", "test/acc", "test/exact_match", "test/bleu", "test/bpc", "test/ppl")
@@ -185,6 +178,13 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
     """One horizontal bar panel per (task, dataset), then training tokens/s; every axis starts at 0.
 
     The legend names every colour and mark the chart uses, and only those."""
+    import matplotlib  # here, not at import: `benchmark --help` and the table need no plotting library
+
+    matplotlib.use("Agg")  # headless: CI and compute nodes have no display
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     panels = _panels(rows)
     if not panels:
         return

@@ -6,16 +6,15 @@ first entry would call every later entry dirty. A dirty tree (tracked files
 changed; untracked files do not count) cannot be reproduced from its commit,
 so its records are marked and not used as baselines unless asked. The torch
 and Lightning versions are the benchmark's own: its entries run under the
-same interpreter (`sys.executable`).
+same interpreter (`sys.executable`); they are read from the installed packages' metadata, which says the
+same as `torch.__version__` without importing torch (`benchmark --help` stays quick).
 """
 
 from __future__ import annotations
 
 import platform
 import subprocess
-
-import pytorch_lightning
-import torch
+from importlib.metadata import version
 
 
 def _git(*args: str) -> str | None:
@@ -31,5 +30,5 @@ def collect() -> dict:
     commit = _git("rev-parse", "--short=12", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit or "unknown", "dirty": None if status is None else bool(status),
-            "torch": torch.__version__, "lightning": pytorch_lightning.__version__,
+            "torch": version("torch"), "lightning": version("pytorch-lightning"),
             "python": platform.python_version()}

@@ -28,7 +28,6 @@ from datetime import datetime, timezone
 
 from seqlit.benchmark.compare import direction
 from seqlit.benchmark.suite import Entry
-from seqlit.callbacks.run_results import FILENAME
 from seqlit.errors import SeqlitError
 
 THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
@@ -76,7 +75,7 @@ def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None,
         "--trainer.enable_progress_bar", "false",
         "--trainer.default_root_dir", os.path.join(runs_dir(out_dir), entry.name),
         "--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
-        "--trainer.logger.save_dir", runs_dir(out_dir),
+        "--trainer.logger.save_dir", os.path.abspath(runs_dir(out_dir)),  # a relative one would be read from the root dir
         "--trainer.logger.name", entry.name,
         "--trainer.logger.version", version,
         f"--trainer.callbacks+={THROUGHPUT}",
@@ -85,6 +84,8 @@ def fit_command(entry: Entry, out_dir: str, version: str, data_root: str | None,
 
 def read_run_results(run_dir: str) -> dict | None:
     """The run's results.json (seqlit/callbacks/run_results.py), or None if the run never wrote one."""
+    from seqlit.callbacks.run_results import FILENAME  # here: it imports Lightning, which `benchmark --help` needs not
+
     path = os.path.join(run_dir, FILENAME)
     if not os.path.isfile(path):
         return None

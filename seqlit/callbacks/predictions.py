@@ -55,12 +55,12 @@ def line_count(path: str) -> int:
     return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
-def with_blank_lines(records: list[dict], predict_file: str | None) -> tuple[list[dict], list[int]]:
-    """`records` (sorted by index) with a `skipped` record for each line of `predict_file` that has none."""
-    if not predict_file or not os.path.isfile(predict_file):
-        return records, []
+def with_blank_lines(records: list[dict], lines: int) -> tuple[list[dict], list[int]]:
+    """`records` (sorted by index) with a `skipped` record for each of the input's `lines` that has none.
+
+    Shared by `predict` (the lines of its file) and `SeqTask.predict_text` (the texts it is given)."""
     seen = {r["index"] for r in records}
-    last = max(max(seen, default=-1) + 1, line_count(predict_file))
+    last = max(max(seen, default=-1) + 1, lines)
     missing = [i for i in range(last) if i not in seen]
     filled = records + [{"index": i, "skipped": "blank line"} for i in missing]
     return sorted(filled, key=lambda r: r["index"]), missing
@@ -86,7 +86,9 @@ class JsonlPredictionWriter(BasePredictionWriter):
             return
         records.sort(key=lambda r: r["index"])
         predict_file = getattr(trainer.datamodule, "predict_file", None)
-        records, blank = with_blank_lines(records, predict_file)
+        blank: list[int] = []
+        if predict_file and os.path.isfile(predict_file):  # a split's records hold their own row numbers
+            records, blank = with_blank_lines(records, line_count(predict_file))
         if blank:
             shown = ", ".join(str(i + 1) for i in blank[:10]) + (" …" if len(blank) > 10 else "")
             print(f"[seqlit] {predict_file}: {len(blank)} blank line(s) ({shown}) have no prediction; "

@@ -23,7 +23,9 @@ over it, or an fsspec transaction when the run folder is a URL: a reader never
 sees half a file), with the user's umask; local checkpoint paths are absolute. Non-finite values are written
 as JSON's `NaN` / `Infinity` extensions, which Python's `json` reads back, so a
 diverged run says so instead of dropping the figure. An evaluation without a
-logger has no run folder (see `RunConfigSaver`) and writes nothing.
+logger (the default: seqlit/evaluation_runs.py) has no run folder of its own: when its
+checkpoint lies in a run folder it appends `{"stage", "ckpt_path", "metrics", "device", "time"}`
+to that run's `evaluations` list, and writes nothing otherwise.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ import time
 
 import pytorch_lightning as pl
 
+from pytorch_lightning.utilities import rank_zero_warn
+
 from seqlit.callbacks.throughput import device_name
+from seqlit.evaluation_runs import checkpoint_run
 from seqlit.run_config import run_dir
 from seqlit.storage import write_atomically
 
@@ -76,7 +81,12 @@ class RunResults(pl.Callback):
             return
         self.stages.append(stage)
         self.metrics.update(_floats(trainer.callback_metrics))
-        if not trainer.is_global_zero or (stage != "fit" and trainer.logger is None):
+        if not trainer.is_global_zero:
+            return
+        if stage != "fit" and trainer.logger is None:
+            run = checkpoint_run(trainer.ckpt_path)
+            if run is not None:
+                self.add_evaluation(run, trainer, pl_module, stage)
             return
         folder = run_dir(trainer)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -94,3 +104,21 @@ class RunResults(pl.Callback):
         }
         text = json.dumps(results, indent=2) + "\n"
         write_atomically(os.path.join(folder, FILENAME), lambda f: f.write(text.encode("utf-8")))
+
+    @staticmethod
+    def add_evaluation(run: str, trainer, pl_module, stage: str) -> None:
+        """Append this evaluation of one of `run`'s checkpoints to `run`'s results.json (`evaluations`)."""
+        path = os.path.join(run, FILENAME)
+        results = {}
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    results = json.load(f)
+            except ValueError:
+                rank_zero_warn(f"[seqlit] {path} is not JSON: this {stage}'s results are not added to it")
+                return
+        results.setdefault("evaluations", []).append({
+            "stage": stage, "ckpt_path": _absolute(trainer.ckpt_path), "metrics": _floats(trainer.callback_metrics),
+            "device": device_name(pl_module.device), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        text = json.dumps(results, indent=2) + "\n"
+        write_atomically(path, lambda f: f.write(text.encode("utf-8")))

@@ -22,6 +22,11 @@ torchmetrics states summed across DDP ranks, never `self.log(...,
 sync_dist=True)` means: Lightning's sync weights ranks by a batch-size total
 that it floors when ranks hold unequal shares (Lightning #21859).
 
+Inference in Python: `Task.load_from_checkpoint(path)` keeps the data module
+the checkpoint stores (its vocabulary and tokenizer), and `model.predict_text([...])`
+encodes raw strings with it and returns the records `predict` writes, through the
+same `encode_lines`, `collate` and `predict_step` (docs/python_api.md).
+
 Checkpoints also carry what a mid-epoch resume needs to continue exactly as
 an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
 random generators' state, and whatever a subclass adds in `resume_state`.
@@ -30,15 +35,18 @@ random generators' state, and whatever a subclass adds in `resume_state`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.utilities.apply_func import move_data_to_device
 from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.plugins.precision import MixedPrecision
 from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
+from torch.utils.data import DataLoader
 from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
@@ -84,6 +92,7 @@ class SeqTask(pl.LightningModule):
         self.char_lms: nn.Module | None = None  # contextual string features (`pretrained.char_lms`), in tasks that take them
         self._frozen: set[int] = set()
         self._resume: dict[str, torch.Tensor] | None = None
+        self._checkpoint_data = None  # the data module `load_from_checkpoint` read from the checkpoint
 
     # -- components ---------------------------------------------------------------
     def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone") -> Backbone:
@@ -184,6 +193,52 @@ class SeqTask(pl.LightningModule):
         return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
                 "params": sum(p.numel() for p in self.parameters())}
 
+    # -- inference in Python --------------------------------------------------------
+    def data_module(self):
+        """The data module whose vocabulary and tokenizer this model reads: its trainer's, else its checkpoint's."""
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if dm is None:
+            dm = self._checkpoint_data
+        if dm is None:
+            raise SeqlitError(f"{type(self).__name__} has no data module to encode text with: load the model with "
+                              f"{type(self).__name__}.load_from_checkpoint(PATH), which reads the checkpoint's vocabulary")
+        return dm
+
+    @torch.no_grad()
+    def predict_text(self, texts: Sequence[str | dict], batch_size: int | None = None) -> list[dict]:
+        """Predict on raw strings with the checkpoint's own vocabulary and tokenizer: one record per text, in order.
+
+        The records are those `predict` writes for the lines of a predict file (entities with character offsets,
+        a label with class probabilities, a translation; a language model scores each text), built by the same
+        data-module encoding and `predict_step`. A blank text gets `{"index": i, "skipped": "blank line"}`;
+        a dict is read as a JSON line of a `.jsonl` predict file would be (e.g. `{"tokens": [...]}` for tagging).
+        """
+        from seqlit.callbacks.predictions import with_blank_lines
+
+        if isinstance(texts, (str, dict)):
+            raise SeqlitError("predict_text takes a list of texts: wrap a single text in a list")
+        lines = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, (str, dict)):
+                raise SeqlitError(f"predict_text: item {i} is a {type(text).__name__}, not a string (or a JSON-line dict)")
+            if not isinstance(text, str) or text.strip():
+                lines.append((i, text))
+        if not lines:
+            return with_blank_lines([], len(texts))[0]
+        dm, was_training = self.data_module(), self.training
+        self.eval()
+        try:
+            records = [record for n, batch in enumerate(self.predict_batches(dm, lines, batch_size or dm.eval_batch_size))
+                       for record in self.predict_step(move_data_to_device(batch, self.device), n)]
+        finally:
+            self.train(was_training)
+        return with_blank_lines(sorted(records, key=lambda r: r["index"]), len(texts))[0]
+
+    def predict_batches(self, dm, lines: list[tuple[int, str | dict]], batch_size: int):
+        """Batches of numbered `lines` as `predict` serves a predict file's: the data module's own
+        `encode_lines` and `collate`."""
+        return DataLoader(dm.encode_lines(lines), batch_size=batch_size, collate_fn=dm.collate)
+
     # -- resume ------------------------------------------------------------------
     def resume_state(self) -> dict[str, torch.Tensor]:
         """This process's tensors that weights, optimizer and loops do not hold: the random generators.
@@ -241,9 +296,10 @@ class SeqTask(pl.LightningModule):
 
         Lightning's own loader, but through seqlit's: read with `weights_only=True`, every class the
         checkpoint names checked to be seqlit's, and checkpoints of older layouts upgraded
-        (`upgrade_hparams`, `upgrade_state_dict`). `kwargs` override stored init arguments.
+        (`upgrade_hparams`, `upgrade_state_dict`). `kwargs` override stored init arguments. The data module
+        the checkpoint stores is kept (vocabulary and tokenizer), for `predict_text`.
         """
-        from seqlit.checkpoint_io import load_checkpoint, stored_init_args
+        from seqlit.checkpoint_io import data_module_from_checkpoint, load_checkpoint, stored_init_args
 
         if not weights_only:
             raise SeqlitError("seqlit loads checkpoints with weights_only=True only: loading any other way can run code")
@@ -255,6 +311,7 @@ class SeqTask(pl.LightningModule):
         model = cls(**{"data_spec": None if spec is None else cls.upgrade_spec(dict(spec)), **init_args, **kwargs})
         model.on_load_checkpoint(checkpoint)
         model.load_state_dict(checkpoint["state_dict"], strict=strict)
+        model._checkpoint_data = data_module_from_checkpoint(checkpoint, checkpoint_path)
         return model if map_location is None else model.to(map_location)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 from torchmetrics import MeanMetric
 
 from seqlit.errors import SeqlitError
@@ -157,6 +158,32 @@ class LanguageModel(SeqTask):
         if self.adaptive is not None:
             return self.adaptive(flat, tgt).loss * tgt.numel()
         return F.cross_entropy(self.decoder(flat), tgt, reduction="sum")
+
+    # -- scoring texts (`predict_text`) ------------------------------------------------
+    def predict_batches(self, dm, lines, batch_size: int):
+        """Each text as a line of the corpus: after a line break (the previous line's end), up to its own end.
+
+        A language model's data module reads a corpus, not lines to label, so the task pads the texts
+        here, with the data module's own tokenizer and vocabulary."""
+        for start in range(0, len(lines), batch_size):
+            chunk = lines[start:start + batch_size]
+            texts = [text if isinstance(text, str) else str(text.get("text", "")) for _, text in chunk]
+            ids = [dm.vocab.encode(dm.tokenize("")[-1:] + dm.tokenize(text)) for text in texts]
+            inputs = pad_sequence([torch.tensor(x[:-1]) for x in ids], batch_first=True, padding_value=self.spec["pad_id"])
+            targets = pad_sequence([torch.tensor(x[1:]) for x in ids], batch_first=True, padding_value=-100)
+            yield {"index": torch.tensor([i for i, _ in chunk]), "texts": texts, "input_ids": inputs, "targets": targets}
+
+    def predict_step(self, batch, batch_idx) -> list[dict]:
+        """One record per text: its perplexity (and the mean NLL per token, in nats) under the model.
+
+        Scoring rather than continuing: it is deterministic, and `generate` already continues a prompt."""
+        features, _ = self.features(batch["input_ids"])
+        targets = batch["targets"]
+        mask = targets != -100
+        log_probs = self.log_probs(features).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        nll = (-(log_probs * mask).sum(1) / mask.sum(1)).tolist()
+        return [{"index": int(i), "text": text, "tokens": int(n), "nll": round(v, 6), "ppl": round(math.exp(v), 6)}
+                for i, text, n, v in zip(batch["index"].tolist(), batch["texts"], mask.sum(1).tolist(), nll)]
 
     # -- loops ----------------------------------------------------------------
     def _run(self, batch, stage: str) -> tuple[torch.Tensor, int]:

@@ -261,8 +261,8 @@ class Seq2Seq(SeqTask):
         return self.greedy(source_ids, source_lengths)
 
     def texts(self, ids: list[list[int]]) -> list[str]:
-        dm = self.trainer.datamodule if self._trainer is not None else None
-        if dm is None or not hasattr(dm, "target_text"):
+        dm = self.data_module()
+        if not hasattr(dm, "target_text"):
             raise SeqlitError("Seq2Seq needs its data module (a TranslationData or DatesData) to turn outputs into text")
         return [dm.target_text(x) for x in ids]
 

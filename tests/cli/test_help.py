@@ -42,3 +42,24 @@ def test_misspelt_command_gets_the_nearest(tmp_path, typed, nearest):
 def test_each_listed_command_has_its_own_help(tmp_path, command):
     proc = run_seqlit(command, "--help", cwd=tmp_path)
     assert "usage: python -m seqlit" in proc.stdout and command in proc.stdout.splitlines()[0]
+
+
+def test_benchmark_help_needs_neither_lightning_nor_torch(tmp_path):
+    """`benchmark --help` (and the top-level help) import only seqlit's light modules: quick on a busy machine."""
+    code = ("import sys; from seqlit.main import main\n"
+            "try:\n    main(['benchmark', '--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'pytorch_lightning', 'lightning_fabric', 'matplotlib') if m in sys.modules]\n"
+            "print('heavy:', heavy)")
+    proc = run_python(code, tmp_path)
+    assert "heavy: []" in proc.stdout, proc.stdout[-500:]
+
+
+def run_python(code: str, cwd):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})

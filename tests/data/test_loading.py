@@ -108,9 +108,25 @@ def test_unknown_suffix_missing_path_and_offline_hub(tmp_path, monkeypatch):
     (tmp_path / "corpus.docx").write_text("x")
     with pytest.raises(SeqlitError, match=r"corpus.docx' has an unknown suffix: use one of .parquet, .csv"):
         load_splits(str(tmp_path / "corpus.docx"))
-    with pytest.raises(SeqlitError, match=r"does not exist: pass an existing folder or file, or a hub dataset id"):
+    with pytest.raises(SeqlitError, match=rf"does not exist \(looked for {tmp_path}/nowhere\): pass an existing folder or file, or a hub dataset id"):
         load_splits(str(tmp_path / "nowhere"))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(SeqlitError, match=r"'nobody/nothing': the hub is offline .* pass local files instead"):
+    with pytest.raises(SeqlitError, match=r"'nobody/nothing' is no local file or folder .* the hub is offline .* pass local files instead"):
         load_splits("nobody/nothing")
+
+
+def test_a_relative_path_is_read_from_the_working_directory_and_the_error_says_so(tmp_path, monkeypatch):
+    """The decision (docs/errors.md, README): relative data paths, in a config file or on the command line, are read
+    from the working directory, like every path on a command line; the shipped configs name ../shared/data that way,
+    to be run from the repository root."""
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "corpus.txt").write_text("one line\nanother line\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_splits("here/corpus.txt")["train"]["text"] == ["one line", "another line"]
+    monkeypatch.chdir(tmp_path / "here")
+    with pytest.raises(SeqlitError) as err:
+        load_splits("./here/corpus.txt")
+    assert str(err.value) == (f"data.path './here/corpus.txt' does not exist (looked for {tmp_path}/here/here/corpus.txt: "
+                              f"a relative path is read from the working directory {tmp_path}/here, not from the config "
+                              "file's folder): pass an existing folder or file, or a hub dataset id")

@@ -1,0 +1,65 @@
+"""The entry point of `python -m seqlit` (and the `seqlit` script): dispatch, and bad input as one line.
+
+Light on purpose: help, a missing or misspelt command (`seqlit.commands`), and `generate` / `benchmark`
+start without LightningCLI, the data modules and the tasks (`seqlit.cli`), which the trainer commands
+(fit, validate, test, predict) import when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from seqlit.commands import top_level
+from seqlit.config_errors import summarize
+from seqlit.config_source import with_source
+from seqlit.errors import SeqlitError
+
+
+def run(argv: list[str]) -> None:
+    if argv and argv[0] == "generate":
+        from seqlit.generate import main as generate_main
+
+        return generate_main(argv[1:])
+    if argv and argv[0] == "benchmark":
+        from seqlit.benchmark.command import main as benchmark_main
+
+        return benchmark_main(argv[1:])
+    from seqlit.cli import run_cli
+
+    return run_cli(argv)
+
+
+def user_error(err: BaseException) -> str | None:
+    """The one-line message if `err` (or what caused it) is bad input, else None."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, SeqlitError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, argparse.ArgumentError):
+        return summarize(str(err))
+    if type(err).__name__ == "MisconfigurationException":  # Lightning's own "this trainer setting is invalid"
+        return f"trainer: {' '.join(str(err).split())}"
+    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.wandb_online can see
+        return (f"W&B: {' '.join(str(err).split())}; to log offline and upload later: WANDB_MODE=offline, "
+                "then `wandb sync runs/wandb/offline-run-…`")
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
+    os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
+    argv = sys.argv[1:] if argv is None else argv
+    status = top_level(argv)
+    if status is not None:
+        sys.exit(status)
+    try:
+        run(argv)
+    except Exception as err:
+        message = user_error(err)
+        if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
+            raise
+        print(f"seqlit: error: {with_source(message, argv)}", file=sys.stderr)
+        sys.exit(2)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from seqlit.benchmark.seeds import summarize
 from tests.conftest import REPO, run_seqlit
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -150,11 +151,14 @@ def test_shown_output_is_what_the_command_prints(workdir):
 
 
 def newest_records() -> dict[str, dict]:
-    newest = {}
+    """Each entry's newest run: its record, or, for an entry run with seeds, the mean of its seeds' records."""
+    runs: dict[str, list[dict]] = {}
     for line in (REPO / "results" / "cpu" / "results.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        newest[record["name"]] = record  # appended in time order
-    return newest
+        record = json.loads(line)  # appended in time order
+        same_run = record.get("run_id") is not None and record["run_id"] == runs.get(record["name"], [{}])[-1].get("run_id")
+        runs[record["name"]] = [*runs[record["name"]], record] if same_run else [record]
+    return {name: {"metrics": {m: s.mean for m, s in summarize(records)["metrics"].items()}}
+            for name, records in runs.items()}
 
 
 HEADLINE = {"f1": "test/f1", "accuracy": "test/acc", "perplexity": "test/ppl", "bits/char": "test/bpc",

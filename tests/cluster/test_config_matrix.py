@@ -59,6 +59,7 @@ SHRINK = {
     "TranslationData": {"batch_size": 4, "eval_batch_size": 4},
     "DatesData": {"batch_size": 4, "eval_batch_size": 4, "train_size": 64, "val_size": 16, "test_size": 16},
     "AgreementData": {"batch_size": 4, "eval_batch_size": 4, "train_size": 64, "val_size": 16, "test_size": 16},
+    "ConditionalData": {"batch_size": 4, "eval_batch_size": 4, "min_turns": 1, "block_turns": 5},
 }
 TINY_RUN = {"trainer.max_steps": 2, "trainer.max_time": None, "trainer.max_epochs": None,
             "trainer.limit_val_batches": 1, "trainer.val_check_interval": 1, "trainer.num_sanity_val_steps": 0,
@@ -103,7 +104,9 @@ def small_data(tmp_path_factory) -> Path:
             pq.write_table(pq.read_table(split).slice(0, ROWS.get(corpus, DEFAULT_ROWS)), root / corpus / split.name)
     (root / "tiny_shakespeare").mkdir()
     text = (SHARED_DATA / "tiny_shakespeare" / "input.txt").read_text()
-    (root / "tiny_shakespeare" / "input.txt").write_text(text[:20_000])
+    # the opening, and a stretch where ROMEO speaks (the speaker-conditioned config samples as him)
+    romeo = text.index("ROMEO:")
+    (root / "tiny_shakespeare" / "input.txt").write_text(text[:20_000] + text[romeo:romeo + 20_000])
     multi30k = root / "multi30k"
     multi30k.mkdir()
     animals = [("hund", "dog"), ("katze", "cat"), ("pferd", "horse"), ("vogel", "bird")]

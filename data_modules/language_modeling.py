@@ -189,7 +189,10 @@ class LanguageModelingData(SeqDataModule):
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens from the training split")
 
     def vocab_state(self) -> dict:
-        return {"level": self.level, "direction": self.direction, "tokens": self.vocab.to_state()}
+        state = {"level": self.level, "tokens": self.vocab.to_state()}
+        if self.direction == "backward":  # only then: a forward LM's state stays what 0.1 wrote
+            state["direction"] = "backward"
+        return state
 
     def load_vocab_state(self, state: dict) -> None:
         if state["level"] != self.level:

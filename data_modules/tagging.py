@@ -255,6 +255,7 @@ class TaggingData(SeqDataModule):
             "input_ids": torch.tensor(self.vocab.encode(self.word_key(t) for t in tokens)),
             "casing": torch.tensor([casing(t) for t in tokens]),
             "chars": char_ids,
+            "tokens": list(tokens),  # the words as written: char LM features read them
         }
 
     def encode_lines(self, lines: list[tuple[int, str | dict]]) -> list[dict]:
@@ -272,7 +273,7 @@ class TaggingData(SeqDataModule):
                     f"{self.path!r} split {split!r} sentence {i}: {self.tags_column} value {unknown!r} is not among the "
                     f"tag names ({', '.join(self.tag_names)}): list every tag in --data.init_args.tag_names"
                 )
-            examples.append({**self.encode(tokens), "tokens": tokens, "tags": torch.tensor([tag_index[t] for t in tags])})
+            examples.append({**self.encode(tokens), "tags": torch.tensor([tag_index[t] for t in tags])})
         if cut:
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
@@ -290,7 +291,7 @@ class TaggingData(SeqDataModule):
         for i, e in enumerate(examples):
             chars[i, : e["chars"].size(0), : e["chars"].size(1)] = e["chars"]
         batch = {"input_ids": words, "casing": casings, "chars": chars, "lengths": lengths,
-                 "tokens": [e["tokens"] for e in examples]}  # the words as written: char LM features read them
+                 "tokens": [e["tokens"] for e in examples]}
         if "tags" in examples[0]:
             batch["tags"], _ = pad([e["tags"] for e in examples], IGNORE)
         if "text" in examples[0]:

@@ -148,4 +148,5 @@ def test_a_misspelt_pretrained_key_is_one_line_with_a_suggestion(capsys):
         main(["fit", "--config", str(SENTIMENT / "sst2_bilstm.yaml"), "--model.init_args.pretrained.vector", "x.txt"])
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip() == \
-        "seqlit: error: unknown key 'model.init_args.pretrained.vector'; did you mean 'vectors'?"
+        "seqlit: error: unknown key 'model.init_args.pretrained.vector'; did you mean 'vectors'? " \
+        "(from option --model.init_args.pretrained.vector)"

@@ -115,10 +115,12 @@ def test_cpu_suite_lists_the_conditional_entries(tmp_path):
     proc = run_seqlit("benchmark", "--suite", "configs/benchmarks/cpu.yaml", "--data_root", "../shared/data",
                       "--only", "cond*", "--dry_run", "--out", str(tmp_path / "cpu"), cwd=REPO)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("cond-")]
-    assert [line.split(":")[0] for line in lines] == ["cond-sst2-label-lstm", "cond-sst2-none-lstm",
-                                                      "cond-shakespeare-speaker-lstm", "cond-shakespeare-none-lstm"]
+    names = ["cond-sst2-label-lstm", "cond-sst2-none-lstm", "cond-shakespeare-speaker-lstm", "cond-shakespeare-none-lstm"]
+    # three seeds each, one entry after the other
+    assert [(line.split(":")[0], line.split("--seed_everything ")[1].split()[0]) for line in lines] == \
+        [(name, str(seed)) for name in names for seed in (0, 1, 2)]
     assert all("--trainer.max_time 00:00:05:00" in line for line in lines)
-    assert ["--model.init_args.condition none" in line for line in lines] == [False, True, False, True]
+    assert ["--model.init_args.condition none" in line for line in lines] == [False] * 3 + [True] * 3 + [False] * 3 + [True] * 3
     assert not (tmp_path / "cpu").exists()
 
 

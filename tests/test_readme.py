@@ -157,7 +157,8 @@ def newest_records() -> dict[str, dict]:
         record = json.loads(line)  # appended in time order
         same_run = record.get("run_id") is not None and record["run_id"] == runs.get(record["name"], [{}])[-1].get("run_id")
         runs[record["name"]] = [*runs[record["name"]], record] if same_run else [record]
-    return {name: {"metrics": {m: s.mean for m, s in summarize(records)["metrics"].items()}}
+    return {name: {"metrics": {m: s.mean for m, s in summarize(records)["metrics"].items()},
+                   "sd": {m: s.sd for m, s in summarize(records)["metrics"].items()}}
             for name, records in runs.items()}
 
 
@@ -168,8 +169,8 @@ HEADLINE = {"f1": "test/f1", "accuracy": "test/acc", "perplexity": "test/ppl", "
 def test_the_cpu_suite_table_agrees_with_its_records():
     section = README.split("### The CPU suite", 1)[1].split("\n### ", 1)[0]
     records, checked = newest_records(), 0
-    for row in re.findall(r"^\| `([^`]+)` \|[^|]*\|[^|]*\| ([^|]+) \|", section, re.M):
-        entry, result = row
+    for row in re.findall(r"^\| `([^`]+)` \|[^|]*\|[^|]*\| ([^|]+) \|([^|]*)\|", section, re.M):
+        entry, result, spread = row
         names = [entry] if "{" not in entry else \
             [re.sub(r"\{[^}]*\}", kind, entry) for kind in re.search(r"\{([^}]*)\}", entry).group(1).split(",")]
         metric = next(m for word, m in HEADLINE.items() if word in result.lower())
@@ -180,4 +181,13 @@ def test_the_cpu_suite_table_agrees_with_its_records():
             decimals = len(figure.split(".")[1])
             assert float(figure) == pytest.approx(value, abs=0.5 * 10 ** -decimals + 1e-9), (name, figure, value)
             checked += 1
+        # the spread column: "1 seed", or each name's "± sd (min–max), n seeds" over the seeds of its newest run
+        sds = re.findall(r"± (\d+\.\d+)", spread)
+        if "1 seed" in spread:
+            assert all(records[name]["sd"][metric] is None for name in names), (entry, spread)
+        else:
+            assert len(sds) == len(names), (entry, spread)
+            for name, sd in zip(names, sds):
+                decimals = len(sd.split(".")[1])
+                assert float(sd) == pytest.approx(records[name]["sd"][metric], abs=0.5 * 10 ** -decimals + 1e-9), (name, sd)
     assert checked >= 9

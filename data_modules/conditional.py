@@ -276,6 +276,9 @@ class ConditionalData(SeqDataModule):
         self.level, self.lowercase = state["level"], state["lowercase"]
         self.vocab = Vocab.from_state(state["tokens"])
         self.condition_fields = {f: list(n) for f, n in state["condition_fields"].items()}
+        if list(self.condition_fields) != self.field_names:
+            raise SeqlitError(f"the checkpoint's condition fields are {', '.join(self.condition_fields)}, but the data's are "
+                              f"{', '.join(self.field_names)}: set data.init_args.condition_columns to the checkpoint's")
 
     def load_state_dict(self, state_dict: dict) -> None:
         """A checkpoint of the one-field layout resumes and tests on the same data too: compare it upgraded."""

@@ -3,6 +3,7 @@ one table per field in the model, and a fit -> generate round trip in which each
 
 from __future__ import annotations
 
+import datasets
 import pytest
 import torch
 
@@ -12,7 +13,7 @@ from seqlit.errors import SeqlitError
 from seqlit.tasks import ConditionalLanguageModel
 from seqlit.vocab import UNK
 from tests.conditional.corpus import write_fields_corpus
-from tests.sentiment.corpus import make_sst_dir
+from tests.sentiment.corpus import LABELS, make_sst_dir, sentences
 
 FIELDS = {"mood": [UNK, "happy", "sad"], "place": [UNK, "city", "sea"]}
 
@@ -36,12 +37,15 @@ def test_each_condition_column_is_a_field_with_its_own_names(tmp_path):
 
 
 def test_a_classlabel_column_and_a_string_column_together(tmp_path):
-    import datasets
-
-    folder = make_sst_dir(tmp_path / "sst", n_train=20)
-    for split in ("train", "validation"):
-        ds = datasets.Dataset.from_parquet(str(folder / f"{split}.parquet"))
-        ds.add_column("topic", ["film" if i % 3 else "cast" for i in range(len(ds))]).to_parquet(str(folder / f"{split}.parquet"))
+    folder = tmp_path / "sst"
+    folder.mkdir()
+    features = datasets.Features({"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=LABELS),
+                                  "topic": datasets.Value("string")})
+    for split, n in (("train", 20), ("validation", 6)):
+        texts, labels = sentences(n)
+        topics = ["film" if i % 3 else "cast" for i in range(n)]
+        datasets.Dataset.from_dict({"sentence": texts, "label": labels, "topic": topics},
+                                   features=features).to_parquet(str(folder / f"{split}.parquet"))
     dm = ConditionalData(path=str(folder), condition_columns=["label", "topic"], test_split="validation",
                          batch_size=4, eval_batch_size=4, seed=0)
     assert dm.data_spec["condition_fields"] == {"label": ["negative", "positive"], "topic": [UNK, "cast", "film"]}
@@ -55,13 +59,17 @@ def test_condition_fields_travel_with_the_checkpoint_state(tmp_path):
     other = fields_data(folder, vocab_from=None)
     other.load_state_dict(state)
     assert other.condition_fields == FIELDS and other.condition_ids("place=sea,mood=sad") == [2, 2]
+    with pytest.raises(SeqlitError, match="the checkpoint's condition fields are mood, place, but the data's are mood: "
+                                          "set data.init_args.condition_columns to the checkpoint's"):
+        fields_data(folder, condition_columns=["mood"]).load_vocab_state(state["vocab"])
 
 
 def test_a_one_field_state_of_the_old_layout_is_one_field_named_by_the_data(tmp_path):
     folder = make_sst_dir(tmp_path / "sst", n_train=20)
     new = ConditionalData(path=str(folder), batch_size=4, eval_batch_size=4, seed=0)
-    old = {k: v for k, v in new.vocab_state().items() if k != "condition_fields"} | {"condition_names": ["negative", "positive"]}
-    assert upgrade_state(old, "label") == new.vocab_state()
+    built = new.state_dict()["vocab"]
+    old = {k: v for k, v in built.items() if k != "condition_fields"} | {"condition_names": ["negative", "positive"]}
+    assert upgrade_state(old, "label") == built
     new.load_state_dict({"vocab_format": 1, "vocab": old})  # the same data: resuming an old checkpoint is no mismatch
     assert new.condition_fields == {"label": ["negative", "positive"]} and new.condition_ids("positive") == [1]
 

@@ -17,7 +17,7 @@ FIT = ["--config", str(REPO / "configs" / "conditional" / "sst2_label_lstm.yaml"
        "--data.init_args.batch_size", "16", "--model.init_args.backbone.hidden_size", "16",
        "--model.init_args.embedding_dim", "8", "--model.init_args.condition_dim", "4", "--model.init_args.dropout", "0",
        "--model.init_args.embedding_dropout", "0", "--model.init_args.lr", "0.02", "--model.init_args.lr_schedule", "constant",
-       "--trainer.max_steps", "60", "--trainer.max_time", "null", "--trainer.val_check_interval", "1.0",
+       "--trainer.max_steps", "100", "--trainer.max_time", "null", "--trainer.val_check_interval", "1.0",
        "--trainer.callbacks.init_args.condition", "mood=happy,place=sea", "--trainer.callbacks.init_args.max_tokens", "5",
        "--trainer.callbacks.init_args.every_n_epochs", "0", "--trainer.enable_progress_bar", "false",
        "--trainer.logger", "false", "--test_after_fit", "true"]
@@ -37,9 +37,8 @@ def test_fit_reads_both_fields_and_samples_under_them(trained):
     assert "sample at the end of training" in proc.stdout and "test/ppl" in proc.stdout
 
 
-@pytest.mark.parametrize("mood", sorted(MOOD))
-@pytest.mark.parametrize("place", sorted(PLACE))
-def test_generate_writes_what_each_field_asks_for_from_the_checkpoint_alone(trained, tmp_path, mood, place):
+@pytest.mark.parametrize("mood, place", [("happy", "sea"), ("sad", "city")])  # each field alone: the test after this
+def test_generate_writes_what_both_fields_ask_for_from_the_checkpoint_alone(trained, tmp_path, mood, place):
     _, ckpt = trained
     out = run_seqlit("generate", "--ckpt_path", ckpt, "--condition", f"mood={mood},place={place}", "--temperature", "0",
                      "--max_tokens", "8", cwd=tmp_path)
@@ -66,11 +65,9 @@ def test_the_first_word_depends_on_the_mood_only_and_the_last_on_the_place(train
 def test_a_bad_condition_for_two_fields_is_one_line(trained, tmp_path):
     _, ckpt = trained
     known = "(mood: '<unk>', 'happy', 'sad'; place: '<unk>', 'city', 'sea')"
-    for condition, line in [
+    for condition, line in [  # every form of the line: test_condition_fields.py, in-process
         (None, f"this checkpoint writes under a condition: pass --condition, mood=NAME,place=NAME {known}"),
-        ("happy", f"--condition 'happy' names no field, and this model reads 2 (mood, place): pass mood=NAME,place=NAME {known}"),
         ("mood=happy", f"--condition 'mood=happy' lacks place: pass mood=NAME,place=NAME {known}"),
-        ("mood=happy,size=big", "unknown condition field 'size': the model knows 'mood', 'place'"),
         ("mood=glad,place=sea", "unknown condition mood='glad': the model knows mood '<unk>', 'happy', 'sad'"),
     ]:
         args = ("generate", "--ckpt_path", ckpt, *(["--condition", condition] if condition else []))

@@ -58,7 +58,10 @@ def judge(classifier, cdm, texts: list[str]) -> list[str | None]:
 
 def agreement(lm, dm, classifier, cdm, temperature: float, samples: int, max_tokens: int, seed: int) -> dict:
     """`samples` samples at `temperature`, the labels requested in turn; the share the classifier agrees with."""
-    labels = list(dm.condition_names)
+    if len(dm.condition_fields) != 1:
+        raise SeqlitError(f"the language model reads {len(dm.condition_fields)} condition fields "
+                          f"({', '.join(dm.condition_fields)}); the classifier judges one label: pass a one-field model")
+    (labels,) = dm.condition_fields.values()
     unknown = [n for n in labels if n not in classifier.label_names]
     if unknown:
         raise SeqlitError(f"the language model's conditions {unknown} are not labels of the classifier "

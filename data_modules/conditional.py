@@ -1,4 +1,4 @@
-"""One input -> a sequence: texts, each with the condition it was written under (a label, a speaker).
+"""One input -> a sequence: texts, each with the condition it was written under (a label, a speaker, several fields).
 
 Every example is one sequence, read from its start: the model sees `<bos>`
 then the tokens, and predicts the tokens then `<eos>`, so perplexity is
@@ -9,9 +9,12 @@ sentiment tokenizer, `data_modules.sentiment.tokenize`) or characters.
 Two sources (`source`):
 
 * `labels`: any labelled text corpus `SentimentData` reads (a hub id, a folder
-  of split files, one file); the label column is the condition, its names read
-  by the same functions (`label_names_of`, `label_ids`). Unlabelled rows (-1,
-  SST-2's test split) are left out. SST-2 ships two labelled splits only, so
+  of split files, one file); its condition columns are the condition's fields:
+  `condition_columns: [label, topic]`, or the one `label_column` (the default
+  case, `label`). Each column's names are read by `data_modules.conditions`
+  (ClassLabel names, or `<unk>` and the training values). A row with any
+  field missing or unlabelled (None, -1: SST-2's test split) is left out.
+  SST-2 ships two labelled splits only, so
   `val_fraction` carves validation out of the end of the training rows and
   `test_split` scores GLUE's validation split, which model selection never sees.
 * `speakers`: Tiny Shakespeare as speaker turns. The file is cut at blank
@@ -29,8 +32,10 @@ Two sources (`source`):
   fewer than `min_turns` training turns, and speakers training never saw,
   are `<unk>`.
 
-The condition names travel in the checkpoint with the token vocabulary
-(`vocab_state`), so `generate --condition NAME` needs the checkpoint alone.
+Each field's names travel in the checkpoint with the token vocabulary
+(`vocab_state`), so `generate --condition label=positive,topic=news` (or
+`--condition NAME` for one field) needs the checkpoint alone. Batches carry
+the conditions as (B, F) ids, F the number of fields.
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import pad
+from data_modules.conditions import Fields, column_names, condition_ids, upgrade_state
 from data_modules.loading import read_text
-from data_modules.sentiment import UNLABELLED, label_ids, label_names_of, tokenize
+from data_modules.sentiment import UNLABELLED, label_ids, tokenize
 from seqlit.errors import SeqlitError
 from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
 
@@ -75,27 +81,29 @@ def block_split(n: int, block: int) -> dict[str, list[int]]:
 
 
 class Sequences(Dataset):
-    """Encoded sequences of one split: ([<bos>] + tokens, condition id, source text)."""
+    """Encoded sequences of one split: ([<bos>] + tokens, the condition's id in each field, source text)."""
 
-    def __init__(self, ids: list[list[int]], conditions: list[int], texts: list[str]):
+    def __init__(self, ids: list[list[int]], conditions: list[tuple[int, ...]], texts: list[str]):
         self.ids, self.conditions, self.texts = ids, conditions, texts
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, i: int) -> tuple[list[int], int, str]:
+    def __getitem__(self, i: int) -> tuple[list[int], tuple[int, ...], str]:
         return self.ids[i], self.conditions[i], self.texts[i]
 
 
 class ConditionalData(SeqDataModule):
-    """Sequences with a condition: a labelled corpus's label, or Tiny Shakespeare's speaker.
+    """Sequences with a condition: a labelled corpus's label (or several columns), or Tiny Shakespeare's speaker.
 
     Args:
         path: `labels`: a hub id or local folder/file (`../shared/data/sst2`); `speakers`: the text file
             (`../shared/data/tiny_shakespeare/input.txt`).
-        source: `labels` (the label column is the condition) or `speakers` (speaker turns).
+        source: `labels` (condition columns are the condition) or `speakers` (speaker turns: one field, `speaker`).
         level: `word` (the sentiment tokenizer) or `char` (every character, newlines included).
-        text_column / label_column / label_names / name: as `SentimentData` reads them (`labels` only).
+        condition_columns: the condition's fields, one column each (`labels` only); None: `[label_column]`.
+        text_column / label_column / name: as `SentimentData` reads them (`labels` only).
+        label_names: names of the ids of a one-column condition stored as numbers without `ClassLabel` names.
         val_split / test_split: the splits scored by validation and test (`labels` only).
         val_fraction: carve validation from the last fraction of the training rows (`labels` with two
             labelled splits only, SST-2: then val_split is not read).
@@ -109,7 +117,8 @@ class ConditionalData(SeqDataModule):
         vocab_from: read the vocabulary and condition names from this checkpoint instead.
     """
 
-    predict_hint = "a conditional language model writes instead: python -m seqlit generate --ckpt_path CKPT --condition NAME"
+    predict_hint = ("a conditional language model writes instead: python -m seqlit generate --ckpt_path CKPT "
+                    "--condition NAME (or FIELD=NAME,FIELD=NAME)")
 
     def __init__(
         self,
@@ -119,6 +128,7 @@ class ConditionalData(SeqDataModule):
         name: str | None = None,
         text_column: str = "sentence",
         label_column: str = "label",
+        condition_columns: list[str] | None = None,
         label_names: list[str] | None = None,
         val_split: str = "validation",
         test_split: str = "test",
@@ -141,13 +151,22 @@ class ConditionalData(SeqDataModule):
         positive("data.max_vocab", max_vocab, allow_none=True)
         if val_fraction is not None and not 0 < val_fraction < 1:
             raise SeqlitError(f"data.val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+        if condition_columns is not None and (not condition_columns or len(set(condition_columns)) != len(condition_columns)):
+            raise SeqlitError(f"data.condition_columns must name one or more distinct columns, got {condition_columns}")
+        if source == "speakers" and condition_columns is not None:
+            raise SeqlitError("data.condition_columns reads columns of source 'labels'; source 'speakers' has one field, "
+                              "the speaker: drop data.init_args.condition_columns")
+        if label_names is not None and condition_columns is not None and len(condition_columns) > 1:
+            raise SeqlitError("data.label_names names the ids of one condition column, but data.condition_columns has "
+                              f"{len(condition_columns)}: store the names in the data (ClassLabel or strings) and drop label_names")
         self.save_hyperparameters(ignore=["vocab_from"])
         self.source, self.level, self.text_column, self.label_column = source, level, text_column, label_column
+        self.columns = list(condition_columns) if condition_columns is not None else [label_column]
         self.label_names_arg, self.val_fraction, self.min_turns, self.block_turns = label_names, val_fraction, min_turns, block_turns
         self.lowercase, self.max_vocab, self.min_freq, self.max_length = lowercase, max_vocab, min_freq, max_length
         self.vocab: Vocab | None = None
-        self.condition_names: list[str] | None = None
-        self._rows: dict[str, tuple[list[str], list]] = {}
+        self.condition_fields: Fields | None = None
+        self._rows: dict[str, tuple[list[str], list[tuple]]] = {}
 
     # -- raw rows: (texts, raw conditions) per stage split -------------------------
     def load(self) -> datasets.DatasetDict:
@@ -165,33 +184,53 @@ class ConditionalData(SeqDataModule):
             split: datasets.Dataset.from_dict({"text": [turns[i][1] for i in index], "speaker": [turns[i][0] for i in index]})
             for split, index in block_split(len(turns), self.block_turns).items()})
 
-    def rows(self, stage: str) -> tuple[list[str], list]:
-        """(texts, conditions as stored) of a stage (train, validation, test); unlabelled rows left out."""
+    @property
+    def field_names(self) -> list[str]:
+        """The condition's fields, in the order the model reads them: the condition columns, or `speaker`."""
+        return ["speaker"] if self.source == "speakers" else self.columns
+
+    def column(self, split: str, column: str) -> datasets.Dataset:
+        """Source split `split`, checked to hold condition column `column` (named by the argument that set it)."""
+        arg = "condition_columns" if self.hparams.get("condition_columns") is not None else "label_column"
+        return self.split(split, **{arg: column})
+
+    def rows(self, stage: str) -> tuple[list[str], list[tuple]]:
+        """(texts, each row's value per field, as stored or by name) of a stage (train, validation, test);
+        rows with a field missing or unlabelled left out."""
         if stage not in self._rows:
             if self.source == "speakers":
                 ds = self.split(stage)
-                self._rows[stage] = (ds["text"][:], ds["speaker"][:])
+                self._rows[stage] = (ds["text"][:], [(s,) for s in ds["speaker"][:]])
             else:
                 self._rows[stage] = self._labelled(stage)
         return self._rows[stage]
 
-    def _labelled(self, stage: str) -> tuple[list[str], list]:
+    def _labelled(self, stage: str) -> tuple[list[str], list[tuple]]:
         name = {"train": "train", "validation": self.val_split, "test": self.test_split}[stage]
         if self.val_fraction is not None and stage in ("train", "validation"):
             name = "train"
-        ds = self.split(name, text_column=self.text_column, label_column=self.label_column)
+        ds = self.split(name, text_column=self.text_column)
+        for column in self.columns:
+            self.column(name, column)
         if self.val_fraction is not None and stage in ("train", "validation"):
             cut = len(ds) - max(1, int(len(ds) * self.val_fraction))
             ds = ds.select(range(cut) if stage == "train" else range(cut, len(ds)))
-        names = self.condition_names or self.label_names_arg or label_names_of(self.split("train", label_column=self.label_column),
-                                                                               self.label_column, self.path)
-        ids = label_ids(ds, self.label_column, names, f"{self.path!r} split {name!r}")
+        values = list(zip(*(self._values(ds, column, f"{self.path!r} split {name!r} column {column!r}")
+                            for column in self.columns)))
         texts = ds[self.text_column][:]
-        keep = [i for i, y in enumerate(ids) if y != UNLABELLED]
+        keep = [i for i, row in enumerate(values) if None not in row]
         if not keep:
             raise SeqlitError(f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
                               "point data.init_args.test_split at a labelled split (SST-2: validation)")
-        return [texts[i] or "" for i in keep], [names[ids[i]] for i in keep]
+        return [texts[i] or "" for i in keep], [values[i] for i in keep]
+
+    def _values(self, ds: datasets.Dataset, column: str, where: str) -> list[str | None]:
+        """Each row's value of `column` by name (None: missing or unlabelled). Ids of a ClassLabel or numbered column
+        map through its names, a value outside them one line naming `where` and the row; strings stay as they are."""
+        names = self.condition_fields[column]
+        if UNK not in names or hasattr(ds.features[column], "names"):
+            return [None if i == UNLABELLED else names[i] for i in label_ids(ds, column, names, where)]
+        return [None if v is None or v == UNLABELLED else str(v) for v in ds[column][:]]
 
     # -- tokens ------------------------------------------------------------------
     @property
@@ -213,61 +252,71 @@ class ConditionalData(SeqDataModule):
 
     # -- vocabularies ---------------------------------------------------------------
     def build_vocab(self) -> None:
-        texts, conditions = self.rows("train")
+        if self.source == "speakers":
+            texts, conditions = self.rows("train")
+            counts = Counter(s for s, in conditions)
+            self.condition_fields = {"speaker": [UNK] + sorted((s for s, c in counts.items() if c >= self.min_turns),
+                                                               key=lambda s: (-counts[s], s))}
+        else:
+            self.condition_fields = {c: column_names(self.column("train", c), c, self.path, self.label_names_arg)
+                                     for c in self.columns}
+            texts, _ = self.rows("train")
         self.vocab = Vocab.build((self.tokenize(t) for t in texts), specials=(PAD, UNK, BOS, EOS),
                                  max_size=self.max_vocab, min_freq=self.min_freq)
-        if self.source == "speakers":
-            counts = Counter(conditions)
-            self.condition_names = [UNK] + sorted((s for s, c in counts.items() if c >= self.min_turns),
-                                                  key=lambda s: (-counts[s], s))
-        else:
-            self.condition_names = self.label_names_arg or label_names_of(
-                self.split("train", label_column=self.label_column), self.label_column, self.path)
-        rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens; {len(self.condition_names)} "
-                       f"conditions ({', '.join(self.condition_names[:8])}{' …' if len(self.condition_names) > 8 else ''})")
+        fields = "; ".join(f"{f}: {len(n)} ({', '.join(n[:8])}{' …' if len(n) > 8 else ''})"
+                           for f, n in self.condition_fields.items())
+        rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens; conditions {fields}")
 
     def vocab_state(self) -> dict:
-        return {"level": self.level, "tokens": self.vocab.to_state(), "condition_names": list(self.condition_names),
-                "lowercase": self.lowercase}
+        return {"level": self.level, "tokens": self.vocab.to_state(), "lowercase": self.lowercase,
+                "condition_fields": {f: list(n) for f, n in self.condition_fields.items()}}
 
     def load_vocab_state(self, state: dict) -> None:
+        state = upgrade_state(state, self.field_names[0])
         self.level, self.lowercase = state["level"], state["lowercase"]
         self.vocab = Vocab.from_state(state["tokens"])
-        self.condition_names = list(state["condition_names"])
+        self.condition_fields = {f: list(n) for f, n in state["condition_fields"].items()}
+        if list(self.condition_fields) != self.field_names:
+            raise SeqlitError(f"the checkpoint's condition fields are {', '.join(self.condition_fields)}, but the data's are "
+                              f"{', '.join(self.field_names)}: set data.init_args.condition_columns to the checkpoint's")
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """A checkpoint of the one-field layout resumes and tests on the same data too: compare it upgraded."""
+        super().load_state_dict({**state_dict, "vocab": upgrade_state(state_dict["vocab"], self.field_names[0])})
 
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "level": self.level,
-                "condition_names": list(self.condition_names)}
+                "condition_fields": {f: list(n) for f, n in self.condition_fields.items()}}
 
-    def condition_id(self, name: str) -> int:
-        """The id of a condition by name; a name the checkpoint does not know is one line listing those it does."""
-        if name not in self.condition_names:
-            raise SeqlitError(f"unknown condition {name!r}: the model knows {', '.join(map(repr, self.condition_names))}")
-        return self.condition_names.index(name)
+    def condition_ids(self, text: str | None) -> list[int]:
+        """The id in each field of the condition `text` names (`data_modules.conditions`: the forms, the errors)."""
+        return condition_ids(text, self.condition_fields)
 
     # -- examples -----------------------------------------------------------------
     def encode_split(self, name: str, stage: str) -> Sequences:
         texts, conditions = self.rows(stage)
-        lookup = {n: i for i, n in enumerate(self.condition_names)}
-        unk = lookup.get(UNK)
+        lookups = [{n: i for i, n in enumerate(names)} for names in self.condition_fields.values()]
         ids, cut = [], 0
         for text in texts:
             tokens = [BOS] + self.tokenize(text)
             cut += len(tokens) - 1 > self.max_length
             ids.append(self.vocab.encode(tokens[: self.max_length + 1]))
-        cond = [lookup[c] if c in lookup or unk is None else unk for c in conditions]
+        # a value training never saw is its field's <unk> (a ClassLabel field has none: its values are all known)
+        cond = [tuple(lookup.get(v, lookup.get(UNK)) for v, lookup in zip(row, lookups)) for row in conditions]
         if cut:
             rank_zero_info(f"[seqlit] {stage}: {cut} of {len(ids)} sequences were longer than "
                            f"data.max_length={self.max_length} tokens: their first {self.max_length} are read")
-        if unk is not None:
-            rank_zero_info(f"[seqlit] {stage}: {sum(c == unk for c in cond)} of {len(cond)} sequences have an {UNK} condition")
+        for f, (field, lookup) in enumerate(zip(self.condition_fields, lookups)):
+            if UNK in lookup:
+                unk = sum(row[f] == lookup[UNK] for row in cond)
+                rank_zero_info(f"[seqlit] {stage}: {unk} of {len(cond)} sequences have an {UNK} {field}")
         return Sequences(ids, cond, list(texts))
 
     def lengths(self, examples: Sequences) -> list[int]:
         return [len(x) - 1 for x in examples.ids]
 
     def collate(self, batch: list[tuple]) -> dict:
-        """input_ids = [<bos>] + tokens, targets = tokens + [<eos>] (IGNORE where padded), one condition per row."""
+        """input_ids = [<bos>] + tokens, targets = tokens + [<eos>] (IGNORE where padded), conditions (B, F)."""
         ids, conditions, texts = zip(*batch)
         input_ids, lengths = pad([x[:-1] for x in ids], self.vocab.pad_id)
         targets, _ = pad([x[1:] for x in ids], IGNORE)

@@ -28,7 +28,9 @@ def load_language_model(ckpt_path: str):
     if not model_cls or not data_cls or not hasattr(import_class(model_cls), "step"):
         raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
                           "generate needs a checkpoint of seqlit.tasks.LanguageModel or ConditionalLanguageModel")
-    model = import_class(model_cls)(data_spec=hparams.get("data_spec"), **stored_init_args(hparams, ckpt_path))
+    spec = hparams.get("data_spec")
+    model_cls = import_class(model_cls)
+    model = model_cls(data_spec=None if spec is None else model_cls.upgrade_spec(dict(spec)), **stored_init_args(hparams, ckpt_path))
     model.upgrade_state_dict(ckpt["state_dict"])
     model.load_state_dict(ckpt["state_dict"])
     dm = import_class(data_cls)(**stored_init_args(data_hparams, ckpt_path), vocab_from=ckpt_path)
@@ -43,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--prompt", default="", help="text to continue ('' starts a new line)")
     p.add_argument("--condition", default=None,
-                   help="what a conditional language model writes under, by name (positive, ROMEO …)")
+                   help="what a conditional language model writes under: a value per condition field, "
+                        "FIELD=NAME,FIELD=NAME (label=positive,topic=news); a one-field model also takes "
+                        "the bare name (positive, ROMEO …). A missing or unknown field or name lists those "
+                        "the checkpoint knows")
     p.add_argument("--max_tokens", type=int, default=200, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy")
     p.add_argument("--top_k", type=int, default=None, help="sample among the k most likely tokens only")

@@ -23,7 +23,8 @@ class SampleText(pl.Callback):
         temperature / top_k: sampling settings (temperature 0 is greedy).
         every_n_epochs: sample after every n-th validation (0: never); always once more at the end of fit.
         seed: sampling seed, so successive epochs are comparable.
-        condition: the condition a conditional language model writes under (a name: `positive`, `ROMEO`).
+        condition: the condition a conditional language model writes under: `positive`, `ROMEO` (one field) or
+            `label=positive,topic=news` (a value per field; `data_modules.conditions`).
     """
 
     def __init__(self, prompt: str = "", max_tokens: int = 300, temperature: float = 0.8, top_k: int | None = None,
@@ -84,17 +85,14 @@ def continuation(dm, prompt: str, ids: list[int]) -> str:
 
 
 def with_condition(model, dm, condition: str | None):
-    """What to sample from: `model`, or a conditional model with the condition named `condition` fixed.
+    """What to sample from: `model`, or a conditional model with the condition `condition` names fixed.
 
-    A conditional model needs a condition and a plain one takes none; a name the checkpoint does not know
-    is one line listing those it does. A model trained with `condition: none` accepts one and ignores it,
-    so the same command measures the baseline."""
+    A conditional model needs a condition and a plain one takes none; none given, or a field or name the
+    checkpoint does not know, is one line listing those it knows (`dm.condition_ids`). A model trained with
+    `condition: none` accepts one and ignores it, so the same command measures the baseline."""
     if not hasattr(model, "conditioned"):
         if condition is not None:
             raise SeqlitError(f"--condition {condition!r}: this checkpoint is a {type(model).__name__}, which reads "
                               "no condition: drop --condition, or pass a ConditionalLanguageModel checkpoint")
         return model
-    if condition is None:
-        raise SeqlitError(f"this checkpoint writes under a condition: pass --condition, one of "
-                          f"{', '.join(map(repr, dm.condition_names))}")
-    return model.conditioned(dm.condition_id(condition))
+    return model.conditioned(dm.condition_ids(condition))

@@ -1,10 +1,17 @@
-"""One input -> a sequence: a language model conditioned on a class (a sentiment label, a speaker).
+"""One input -> a sequence: a language model conditioned on a class (a sentiment label, a speaker) or several.
 
-    e = C · onehot(condition)                     (the condition's embedding)
+    e = [C1 · onehot(c1) ; … ; CF · onehot(cF)]   (the condition: each field's embedding, concatenated)
     a<0> = tanh(Wae e + ba)                       (`init`: every layer's initial state, as seq2seq's bridge)
     x<t> = [E · onehot(token t) ; e]              (`concat`: the condition beside every input)
     a<t>, state = backbone(x<t>, a<t-1>)          (the same `backbone:` section as every task)
     ŷ<t> = softmax(Wya a<t> + by)
+
+A condition has F categorical fields (F = 1: a label, a speaker; or a label
+and a topic …), each with its own table C_f. e is their concatenation, not
+their sum: a sum would force every field into one width and let a field of
+2 names and one of 90 blur into the same coordinates, where concatenated
+each keeps dimensions of its own (`condition_dim` per field, or one size
+each) and the bridge and the recurrence weigh them separately.
 
 `both` does both; `none` is the same model that never reads the condition,
 trained on the same sequences: the comparison that says what the condition
@@ -18,6 +25,7 @@ its condition fixed, offering the plain language model's `step(input_ids, state)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -37,29 +45,29 @@ Mode = Literal["init", "concat", "both", "none"]
 
 
 class Conditioned:
-    """A conditional model with its condition fixed: `step(input_ids, state)` and `parameters()`, what
-    `seqlit.generation.sample` asks of a language model."""
+    """A conditional model with its condition fixed (one id per field): `step(input_ids, state)` and
+    `parameters()`, what `seqlit.generation.sample` asks of a language model."""
 
-    def __init__(self, model: ConditionalLanguageModel, condition: int):
-        self.model, self.condition = model, condition
+    def __init__(self, model: ConditionalLanguageModel, condition: Sequence[int]):
+        self.model, self.condition = model, list(condition)
 
     def parameters(self):
         return self.model.parameters()
 
     def step(self, input_ids: torch.Tensor, state=None):
-        conditions = torch.full((input_ids.size(0),), self.condition, dtype=torch.long, device=input_ids.device)
+        conditions = torch.tensor(self.condition, device=input_ids.device).expand(input_ids.size(0), -1)
         return self.model.step(input_ids, conditions, state)
 
 
 class ConditionalLanguageModel(SeqTask):
-    """A recurrent language model that writes a sequence given one categorical input.
+    """A recurrent language model that writes a sequence given one or more categorical inputs.
 
     Args:
-        data_spec: linked from the data module (vocab_size, pad_id, level, condition_names).
+        data_spec: linked from the data module (vocab_size, pad_id, level, condition_fields).
         backbone: the recurrent backbone (`seqlit.nn.backbone`); unidirectional.
         condition: how the condition enters: `init` (a<0> of every layer, through a projection), `concat`
             (beside every x<t>), `both`, or `none` (not at all: the baseline for the condition's gain).
-        condition_dim: size of the condition's embedding.
+        condition_dim: size of each field's embedding, or one size per field (e is their sum of sizes wide).
         embedding_dim: size of each token's vector.
         dropout: on the backbone's outputs, one mask per sequence.
         embedding_dropout: on the token vectors, one mask per sequence.
@@ -69,14 +77,14 @@ class ConditionalLanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "conditional_lm"
-    required_spec = ("vocab_size", "pad_id", "level", "condition_names")
+    required_spec = ("vocab_size", "pad_id", "level", "condition_fields")
 
     def __init__(
         self,
         data_spec: dict | None = None,
         backbone: BackboneFactory = BACKBONE,
         condition: Mode = "both",
-        condition_dim: PositiveInt = 32,
+        condition_dim: PositiveInt | list[PositiveInt] = 32,
         embedding_dim: PositiveInt = 128,
         dropout: Rate = 0.2,
         embedding_dropout: Rate = 0.1,
@@ -88,18 +96,24 @@ class ConditionalLanguageModel(SeqTask):
         self.save_hyperparameters()
         if condition not in ("init", "concat", "both", "none"):
             raise SeqlitError(f"model.condition must be init, concat, both or none, got {condition!r}")
-        self.mode, self.condition_names = condition, list(data_spec["condition_names"])
+        self.mode, self.condition_fields = condition, dict(data_spec["condition_fields"])
         self.init, self.concat = condition in ("init", "both"), condition in ("concat", "both")
+        dims = [condition_dim] * len(self.condition_fields) if isinstance(condition_dim, int) else list(condition_dim)
+        if len(dims) != len(self.condition_fields) or min(dims) <= 0:
+            raise SeqlitError(f"model.condition_dim must be one positive size or one per condition field "
+                              f"({', '.join(self.condition_fields)}), got {condition_dim}")
         vocab_size = data_spec["vocab_size"]
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=data_spec["pad_id"])
-        self.condition_embedding = nn.Embedding(len(self.condition_names), condition_dim) if condition != "none" else None
+        self.condition_embeddings = nn.ModuleList(
+            nn.Embedding(len(names), dim) for names, dim in zip(self.condition_fields.values(), dims)
+        ) if condition != "none" else None
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.backbone = self.build_backbone(backbone, embedding_dim + (condition_dim if self.concat else 0))
+        self.backbone = self.build_backbone(backbone, embedding_dim + (sum(dims) if self.concat else 0))
         if self.backbone.num_directions != 1:
             raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
                               "a backward direction reads the tokens the model has to predict")
         b = self.backbone
-        self.bridge = nn.Linear(condition_dim, b.state_parts * b.num_layers * b.hidden_size) if self.init else None
+        self.bridge = nn.Linear(sum(dims), b.state_parts * b.num_layers * b.hidden_size) if self.init else None
         self.output_dropout = LockedDropout(dropout)
         self.decoder = nn.Linear(b.output_size, vocab_size)
         self.track_metrics()
@@ -107,18 +121,38 @@ class ConditionalLanguageModel(SeqTask):
     def head(self) -> str | None:
         return f"cond-{self.mode}"
 
+    @staticmethod
+    def upgrade_spec(spec: dict) -> dict:
+        """The one-field layout linked one `condition_names` list: one field (the data module knows its name)."""
+        if "condition_names" in spec and "condition_fields" not in spec:
+            spec = {**spec, "condition_fields": {"condition": list(spec.pop("condition_names"))}}
+        return spec
+
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
+        """The one-field layout had one table, `condition_embedding`: it is the first (only) field's."""
+        SeqTask.rename_prefix(state, "condition_embedding", "condition_embeddings.0")
+
     # -- model ---------------------------------------------------------------
     def initial_state(self, cond: torch.Tensor):
-        """Every layer's (a<0>[, c<0>]) from the condition's embedding (B, condition_dim)."""
+        """Every layer's (a<0>[, c<0>]) from the condition vector e (B, sum of the fields' sizes)."""
         b = self.backbone
         parts = torch.tanh(self.bridge(cond)).view(-1, b.state_parts, b.num_layers, b.hidden_size).permute(1, 2, 0, 3)
         return tuple(p.contiguous() for p in parts) if b.state_parts > 1 else parts[0].contiguous()
 
+    def condition_vector(self, conditions: torch.Tensor) -> torch.Tensor:
+        """e (B, sum of sizes) from the conditions' ids (B, F), one per field; (B,) ids are a one-field model's."""
+        if conditions.dim() == 1:
+            conditions = conditions.unsqueeze(-1)
+        if conditions.size(-1) != len(self.condition_embeddings):
+            raise ValueError(f"conditions carry {conditions.size(-1)} fields, the model reads {len(self.condition_embeddings)}")
+        return torch.cat([table(conditions[:, f]) for f, table in enumerate(self.condition_embeddings)], dim=-1)
+
     def features(self, input_ids: torch.Tensor, conditions: torch.Tensor, lengths: torch.Tensor | None = None, state=None):
         """Hidden features (B, T, H) for every position, and the state after the last; `state` None starts from
-        the condition (`init`) or zeros."""
+        the condition (`init`) or zeros. `conditions`: (B, F) ids."""
         x = self.embedding_dropout(self.embedding(input_ids))
-        cond = self.condition_embedding(conditions) if self.condition_embedding is not None else None
+        cond = self.condition_vector(conditions) if self.condition_embeddings is not None else None
         if self.concat:
             x = torch.cat([x, cond.unsqueeze(1).expand(-1, x.size(1), -1)], dim=-1)
         if state is None and self.init:
@@ -131,9 +165,9 @@ class ConditionalLanguageModel(SeqTask):
         out, state = self.features(input_ids, conditions, state=state)
         return F.log_softmax(self.decoder(out), dim=-1), state
 
-    def conditioned(self, condition: int) -> Conditioned:
-        """This model writing under condition id `condition` (see `Conditioned`)."""
-        return Conditioned(self, condition)
+    def conditioned(self, condition: int | Sequence[int]) -> Conditioned:
+        """This model writing under `condition`: one id per field (an int for a one-field model; see `Conditioned`)."""
+        return Conditioned(self, [condition] if isinstance(condition, int) else condition)
 
     # -- loops ----------------------------------------------------------------
     def _nll(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,4 +191,5 @@ class ConditionalLanguageModel(SeqTask):
     epoch_metrics = LanguageModel.epoch_metrics
 
     def describe(self):
-        return {**super().describe(), "condition": self.mode, "conditions": len(self.condition_names)}
+        return {**super().describe(), "condition": self.mode, "condition_fields": list(self.condition_fields),
+                "conditions": sum(len(names) for names in self.condition_fields.values())}

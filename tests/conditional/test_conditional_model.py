@@ -9,7 +9,7 @@ from seqlit.errors import SeqlitError
 from seqlit.generation import sample, sample_rerun
 from seqlit.tasks import ConditionalLanguageModel
 
-SPEC = {"vocab_size": 20, "pad_id": 0, "level": "word", "condition_names": ["negative", "positive"]}
+SPEC = {"vocab_size": 20, "pad_id": 0, "level": "word", "condition_fields": {"label": ["negative", "positive"]}}
 MODES = ("init", "concat", "both", "none")
 
 
@@ -38,7 +38,7 @@ def test_shapes_loss_and_what_the_condition_changes(mode, backend):
     assert n == 8 and torch.isfinite(loss)
     other, _ = m.step(batch([0, 1])["input_ids"], torch.tensor([1, 0]))
     assert torch.allclose(logp, other) == (mode == "none")  # the baseline never reads the condition
-    assert (m.condition_embedding is None) == (mode == "none") and (m.bridge is not None) == (mode in ("init", "both"))
+    assert (m.condition_embeddings is None) == (mode == "none") and (m.bridge is not None) == (mode in ("init", "both"))
 
 
 @pytest.mark.parametrize("mode", ["init", "concat"])
@@ -69,7 +69,7 @@ def test_cached_sampling_equals_rerunning_the_prefix(mode):
 def test_conditions_write_different_samples():
     m = model("both", lr_schedule="constant")
     with torch.no_grad():
-        m.condition_embedding.weight.copy_(torch.tensor([[3.0] * 4, [-3.0] * 4]))
+        m.condition_embeddings[0].weight.copy_(torch.tensor([[3.0] * 4, [-3.0] * 4]))
     assert sample(m.conditioned(0), [2], 15, temperature=0) != sample(m.conditioned(1), [2], 15, temperature=0)
 
 

@@ -21,6 +21,15 @@ defaults:
   config: {QUICK}
   dataset: pydoc_topics
   budget: {{max_steps: 3}}
+  overrides:                    # the tiny suite's small character LM, validated (and checkpointed) every 3 steps
+    model.init_args.embedding_dim: 16
+    model.init_args.backbone.hidden_size: 32
+    data.init_args.batch_size: 8
+    data.init_args.bptt: 16
+    trainer.val_check_interval: 3
+    trainer.limit_val_batches: 2
+    trainer.limit_test_batches: 2
+    trainer.callbacks: []
 entries:
 """
 
@@ -36,6 +45,16 @@ PRETRAIN_THEN_TUNE = """\
     after: a
     overrides: {ckpt_path: "{a.best_checkpoint}"}
   - name: a
+"""
+
+
+FAILING_DEPENDENCY = """\
+  - name: c
+  - name: f
+    overrides: {data.init_args.batch_size: 0}
+  - name: g
+    after: f
+    overrides: {ckpt_path: "{f.best_checkpoint}"}
 """
 
 
@@ -86,8 +105,7 @@ def test_placeholders_resolve_per_seed_and_a_failure_passes_on(tmp_path):
             {"seed": 1, "status": "ok", "best_checkpoint": "/a1.ckpt"}]
     for seed, ckpt in ((1, "/a1.ckpt"), (0, "/a0.ckpt"), (7, "/a0.ckpt"), (None, "/a0.ckpt")):  # else its first seed
         resolved, why = dependencies.resolve(b, {"a": runs}, seed)
-        assert why is None and resolved.overrides == {
-            "model.init_args.pretrained": {"char_lms": [ckpt, f"x/{ckpt}"]}}
+        assert why is None and resolved.overrides["model.init_args.pretrained"] == {"char_lms": [ckpt, f"x/{ckpt}"]}
     runs[1]["status"] = "failed (exit 1)"
     assert dependencies.resolve(b, {"a": runs}, 1) == (None, "dependency a failed on seed 1")
     assert dependencies.resolve(b, {"a": [{"seed": 0, "status": "ok", "best_checkpoint": None}]}, 0) == (
@@ -104,14 +122,8 @@ def test_dry_run_prints_the_order_and_the_placeholders_unresolved(tmp_path, caps
 
 def test_only_trains_the_dependency_first_and_a_failed_one_stops_its_dependant(tmp_path):
     """b resumes from a's best checkpoint (its 3 steps, then 3 more); f cannot start, so g is not run."""
-    path = write(tmp_path, PRETRAIN_THEN_TUNE.replace("  - name: b\n", "  - name: b\n    budget: {max_steps: 6}\n") + """\
-      - name: c
-      - name: f
-        overrides: {data.init_args.batch_size: 0}
-      - name: g
-        after: f
-        overrides: {ckpt_path: "{f.best_checkpoint}"}
-    """)
+    path = write(tmp_path, PRETRAIN_THEN_TUNE.replace("  - name: b\n", "  - name: b\n    budget: {max_steps: 6}\n")
+                 + FAILING_DEPENDENCY)
     out = tmp_path / "out"
     proc = run_seqlit("benchmark", "--suite", path, "--only", "b,g", "--out", str(out), "--wandb", "false",
                       cwd=REPO, check=False)

@@ -183,7 +183,7 @@ def test_sentiment_batches_carry_the_words_the_vocabulary_reads(tmp_path):
     batch = next(iter(SentimentData(path=str(data), batch_size=4, lowercase=True).train_dataloader()))
     assert [len(words) for words in batch["tokens"]] == batch["lengths"].tolist()
     assert all(w == w.lower() for words in batch["tokens"] for w in words)
-    bpe = SentimentData(path=str(data), batch_size=4, tokenizer="bpe", subword_vocab_size=40)
+    bpe = SentimentData(path=str(data), batch_size=4, tokenizer="bpe", subword_vocab_size=120)
     assert "tokens" not in next(iter(bpe.train_dataloader())) and bpe.data_spec["tokenizer"] == "bpe"
 
 

@@ -24,6 +24,13 @@ a run that selects its checkpoint on dev cannot honestly report dev. With
 row that is a phrase of one of them leaves train, and the config validates on
 `carved` and tests on dev.
 
+With the word tokenizer each example also keeps its words (the tokens the
+vocabulary reads, lower-cased with `lowercase`, so raw text at `predict`
+reads as training did), and the batch carries them as `tokens`, as tagging's
+does: the classifier's character-LM features (`pretrained.char_lms`) read
+each word's characters. Subword pieces have no such words; the spec's
+`tokenizer` lets the classifier refuse that pairing in one line.
+
 Documents longer than `max_length` tokens are cut to their first `max_length`
 tokens, and each split logs how many were cut, so IMDB-length reviews fit in
 memory and nobody is surprised.
@@ -56,16 +63,18 @@ def tokenize(text: str, lowercase: bool = True) -> list[str]:
 
 
 class Examples(Dataset):
-    """Encoded examples of one split; `index` is each row's position in its source."""
+    """Encoded examples of one split; `index` is each row's position in its source; `words` each text's words
+    (one per id; None for subword pieces)."""
 
-    def __init__(self, ids: list[list[int]], labels: list[int], texts: list[str], index: list[int]):
-        self.ids, self.labels, self.texts, self.index = ids, labels, texts, index
+    def __init__(self, ids: list[list[int]], labels: list[int], texts: list[str], index: list[int],
+                 words: list[list[str]] | None = None):
+        self.ids, self.labels, self.texts, self.index, self.words = ids, labels, texts, index, words
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, i: int) -> tuple[list[int], int, str, int]:
-        return self.ids[i], self.labels[i], self.texts[i], self.index[i]
+    def __getitem__(self, i: int) -> tuple[list[int], int, str, int, list[str] | None]:
+        return self.ids[i], self.labels[i], self.texts[i], self.index[i], None if self.words is None else self.words[i]
 
 
 class SentimentData(SeqDataModule):
@@ -211,12 +220,12 @@ class SentimentData(SeqDataModule):
 
     def spec(self) -> dict:
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "unk_id": self.vocab.unk_id,
-                "label_names": list(self.label_names)}
+                "label_names": list(self.label_names), "tokenizer": self.tokenizer}
 
     # -- examples -----------------------------------------------------------------
     def encode(self, name: str, texts: list[str], labels: list[int], index: list[int]) -> Examples:
-        """Tokenize, truncate (counting the cuts) and map to ids; empty texts raise."""
-        ids, cut = [], 0
+        """Tokenize, truncate (counting the cuts) and map to ids (keeping the words, for `word`); empty texts raise."""
+        ids, words, cut = [], [], 0
         for i, text in zip(index, texts):
             tokens = tokenize(text or "", self.lowercase)
             if not tokens:
@@ -224,11 +233,12 @@ class SentimentData(SeqDataModule):
             encoded = self.vocab.encode(tokens)  # one id per word, or per piece for bpe
             cut += len(encoded) > self.max_length
             ids.append(encoded[: self.max_length])
+            words.append(tokens[: self.max_length])
         self.truncated[name] = cut
         if cut:
             rank_zero_info(f"[seqlit] {name}: {cut} of {len(ids)} texts were longer than "
                            f"data.max_length={self.max_length} tokens and were truncated")
-        return Examples(ids, labels, [t or "" for t in texts], index)
+        return Examples(ids, labels, [t or "" for t in texts], index, words if self.tokenizer == "word" else None)
 
     def encode_split(self, name: str, stage: str) -> Examples:
         """A split's examples: every row for `predict`; else the labelled rows only (and some must remain)."""
@@ -260,11 +270,15 @@ class SentimentData(SeqDataModule):
 
 
 def classification_batch(batch: list[tuple], pad_id: int) -> dict:
-    """(ids, label, text, index) examples -> the classifier's batch, padded to its longest text."""
-    ids, labels, texts, index = zip(*batch)
+    """(ids, label, text, index[, words]) examples -> the classifier's batch, padded to its longest text;
+    `tokens` (each text's words) when the examples have them."""
+    ids, labels, texts, index, *words = zip(*batch)
     input_ids, lengths = pad(ids, pad_id)
-    return {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
-            "index": torch.tensor(index), "texts": list(texts)}
+    out = {"input_ids": input_ids, "lengths": lengths, "labels": torch.tensor(labels),
+           "index": torch.tensor(index), "texts": list(texts)}
+    if words and words[0][0] is not None:
+        out["tokens"] = [list(w) for w in words[0]]
+    return out
 
 
 def label_names_of(train, column: str, path: str) -> list[str]:

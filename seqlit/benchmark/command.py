@@ -15,8 +15,8 @@ import shlex
 import uuid
 from datetime import datetime
 
-from seqlit.benchmark import compare, leaderboard, provenance, results, tracking
-from seqlit.benchmark.runner import data_path, fit_command, run_entry, runs_dir
+from seqlit.benchmark import compare, dependencies, leaderboard, provenance, results, tracking
+from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry, runs_dir
 from seqlit.benchmark.seeds import summarize
 from seqlit.commands import parse_flags
 from seqlit.benchmark.suite import load_suite, matches, select
@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit benchmark", description=__doc__.splitlines()[0],
                                 exit_on_error=False)
     p.add_argument("--suite", help="suite YAML, e.g. configs/benchmarks/tiny.yaml (required)")
-    p.add_argument("--only", help="run only entries matching these comma-separated globs, e.g. 'sst2-*,pydoc-char-gru'")
+    p.add_argument("--only", help="run only entries matching these comma-separated globs, e.g. 'sst2-*,pydoc-char-gru' "
+                                  "(and the entries they name in `after:`)")
     p.add_argument("--data_root", help="folder holding every entry's `data:` (e.g. ../shared/data); "
                                        "default: each config's own data path")
     p.add_argument("--out", help="output folder (default: results/<suite>)")
@@ -59,7 +60,9 @@ def main(argv: list[str]) -> None:
     if not args.suite:
         raise SeqlitError("benchmark: --suite is required, e.g. --suite configs/benchmarks/tiny.yaml")
     suite = load_suite(args.suite)
-    entries = select(suite, args.only)
+    entries, added = dependencies.plan(suite.entries, select(suite, args.only))
+    if added:
+        print(f"[benchmark] --only {args.only} also runs {', '.join(added)}: entries it starts from (after:)", flush=True)
     out = args.out or os.path.join("results", suite.name)
     if os.path.exists(out) and not os.path.isdir(out):
         raise SeqlitError(f"benchmark: --out {out!r} is a file, not a folder: pass a folder (it is created if missing)")
@@ -82,23 +85,30 @@ def main(argv: list[str]) -> None:
     if source["dirty"] is not False:
         print(f"[benchmark] the tree at {source['commit']} has uncommitted changes (or is not a git checkout): "
               "these records are marked dirty and are no baseline unless --allow_dirty_baseline", flush=True)
-    current, rows = {}, []
+    current, rows, done = {}, [], {}
     for i, entry in enumerate(entries, 1):
         run_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         run = []
         for seed in entry.seeds or (None,):
-            print(f"[benchmark] {i}/{len(entries)} {entry.name}{'' if seed is None else f' seed {seed}'} "
-                  f"(log: {os.path.join(runs_dir(out), entry.name)}/<version>.log)", flush=True)
-            row = run_entry(entry, suite.name, out, args.data_root, seed=seed, run_id=run_id, provenance=source)
+            label = f"{entry.name}{'' if seed is None else f' seed {seed}'}"
+            resolved, why = dependencies.resolve(entry, done, seed)
+            if why is not None:
+                print(f"[benchmark] {i}/{len(entries)} {label}: not run, {why}", flush=True)
+                row = not_run(entry, suite.name, why, seed=seed, run_id=run_id, provenance=source)
+            else:
+                print(f"[benchmark] {i}/{len(entries)} {label} "
+                      f"(log: {os.path.join(runs_dir(out), entry.name)}/<version>.log)", flush=True)
+                row = run_entry(resolved, suite.name, out, args.data_root, seed=seed, run_id=run_id, provenance=source)
+                metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
+                print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
+                      f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "
+                      f"CPU share {row.get('cpu_share')}", flush=True)
             results.append(os.path.join(out, "results.jsonl"), row)
             run.append(row)
             rows.append(row)
-            metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
-            print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
-                  f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "
-                  f"CPU share {row.get('cpu_share')}", flush=True)
             if args.wandb:
                 tracking.log_entry(row, suite.name, out)
+        done[entry.name] = run
         current[entry.name] = summarize(run)
 
     shown = [summarize(run) for run in results.newest(results.read(os.path.join(out, "results.jsonl"))).values()]

@@ -147,8 +147,32 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
     code, wall, peak_mb, cpu_s = run_child(cmd, entry.env, run_dir + ".log")
     threads = int(entry.env.get("OMP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
     res = read_run_results(run_dir) or {}
-    model = res.get("model") or {}
     status = "ok" if code == 0 and res else f"failed (exit {code})" if code else "failed (no results.json)"
+    row = _record(entry, suite_name, seed, run_id, provenance, status, res)
+    row.update({
+        "wall_s": round(wall, 1),
+        "peak_mem_mb": round(peak_mb, 1),
+        "cpu_share": round(cpu_s / (wall * threads), 3) if wall > 0 else None,  # of the entry's threads' wall time
+        "command": " ".join([*(f"{k}={shlex.quote(v)}" for k, v in entry.env.items()), shlex.join(cmd)]),
+        "log": os.path.relpath(run_dir + ".log", out_dir),
+    })
+    if entry.target is not None:
+        row["time_to_target_s"], row["steps_to_target"] = time_to_target(res.get("validation", []), entry.target)
+    if "train/peak_gpu_mem_mb" in res.get("metrics", {}):
+        row["peak_gpu_mem_mb"] = round(res["metrics"]["train/peak_gpu_mem_mb"], 1)
+    return row
+
+
+def not_run(entry: Entry, suite_name: str, why: str, seed: int | None = None, run_id: str | None = None,
+            provenance: dict | None = None) -> dict:
+    """The record of an entry that could not start (a dependency failed): failed, saying why, nothing measured."""
+    return _record(entry, suite_name, seed, run_id, provenance, f"failed (not run: {why})", {})
+
+
+def _record(entry: Entry, suite_name: str, seed: int | None, run_id: str | None, provenance: dict | None,
+            status: str, res: dict) -> dict:
+    """A record's fields, from the run's results.json (`res`); what the process measured is None until set."""
+    model = res.get("model") or {}
     row = {
         "name": entry.name,
         "task": entry.task or model.get("task"),
@@ -157,13 +181,13 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
         "seed": seed,
         "metrics": {k: round(v, 6) for k, v in res.get("metrics", {}).items() if k.startswith("test/")},
         "tokens_per_s": round(res["tokens_per_s"], 1) if res.get("tokens_per_s") is not None else None,
-        "wall_s": round(wall, 1),
-        "peak_mem_mb": round(peak_mb, 1),
-        "cpu_share": round(cpu_s / (wall * threads), 3) if wall > 0 else None,  # of the entry's threads' wall time
+        "wall_s": None,
+        "peak_mem_mb": None,
+        "cpu_share": None,
         "params": model.get("params"),
         "device": res.get("device", "unknown"),
         **(provenance or {}),
-        "command": " ".join([*(f"{k}={shlex.quote(v)}" for k, v in entry.env.items()), shlex.join(cmd)]),
+        "command": None,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "suite": suite_name,
         "run_id": run_id,
@@ -172,11 +196,11 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
         "budget": entry.budget,
         "model": model,
         "best_checkpoint": res.get("best_checkpoint"),
-        "log": os.path.relpath(run_dir + ".log", out_dir),
+        "log": None,
     }
+    if entry.after:
+        row["after"] = list(entry.after)
     if entry.target is not None:
         row["target"] = entry.target
-        row["time_to_target_s"], row["steps_to_target"] = time_to_target(res.get("validation", []), entry.target)
-    if "train/peak_gpu_mem_mb" in res.get("metrics", {}):
-        row["peak_gpu_mem_mb"] = round(res["metrics"]["train/peak_gpu_mem_mb"], 1)
+        row["time_to_target_s"], row["steps_to_target"] = None, None
     return row

@@ -22,13 +22,19 @@
         budget: {max_time: "00:00:10:00"}
         seeds: [0, 1, 2]             # one run per seed (--seed_everything); the leaderboard shows mean ± sd
         target: {metric: val/acc, value: 0.845}   # the record holds when validation first reached it
+      - name: sst2-bilstm-ulmfit
+        config: configs/sentiment/sst2_bilstm_ulmfit.yaml
+        data: sst2
+        after: wt2-word-lm           # runs after that entry (one name or a list); --only brings it along
+        overrides: {model.init_args.pretrained.lm: "{wt2-word-lm.best_checkpoint}"}
 
 An entry's `overrides` and `env` are merged key by key over the defaults;
 its other keys replace them. `task` and `backbone` may be given; otherwise
 they are read from the run's results.json (the model's own description).
 Tolerance keys must name a metric family whose direction seqlit knows
 (`ppl`, `f1`, ...) or a metric of one (`f1_PER`), so a misspelling cannot
-silently fall back to the default. A mistake is reported as one line naming
+silently fall back to the default. `after` and its `{NAME.best_checkpoint}`
+placeholders: seqlit/benchmark/dependencies.py. A mistake is reported as one line naming
 the file, the entry and the key.
 """
 
@@ -42,11 +48,13 @@ from typing import Any
 
 import yaml
 
+from seqlit.benchmark import dependencies
 from seqlit.benchmark.compare import KNOWN, direction
 from seqlit.errors import SeqlitError
 
 SUITE_KEYS = {"suite", "env", "defaults", "compare", "entries"}
-ENTRY_KEYS = {"name", "config", "data", "dataset", "task", "backbone", "overrides", "budget", "env", "seeds", "target"}
+ENTRY_KEYS = {"name", "config", "data", "dataset", "task", "backbone", "overrides", "budget", "env", "seeds", "target",
+              "after"}
 BUDGET_KEYS = {"max_steps", "max_time", "max_epochs"}
 COMPARE_KEYS = {"tolerances", "max_throughput_drop"}
 # set by the runner itself: an entry that overrides them would break the result it reads back
@@ -68,6 +76,7 @@ class Entry:
     env: dict[str, str] = field(default_factory=dict)
     seeds: tuple[int, ...] | None = None  # None: the config's own seed, one run
     target: dict[str, Any] | None = None  # {"metric": "val/f1", "value": 0.9}
+    after: tuple[str, ...] = ()  # entries that run first; overrides may read their {NAME.best_checkpoint}
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,8 @@ def _entry(raw: dict, defaults: dict, suite_env: dict, where: str) -> Entry:
                  budget=_budget(_mapping(merged.get("budget"), f"{where}: budget"), where),
                  task=merged.get("task"), backbone=merged.get("backbone"),
                  overrides=_overrides(merged["overrides"], where), env=env,
-                 seeds=_seeds(merged.get("seeds"), where), target=_target(merged.get("target"), where))
+                 seeds=_seeds(merged.get("seeds"), where), target=_target(merged.get("target"), where),
+                 after=dependencies.after_names(raw.get("after"), where))
 
 
 def _compare(raw: dict, where: str) -> tuple[dict[str, float], float | None]:
@@ -213,7 +223,7 @@ def load_suite(path: str) -> Suite:
     if not isinstance(entries, list) or not entries:
         raise SeqlitError(f"{path}: 'entries' must be a non-empty list")
     defaults = _mapping(raw.get("defaults"), f"{path}: defaults")
-    _unknown(defaults, ENTRY_KEYS - {"name"}, f"{path}: defaults")
+    _unknown(defaults, ENTRY_KEYS - {"name", "after"}, f"{path}: defaults")
     for key in ("overrides", "env", "budget"):
         _mapping(defaults.get(key), f"{path}: defaults.{key}")
     suite_env = _mapping(raw.get("env"), f"{path}: env")
@@ -224,6 +234,7 @@ def load_suite(path: str) -> Suite:
         if e.name in seen:
             raise SeqlitError(f"{path}: entry name {e.name!r} appears twice")
         seen.add(e.name)
+    dependencies.check(parsed, path)
     tolerances, drop = _compare(_mapping(raw.get("compare"), f"{path}: compare"), path)
     return Suite(name=name, path=path, entries=parsed, tolerances=tolerances, max_throughput_drop=drop)
 

@@ -1,6 +1,6 @@
 """Many-to-one reader: words in, class logits out, with any backbone.
 
-    x<t> = E · onehot(word t)                     (embedding, dropout)
+    x<t> = [E · onehot(word t); c<t>]             (embedding, optional per-word features c<t>; dropout)
     a<1..T>, state = backbone(x<1..T>)            (any kind, depth, backend, direction)
     h = pool(a<1..T>)                             (last state, mean, max or attention over time)
     logits = Wy · dropout(h) + by                 (C classes)
@@ -52,7 +52,8 @@ class Pool(nn.Module):
 class Reader(nn.Module):
     """Embedding → backbone → pooling → linear. Arguments as in `seqlit.tasks.Classifier`.
 
-    `backbone` reads `embedding_dim` features; `unk_id` is where `word_dropout` sends dropped
+    `backbone` reads `embedding_dim` features plus the width of the per-word features given to `forward`
+    (none: just `embedding_dim`); `unk_id` is where `word_dropout` sends dropped
     words (None: no word dropout).
     """
 
@@ -106,9 +107,10 @@ class Reader(nn.Module):
         drop = (torch.rand(input_ids.shape, device=input_ids.device) < self.word_dropout) & (input_ids != self.pad_id)
         return input_ids.masked_fill(drop, self.unk_id)
 
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Class logits (B, C)."""
-        x = self.embedding_dropout(self.embedding(self.drop_words(input_ids)))
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Class logits (B, C); `features` (B, T, F), if given, join each word's vector before the dropout."""
+        x = self.embedding(self.drop_words(input_ids))
+        x = self.embedding_dropout(x if features is None else torch.cat([x, features.to(x)], dim=-1))
         outputs, _ = self.backbone(x, lengths=lengths)
         pooled = self.pool(outputs, lengths, self.last_state(outputs, lengths))
         return self.out(self.dropout(pooled))

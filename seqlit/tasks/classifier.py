@@ -23,7 +23,7 @@ from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.reader import Pooling, Reader
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import SeqTask
-from seqlit.transfer import Pretrained
+from seqlit.transfer import Pretrained, pretrained as transfer
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 128, "bidirectional": True}}
 
@@ -45,7 +45,9 @@ class Classifier(SeqTask):
             `drop_words`), so the model learns what an unseen word means.
         dropout: on the pooled features before the output layer.
         pretrained: word vectors or a seqlit LM for the word embedding (and backbone), and how they are
-            fine-tuned (`seqlit.transfer`, docs/transfer.md).
+            fine-tuned; `char_lms` adds each word's states in forward/backward character LMs to its
+            vector (Flair-style; needs the data's words: `SentimentData` with `tokenizer: word`)
+            (`seqlit.transfer`, docs/transfer.md).
         lr / weight_decay / lr_schedule: fused AdamW, constant or cosine over the run's budget
             (see `SeqTask.configure_optimizers`), unless the config gives `optimizer:`.
         ensemble: number of readers trained side by side (K times the compute); predictions
@@ -82,11 +84,20 @@ class Classifier(SeqTask):
             raise SeqlitError("model.word_dropout needs a vocabulary with <unk>: set it to 0 for this data module")
         if ensemble < 1:
             raise SeqlitError(f"model.ensemble must be 1 or more readers, got {ensemble}")
+        self.char_lms = transfer.char_lm_features(self)
+        contextual = 0 if self.char_lms is None else self.char_lms.output_size
+        tokenizer = data_spec.get("tokenizer")
+        if self.char_lms is not None and tokenizer != "word":
+            raise SeqlitError(
+                "model.pretrained.char_lms reads the characters of each word, and data.tokenizer bpe hands the model "
+                "subword pieces: set --data.init_args.tokenizer word" if tokenizer == "bpe" else
+                "model.pretrained.char_lms reads the characters of each word, and this data module hands the model "
+                "no words (data_modules.SentimentData with tokenizer: word does): drop model.pretrained.char_lms")
         reader = dict(embedding_dim=embedding_dim, embedding_std=embedding_std, pooling=pooling,
                       embedding_dropout=embedding_dropout, word_dropout=word_dropout, dropout=dropout)
         self.readers = nn.ModuleList(
             Reader(data_spec["vocab_size"], data_spec["pad_id"], data_spec.get("unk_id"), len(self.label_names),
-                   self.build_backbone(backbone, embedding_dim), **reader)
+                   self.build_backbone(backbone, embedding_dim + contextual), **reader)
             for _ in range(ensemble))
         self.track_metrics()
 
@@ -114,13 +125,21 @@ class Classifier(SeqTask):
         return {**super().describe(), "ensemble": len(self.readers)}
 
     # -- model ---------------------------------------------------------------
-    def member_logits(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(K, B, C): every reader's class logits."""
-        return torch.stack([reader(input_ids, lengths) for reader in self.readers])
+    def member_logits(self, input_ids: torch.Tensor, lengths: torch.Tensor,
+                      tokens: list[list[str]] | None = None) -> torch.Tensor:
+        """(K, B, C): every reader's class logits. `tokens`: each text's words (the batch's `tokens`), which
+        the char LMs read; their features are computed once and shared by the readers."""
+        features = None
+        if self.char_lms is not None:
+            if tokens is None:
+                raise SeqlitError("model.pretrained.char_lms needs each text's words: the batch has no `tokens`")
+            features = self.char_lms(tokens, input_ids.size(1))
+        return torch.stack([reader(input_ids, lengths, features) for reader in self.readers])
 
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor,
+                tokens: list[list[str]] | None = None) -> torch.Tensor:
         """(B, C) log of the readers' mean class probabilities (for one reader: its log-softmax)."""
-        log_probs = self.member_logits(input_ids, lengths).log_softmax(-1)
+        log_probs = self.member_logits(input_ids, lengths, tokens).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.readers))
 
     @staticmethod
@@ -136,7 +155,7 @@ class Classifier(SeqTask):
     # -- loops ----------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         """Each reader learns from its own loss (their mean), which keeps the members diverse."""
-        logits = self.member_logits(batch["input_ids"], batch["lengths"])
+        logits = self.member_logits(batch["input_ids"], batch["lengths"], batch.get("tokens"))
         labels = batch["labels"].repeat(logits.size(0))
         loss = F.cross_entropy(logits.flatten(0, 1), labels)
         self.log("train/loss", loss, prog_bar=True, batch_size=logits.size(1))
@@ -144,7 +163,7 @@ class Classifier(SeqTask):
 
     def evaluate(self, batch, stage, metrics):
         """Class probabilities against the labels; the loss per text."""
-        logits = self(batch["input_ids"], batch["lengths"])
+        logits = self(batch["input_ids"], batch["lengths"], batch.get("tokens"))
         labels = batch["labels"]
         probs = logits.softmax(-1)
         for metric in metrics.values():  # AUROC reads only the positive-class column
@@ -153,7 +172,7 @@ class Classifier(SeqTask):
 
     def predict_step(self, batch, batch_idx) -> list[dict]:
         """One JSON-ready record per text: its index, text, predicted label and class probabilities."""
-        probs = self(batch["input_ids"], batch["lengths"]).softmax(-1).tolist()
+        probs = self(batch["input_ids"], batch["lengths"], batch.get("tokens")).softmax(-1).tolist()
         return [
             {"index": int(i), "text": text, "label": self.label_names[max(range(len(p)), key=p.__getitem__)],
              "probs": {name: round(q, 6) for name, q in zip(self.label_names, p)}}

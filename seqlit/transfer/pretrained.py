@@ -9,7 +9,8 @@ are fine-tuned.
           freeze: false                   # keep the word embedding as loaded
           lr_decay: 2.6                   # discriminative learning rates (1: one lr for all)
           gradual_unfreezing: true        # one more layer group trains each epoch, from the top
-          char_lms: [fwd.ckpt, bwd.ckpt]  # seqlit char LMs whose per-word states join the tagger's features (Flair)
+          char_lms: [fwd.ckpt, bwd.ckpt]  # seqlit char LMs whose per-word states join the tagger's or the
+                                          # classifier's word features (Flair)
           tune_char_lms: false            # keep those LMs as pretrained
 
 A task names its word embedding, its backbone and the data module's vocabulary they index once
@@ -134,7 +135,7 @@ def freeze(task) -> set[int]:
     (the char LMs' too, unless `tune_char_lms`, so gradual unfreezing leaves them alone)."""
     if task.pretrained["char_lms"] and task.char_lms is None:
         raise SeqlitError(f"model.pretrained.char_lms: {type(task).__name__} takes no contextual string features "
-                          "(the Tagger does): drop model.pretrained.char_lms")
+                          "(the Tagger and the Classifier do): drop model.pretrained.char_lms")
     frozen = set()
     if task.char_lms is not None and not task.pretrained["tune_char_lms"]:
         frozen |= {id(p) for p in task.char_lms.parameters()}

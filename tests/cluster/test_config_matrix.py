@@ -36,9 +36,11 @@ from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 TASK_CONFIGS = {
     **{str(p.relative_to(REPO)): [str(p)] for p in sorted(REPO.glob("configs/*/*.yaml"))
        if p.parent.name not in ("cluster", "benchmarks", "agreement")
-       # needs a language-model checkpoint made first, and its gradual unfreezing runs without DDP only
-       # (one line says so); tests/transfer/test_end_to_end.py trains it with one
-       and p.name != "sst2_bilstm_ulmfit.yaml"},
+       # these need language-model checkpoints made first (and gradual unfreezing runs without DDP only: one line
+       # says so): tests/transfer/test_end_to_end.py trains sst2_bilstm_ulmfit.yaml with one, and
+       # tests/transfer/test_recipes.py the configs/transfer/ recipes from their pretraining entries' checkpoints
+       and p.name not in ("sst2_bilstm_ulmfit.yaml", "conll2003_charlm.yaml", "sst2_carved_ulmfit.yaml",
+                          "sst2_carved_charlm.yaml")},
     "configs/quickstart.yaml": [str(REPO / "configs/quickstart.yaml")],
     # the agreement configs compose: base.yaml plus one backbone file
     **{f"configs/agreement/{k}.yaml": [str(REPO / "configs/agreement/base.yaml"), str(REPO / f"configs/agreement/{k}.yaml")]

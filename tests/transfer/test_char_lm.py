@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,13 @@ import torch
 from data_modules import LanguageModelingData
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
-from seqlit.tasks import LanguageModel, Tagger
+from data_modules import SentimentData
+from seqlit.tasks import Classifier, LanguageModel, Tagger
 from seqlit.transfer.char_lm import END, SEPARATOR, START, CharLMFeatures, read_spec, resolve
 from seqlit.vocab import Vocab
 from tests.conftest import REPO, run_seqlit, with_backbone
 from seqlit.transfer.pretrained import freeze
+from tests.sentiment.corpus import make_sst_dir
 from tests.tagging.tagging_corpus import make_conll_dir
 from tests.transfer.models import classifier
 
@@ -95,9 +98,16 @@ def test_bad_lms_are_one_line(tmp_path):
         resolve([lm_checkpoint(tmp_path / "a.ckpt", "forward"), lm_checkpoint(tmp_path / "b.ckpt", "forward")])
     with pytest.raises(SeqlitError, match="does not exist"):
         read_spec(tmp_path / "missing.ckpt")
-    task = classifier(["<pad>", "<unk>", "the"], pretrained={"char_lms": [str(tmp_path / "a.ckpt")]})
-    with pytest.raises(SeqlitError, match="Classifier takes no contextual string features"):
-        freeze(task)
+    spec = {"vocab_size": 3, "pad_id": 0, "unk_id": 1, "label_names": ["neg", "pos"]}
+    for tokenizer, message in (("bpe", "data.tokenizer bpe hands the model subword pieces: set --data.init_args.tokenizer word"),
+                               (None, "this data module hands the model no words")):
+        with pytest.raises(SeqlitError, match=message):
+            Classifier({**spec, "tokenizer": tokenizer}, pretrained={"char_lms": [str(tmp_path / "a.ckpt")]},
+                       **with_backbone(Classifier, hidden_size=4))
+    task = classifier(["<pad>", "<unk>", "the"])
+    task.pretrained["char_lms"] = [str(tmp_path / "a.ckpt")]
+    with pytest.raises(SeqlitError, match="takes no contextual string features"):
+        freeze(task)  # a task that never built the features
 
 
 def test_a_backward_lm_reads_each_split_reversed(tiny_corpus):
@@ -109,10 +119,14 @@ def test_a_backward_lm_reads_each_split_reversed(tiny_corpus):
     assert torch.equal(streams["backward"], streams["forward"].flip(0))
 
 
-def test_the_tagger_trains_with_both_lms_then_predicts_without_their_files(tmp_path):
-    corpus = tmp_path / "chars.txt"
+@pytest.fixture(scope="module")
+def trained_lms(tmp_path_factory) -> list[Path]:
+    """A forward and a backward character LM, 3 steps each through `seqlit fit`."""
+    root = tmp_path_factory.mktemp("char-lms")
+    corpus = root / "chars.txt"
     corpus.write_text("\n".join(["maria sees paris .", "john works for siemens in new york .",
-                                 "peter lives in berlin ."] * 40) + "\n", encoding="utf-8")
+                                 "peter lives in berlin .", "the film is great .", "the cast is dull ."] * 40) + "\n",
+                      encoding="utf-8")
     lms = []
     for direction in ("forward", "backward"):
         run_seqlit("fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--data.init_args.path", str(corpus),
@@ -120,8 +134,23 @@ def test_the_tagger_trains_with_both_lms_then_predicts_without_their_files(tmp_p
                    "--data.init_args.batch_size", "4", "--data.init_args.bptt", "16",
                    "--model.init_args.embedding_dim", "8", "--model.init_args.backbone.hidden_size", "12",
                    "--model.init_args.backbone.num_layers", "1", "--trainer.max_steps", "3",
-                   "--trainer.default_root_dir", str(tmp_path / direction), *QUIET, cwd=tmp_path)
-        lms.append(sorted(glob.glob(str(tmp_path / direction / "**" / "last.ckpt"), recursive=True))[0])
+                   "--trainer.default_root_dir", str(root / direction), *QUIET, cwd=root)
+        lms.append(Path(sorted(glob.glob(str(root / direction / "**" / "last.ckpt"), recursive=True))[0]))
+    return lms
+
+
+def copies(lms: list[Path], folder: Path) -> list[str]:
+    """The LMs copied into `folder`, which a test may delete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for lm, name in zip(lms, ("fwd.ckpt", "bwd.ckpt")):
+        shutil.copyfile(lm, folder / name)
+        out.append(str(folder / name))
+    return out
+
+
+def test_the_tagger_trains_with_both_lms_then_predicts_without_their_files(trained_lms, tmp_path):
+    lms = copies(trained_lms, tmp_path / "lms")
     conll = make_conll_dir(tmp_path / "ner")
     proc = run_seqlit("fit", "--config", str(REPO / "configs" / "tagging" / "conll2003_bilstm_crf.yaml"),
                       "--data.init_args.path", str(conll), "--model.init_args.backbone.hidden_size", "8",
@@ -147,3 +176,41 @@ def test_the_tagger_trains_with_both_lms_then_predicts_without_their_files(tmp_p
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(records) == 1 and len(records[0]["tags"]) == len(records[0]["tokens"])
     assert Tagger.load_from_checkpoint(last).char_lms.output_size == 24  # the Python API rebuilds them too
+
+
+def test_sentiment_batches_carry_the_words_the_vocabulary_reads(tmp_path):
+    data = make_sst_dir(tmp_path / "sst", n_train=16)
+    batch = next(iter(SentimentData(path=str(data), batch_size=4, lowercase=True).train_dataloader()))
+    assert [len(words) for words in batch["tokens"]] == batch["lengths"].tolist()
+    assert all(w == w.lower() for words in batch["tokens"] for w in words)
+    bpe = SentimentData(path=str(data), batch_size=4, tokenizer="bpe", subword_vocab_size=120)
+    assert "tokens" not in next(iter(bpe.train_dataloader())) and bpe.data_spec["tokenizer"] == "bpe"
+
+
+def test_the_classifier_trains_with_both_lms_then_predicts_without_their_files(trained_lms, tmp_path):
+    lms = copies(trained_lms, tmp_path / "lms")
+    data = make_sst_dir(tmp_path / "sst", n_train=32)
+    proc = run_seqlit("fit", "--config", str(REPO / "configs" / "sentiment" / "sst2_bilstm.yaml"),
+                      "--data.init_args.path", str(data), "--data.init_args.batch_size", "8",
+                      "--model.init_args.backbone.hidden_size", "8", "--model.init_args.embedding_dim", "8",
+                      "--model.init_args.ensemble", "2", "--model.init_args.pretrained", json.dumps({"char_lms": lms}),
+                      "--trainer.max_steps", "3", "--trainer.limit_val_batches", "1",
+                      "--trainer.default_root_dir", str(tmp_path / "classifier"), *QUIET, cwd=tmp_path)
+    log = proc.stdout + proc.stderr
+    assert "[seqlit] pretrained char LM forward" in log and "[seqlit] pretrained char LM backward" in log
+    last = sorted(glob.glob(str(tmp_path / "classifier" / "**" / "last.ckpt"), recursive=True))[0]
+    state = load_checkpoint(last)["state_dict"]
+    stored = load_checkpoint(lms[1])["state_dict"]
+    assert torch.equal(state["char_lms.lms.1.backbone.rnn.weight_hh_l0"], stored["backbone.rnn.weight_hh_l0"])  # frozen
+    for member in (0, 1):  # one set of LMs, read by every reader of the ensemble
+        assert state[f"readers.{member}.backbone.rnn.weight_ih_l0"].shape[1] == 8 + 2 * 12  # words, both LMs
+
+    for path in lms:
+        Path(path).unlink()
+    raw = tmp_path / "raw.txt"
+    raw.write_text("What a great film!\nIt is dull.\n", encoding="utf-8")
+    run_seqlit("predict", "--ckpt_path", last, "--data.init_args.predict_file", str(raw), "--data.init_args.path",
+               "no/longer/there", "--predict_output", "out.jsonl", "--trainer.logger", "false", cwd=tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in records] == ["What a great film!", "It is dull."]
+    assert Classifier.load_from_checkpoint(last).char_lms.output_size == 24  # the Python API rebuilds them too

@@ -1,0 +1,165 @@
+"""Entries that start from another entry's checkpoint: `after:`, placeholders, run order.
+
+A pretraining run is an entry like any other; an entry that fine-tunes from it names it and refers to its
+best checkpoint in an override:
+
+    - name: transfer-charlm-fwd
+      config: configs/transfer/wikitext2_charlm_fwd.yaml
+      data: wikitext-2
+    - name: transfer-conll2003-charlm
+      config: configs/transfer/conll2003_charlm.yaml
+      data: conll2003
+      after: [transfer-charlm-fwd, transfer-charlm-bwd]        # one name, or a list
+      overrides:
+        model.init_args.pretrained.char_lms: ["{transfer-charlm-fwd.best_checkpoint}",
+                                              "{transfer-charlm-bwd.best_checkpoint}"]
+
+`{NAME.best_checkpoint}` (inside any string of an override's value, lists and mappings included) becomes
+the best checkpoint that the dependency's run wrote in its results.json (the runner's record holds it), so
+nobody copies a path by hand and a rerun of the pretraining is picked up. Why these rules:
+
+* Dependencies run first (a topological order; otherwise the suite's own order), and `--only X` brings
+  X's dependencies along (the run says so in its first lines): a fine-tuning entry alone has nothing to
+  start from.
+* A cycle, an unknown name, or a placeholder naming an entry that is not in `after` is refused when the
+  suite is read, before anything trains: the order would otherwise depend on the file's order.
+* With `seeds`, a dependant's seed s starts from the dependency's seed-s run if it has that seed, else from
+  its first seed's (a pretraining entry usually has one run; the task entries on top of it have three).
+* A dependency that failed, or left no best checkpoint, fails its dependants with a record that says why,
+  without training them.
+* `--dry_run` prints the placeholders as written: nothing has run yet to resolve them from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from seqlit.errors import SeqlitError
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9][A-Za-z0-9._-]*)\.([A-Za-z_]+)\}")
+FIELDS = {"best_checkpoint"}  # what a placeholder may read from a dependency's record
+
+
+def after_names(value, where: str) -> tuple[str, ...]:
+    """`after:` as a tuple of entry names (one name or a list of distinct names)."""
+    if value is None:
+        return ()
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
+            or len(set(names)) != len(names):
+        raise SeqlitError(f"{where}: after must name an entry or list distinct entries (e.g. "
+                          f"after: [wt2-charlm-fwd, wt2-charlm-bwd]), got {value!r}")
+    return tuple(names)
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+
+
+def placeholders(overrides: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(override key, entry name, field) of every placeholder in the overrides."""
+    return [(key, m.group(1), m.group(2)) for key, value in overrides.items()
+            for text in _strings(value) for m in PLACEHOLDER.finditer(text)]
+
+
+def check(entries: list, path: str) -> None:
+    """Refuse unknown names, placeholders outside `after` or of unknown fields, and cycles (one line each)."""
+    by_name = {e.name: e for e in entries}
+    for e in entries:
+        where = f"{path}: entry {e.name}"
+        for name in e.after:
+            if name == e.name:
+                raise SeqlitError(f"{where}: after names the entry itself")
+            if name not in by_name:
+                raise SeqlitError(f"{where}: after names {name!r}, which is no entry of this suite "
+                                  f"(entries: {', '.join(by_name)})")
+        for key, name, field in placeholders(e.overrides):
+            if name not in e.after:
+                raise SeqlitError(f"{where}: overrides.{key} reads {{{name}.{field}}} but {name!r} is not in the "
+                                  f"entry's after ({', '.join(e.after) or 'none'}): add it, so it runs first")
+            if field not in FIELDS:
+                raise SeqlitError(f"{where}: overrides.{key}: unknown placeholder field {field!r} in "
+                                  f"{{{name}.{field}}} (known: {', '.join(sorted(FIELDS))})")
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "open":
+            loop = trail[trail.index(name):] + [name]
+            raise SeqlitError(f"{path}: entry {loop[0]}: after makes a cycle ({' -> '.join(loop)}): "
+                              "an entry cannot wait for itself")
+        state[name] = "open"
+        for dep in by_name[name].after:
+            visit(dep, trail + [name])
+        state[name] = "done"
+
+    for e in entries:
+        visit(e.name, [])
+
+
+def plan(entries: list, chosen: list) -> tuple[list, list[str]]:
+    """The chosen entries with their dependencies (recursively), dependencies first, else in suite order;
+    and the names added for them."""
+    by_name = {e.name: e for e in entries}
+    needed: set[str] = set()
+
+    def need(name: str) -> None:
+        if name not in needed:
+            needed.add(name)
+            for dep in by_name[name].after:
+                need(dep)
+
+    for e in chosen:
+        need(e.name)
+    ordered, placed = [], set()
+    while len(ordered) < len(needed):  # check() refused cycles, so each pass places at least one entry
+        for e in entries:
+            if e.name in needed and e.name not in placed and all(d in placed for d in e.after):
+                ordered.append(e)
+                placed.add(e.name)
+                break
+    picked = {e.name for e in chosen}
+    return ordered, [e.name for e in ordered if e.name not in picked]
+
+
+def record_for(runs: list[dict], seed: int | None) -> dict:
+    """The dependency's record a dependant's `seed` starts from: the same seed if it ran, else its first."""
+    return next((r for r in runs if seed is not None and r.get("seed") == seed), runs[0])
+
+
+def resolve(entry, done: dict[str, list[dict]], seed: int | None):
+    """(the entry with its placeholders filled in, None), or (None, why it cannot run) when a dependency
+    failed or left no checkpoint. `done`: each finished entry's records, in seed order."""
+    values = {}
+    for name in entry.after:
+        runs = done.get(name) or []
+        if not runs:
+            return None, f"dependency {name} did not run"
+        row = record_for(runs, seed)
+        if row.get("status") != "ok":
+            return None, f"dependency {name} failed" + ("" if row.get("seed") is None else f" on seed {row['seed']}")
+        values[name] = row
+    for _, name, field in placeholders(entry.overrides):
+        if not values[name].get(field):
+            return None, f"dependency {name} left no {field}"
+
+    def fill(value):
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(lambda m: str(values[m.group(1)][m.group(2)]), value)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    return replace(entry, overrides={k: fill(v) for k, v in entry.overrides.items()}), None

@@ -133,7 +133,10 @@ def test_only_trains_the_dependency_first_and_a_failed_one_stops_its_dependant(t
     assert list(rows) == ["a", "b", "f", "g"]  # c is not asked for
     assert rows["a"]["status"] == "ok" and rows["b"]["status"] == "ok" and rows["f"]["status"].startswith("failed (exit")
     assert f"--ckpt_path {rows['a']['best_checkpoint']}" in rows["b"]["command"] and rows["b"]["after"] == ["a"]
+    # the fit restored a's checkpoint (results.json's ckpt_path is the one its test stage loaded, b's own best)
+    b_log = (out / rows["b"]["log"]).read_text()
+    assert f"Restored all states from the checkpoint at {rows['a']['best_checkpoint']}" in b_log
     b_results = json.loads((out / rows["b"]["log"].removesuffix(".log") / "results.json").read_text())
-    assert b_results["ckpt_path"] == rows["a"]["best_checkpoint"] and b_results["global_step"] == 6
+    assert b_results["global_step"] == 6 and b_results["best_checkpoint"] == rows["b"]["best_checkpoint"]
     assert rows["g"]["status"] == "failed (not run: dependency f failed)" and rows["g"]["command"] is None
     assert "g: not run, dependency f failed" in proc.stdout and "failed entries: f, g" in proc.stdout

@@ -8,8 +8,11 @@ better never fails. With seeds, the means are compared and the seeds' noise
 widens the allowance: a regression is a worsening larger than both the
 tolerance and twice the standard error of the difference of the means (the
 pooled sd of the sides that have ≥ 2 seeds). Training throughput may drop by
-at most `max_throughput_drop` of the baseline; on a shared machine that
-figure is noisy, so the check can be switched off (`--compare_throughput false`).
+at most `max_throughput_drop` of the baseline, judged only when both records
+name the same host (processor model and cores, `provenance.host`): tokens/s
+from another machine measure the machine, and a record without a host
+cannot say. On a shared machine that figure is noisy, so the check can be
+switched off (`--compare_throughput false`).
 
 Everything that would make a pass meaningless fails, with the entry and
 metric named: a NaN or infinite metric; a metric or an entry the baseline
@@ -126,9 +129,20 @@ def compare(baseline: dict[str, dict], current: dict[str, dict], tolerances: dic
         for metric in sorted({**base["metrics"], **run["metrics"]}):
             diffs.append(_judge(name, metric, base["metrics"].get(metric), run["metrics"].get(metric),
                                 tolerance(metric, tolerances), run["records"]))
+        other = _other_host(base, run)
         diffs.append(_judge(name, THROUGHPUT, base.get(THROUGHPUT), run.get(THROUGHPUT), max_throughput_drop,
-                            run["records"]))
+                            run["records"]) if not other else
+                     Diff(name, THROUGHPUT, base.get(THROUGHPUT), run.get(THROUGHPUT), "-", f"not compared ({other})"))
     return diffs
+
+
+def _other_host(base: dict, run: dict) -> str | None:
+    """Why throughput of these two runs is not comparable, or None when both ran on the same named host."""
+    if base.get("host") is None:
+        return "the baseline does not name its host"
+    if run.get("host") is None:
+        return "this run does not name its host"
+    return None if base["host"] == run["host"] else f"baseline on {base['host']}, this run on {run['host']}"
 
 
 def _num(s: Stat | None) -> str:

@@ -123,7 +123,7 @@ def table_of_entries(rows: list[dict]) -> str:
             f"| {r['name']}", str(r.get("task")), str(r.get("backbone")), str(r.get("dataset")), seeds, _metrics_text(r),
             _target_text(r), fmt_stat(r.get("tokens_per_s"), spread=False), fmt_stat(r.get("wall_s"), spread=False),
             fmt_stat(r.get("peak_mem_mb"), spread=False), fmt_count(r.get("params")),
-            str(r.get("device")), commit, str(r.get("date")),
+            str(r.get("device")) + (f" ({r['host']})" if r.get("host") else ""), commit, str(r.get("date")),
         ]) + " |")
     return "\n".join(lines)
 
@@ -137,6 +137,7 @@ def markdown(rows: list[dict], suite: str, chart: str | None) -> str:
         "",
         f"{len(rows)} entries, run {dates[0][:10]}" + (f" to {dates[-1][:10]}" if dates[-1][:10] != dates[0][:10] else "")
         + f"; devices: {', '.join(sorted({str(r.get('device')) for r in rows}))}; "
+        + (f"hosts: {', '.join(sorted({r['host'] for r in rows if r.get('host')}))}; " if any(r.get("host") for r in rows) else "")
         + f"commits: {', '.join(sorted({str(r.get('commit')) for r in rows}))}.",
         "Each cell is the entry's headline test metric (↑ higher is better, ↓ lower), mean ± sd over its seeds "
         "where it has several; the best mean of each row is in bold.",

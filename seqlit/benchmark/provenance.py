@@ -8,10 +8,14 @@ so its records are marked and not used as baselines unless asked. The torch
 and Lightning versions are the benchmark's own: its entries run under the
 same interpreter (`sys.executable`); they are read from the installed packages' metadata, which says the
 same as `torch.__version__` without importing torch (`benchmark --help` stays quick).
+The host's processor model and core count (`host`) travel too: a training budget is wall time, so the
+same commit trains more steps on a faster machine, and throughput from two machines is not a
+regression check of the code (`compare` says so instead of judging it).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib.metadata import version
@@ -25,10 +29,22 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def host() -> str:
+    """The processor model and the cores this process may use, e.g. 'Intel(R) Xeon(R) Processor, 2 cores'."""
+    model = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model or platform.processor() or platform.machine() or 'unknown processor'}, {cores} cores"
+
+
 def collect() -> dict:
-    """{commit, dirty, torch, lightning, python}; commit 'unknown' (and dirty None) outside a git checkout."""
+    """{commit, dirty, torch, lightning, python, host}; commit 'unknown' (and dirty None) outside a git checkout."""
     commit = _git("rev-parse", "--short=12", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit or "unknown", "dirty": None if status is None else bool(status),
             "torch": version("torch"), "lightning": version("pytorch-lightning"),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "host": host()}

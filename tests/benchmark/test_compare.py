@@ -17,7 +17,7 @@ from tests.conftest import REPO
 def record(name="pydoc-char-gru", seed=None, run_id=None, **metrics) -> dict:
     return {"name": name, "task": "LanguageModel", "backbone": "gru", "dataset": "pydoc_topics", "seed": seed,
             "metrics": metrics or {"test/ppl": 20.0, "test/bpc": 4.32}, "tokens_per_s": 1000.0, "wall_s": 10.0,
-            "peak_mem_mb": 500.0, "params": 24000, "device": "cpu", "commit": "abc", "dirty": False,
+            "peak_mem_mb": 500.0, "params": 24000, "device": "cpu", "host": "Test CPU, 2 cores", "commit": "abc", "dirty": False,
             "date": "2026-01-01T00:00:00+00:00", "status": "ok", "run_id": run_id}
 
 
@@ -77,6 +77,22 @@ def test_missing_metric_failed_entry_and_throughput():
     slow = {**record(), "tokens_per_s": 400.0}
     assert failures([record()], [slow]) == ["pydoc-char-gru tokens_per_s: REGRESSION"]  # default: at most a 50% drop
     assert failures([record()], [slow], max_throughput_drop=None) == []
+
+
+@pytest.mark.parametrize("base_host, run_host, why", [
+    ("Test CPU, 2 cores", "Other CPU, 2 cores", "baseline on Test CPU, 2 cores, this run on Other CPU, 2 cores"),
+    ("Test CPU, 2 cores", "Test CPU, 4 cores", "baseline on Test CPU, 2 cores, this run on Test CPU, 4 cores"),
+    (None, "Test CPU, 2 cores", "the baseline does not name its host"),
+])
+def test_throughput_is_judged_only_between_runs_on_one_named_host(base_host, run_host, why):
+    """A wall-time budget on a slower machine is not a slower commit: tokens/s are shown, not judged, and the
+    quality figures still are."""
+    base = {**record(), "host": base_host}
+    slow = {**record(**{"test/ppl": 30.0, "test/bpc": 4.32}), "tokens_per_s": 400.0, "host": run_host}
+    diffs = compare({"pydoc-char-gru": summarize([base])}, {"pydoc-char-gru": summarize([slow])})
+    verdicts = {d.metric: (d.verdict, d.failed) for d in diffs}
+    assert verdicts["tokens_per_s"] == (f"not compared ({why})", False)
+    assert verdicts["test/ppl"] == ("REGRESSION", True)
 
 
 def test_entries_missing_from_the_run_or_from_the_baseline_fail():

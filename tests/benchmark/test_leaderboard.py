@@ -22,7 +22,7 @@ RUNS = [
          target=TARGET, time_to_target_s=t, steps_to_target=None if t is None else 100 * seed + 100)
      for seed, acc, t in [(0, 0.84, 120.0), (1, 0.86, 100.0), (2, 0.85, None)]],
     [row("sst2-bilstm", "Classifier", "bilstm", "sst2", {"test/acc": 0.83}, target=TARGET, time_to_target_s=None,
-         steps_to_target=None)],
+         steps_to_target=None, host="Test CPU, 2 cores")],
     [row("pydoc-char-gru", "LanguageModel", "gru", "pydoc_topics", {"test/bpc": 4.5, "test/ppl": 22.6},
          target={"metric": "val/bpc", "value": 4.6}, time_to_target_s=5.5, steps_to_target=30)],
     [row("pydoc-char-lstm", "LanguageModel", "lstm", "pydoc_topics", {"test/bpc": 4.2, "test/ppl": 18.4}, dirty=True)],
@@ -56,6 +56,9 @@ def test_markdown_shows_spread_time_to_target_and_provenance(tmp_path):
     assert "| val/acc ≥ 0.845: not reached |" in next(line for line in text.splitlines() if line.startswith("| sst2-bilstm |"))
     assert "| val/bpc ≤ 4.6: 5.5 s (step 30) |" in next(line for line in text.splitlines()
                                                         if line.startswith("| pydoc-char-gru |"))
+    assert "hosts: Test CPU, 2 cores;" in text  # only the records that name one
+    assert "| cpu: 1 threads (Test CPU, 2 cores) |" in next(line for line in text.splitlines()
+                                                          if line.startswith("| sst2-bilstm |"))
     assert "| abc123 (dirty) |" in next(line for line in text.splitlines() if line.startswith("| pydoc-char-lstm |"))
     png = (tmp_path / "leaderboard.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000

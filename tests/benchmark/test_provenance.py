@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from seqlit.benchmark import command, provenance
@@ -41,3 +42,10 @@ def test_the_command_reads_provenance_once_before_writing(tmp_path, monkeypatch,
                                      "entries:\n  - {name: a, dataset: x, seeds: [0, 1]}\n  - {name: b, dataset: x}\n")
     command.main(["--suite", "s.yaml", "--out", str(tmp_path / "out"), "--wandb", "false"])
     assert calls == [False] and seen == [{"commit": "c", "dirty": False}] * 3
+
+
+def test_host_names_the_processor_and_the_cores_this_process_may_use():
+    model, cores = provenance.host().rsplit(", ", 1)
+    assert model and model != "unknown processor"
+    assert cores == f"{len(os.sched_getaffinity(0))} cores"
+    assert provenance.collect()["host"] == provenance.host()

@@ -21,7 +21,7 @@ from tests.conftest import REPO, run_seqlit
 
 BASELINE = REPO / "results" / "tiny" / "results.jsonl"
 FIELDS = {"name", "task", "backbone", "dataset", "metrics", "tokens_per_s", "wall_s", "peak_mem_mb", "params",
-          "device", "commit", "dirty", "torch", "lightning", "command", "date", "seed", "run_id", "model", "cpu_share"}
+          "device", "host", "commit", "dirty", "torch", "lightning", "command", "date", "seed", "run_id", "model", "cpu_share"}
 
 
 def test_tiny_entry_matches_the_committed_baseline(tmp_path):

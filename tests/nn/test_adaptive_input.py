@@ -18,7 +18,8 @@ def test_each_token_is_its_clusters_row_lifted_to_dim():
         cluster = sum(token >= c for c in (10, 30))
         lo = (0, 10, 30)[cluster]
         expected = emb.projections[cluster](emb.tables[cluster].weight[token - lo])
-        assert torch.allclose(vector, expected)
+        # float32 tolerance: a batched and a one-row matmul round differently on some CPUs (1.7e-7 on a Xeon)
+        torch.testing.assert_close(vector, expected)
 
 
 def test_gradient_reaches_only_used_rows_and_every_cluster_used():

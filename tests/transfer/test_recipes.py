@@ -43,7 +43,7 @@ def tiny_transfer_suite(path) -> list[str]:
 def test_transfer_recipes_chain_through_their_checkpoints(small_data, tmp_path):  # noqa: F811
     names = tiny_transfer_suite(tmp_path / "transfer.yaml")
     assert {"transfer-charlm-fwd", "transfer-charlm-bwd", "transfer-wordlm", "transfer-conll2003-charlm",
-            "transfer-sst2-ulmfit", "transfer-sst2-charlm"} <= set(names)
+            "transfer-sst2-ulmfit", "transfer-sst2-textlm", "transfer-sst2-ulmfit-ft", "transfer-sst2-charlm"} <= set(names)
     out = tmp_path / "out"
     proc = run_seqlit("benchmark", "--suite", str(tmp_path / "transfer.yaml"), "--data_root", str(small_data),
                       "--out", str(out), "--wandb", "false", cwd=REPO, check=False)
@@ -56,3 +56,9 @@ def test_transfer_recipes_chain_through_their_checkpoints(small_data, tmp_path):
         assert "[seqlit] pretrained char LM forward" in log and "[seqlit] pretrained char LM backward" in log
     assert f"--model.init_args.pretrained.lm {word}" in rows["transfer-sst2-ulmfit"]["command"]
     assert "backbone units copied: rnn.l0" in (out / rows["transfer-sst2-ulmfit"]["log"]).read_text()
+    # ULMFiT's second stage: the word LM fine-tunes on SST-2's text, and the classifier starts from that LM
+    text_lm = rows["transfer-sst2-textlm"]["best_checkpoint"]
+    assert f"--model.init_args.pretrained.lm {word}" in rows["transfer-sst2-textlm"]["command"]
+    assert "backbone units copied: rnn.l0" in (out / rows["transfer-sst2-textlm"]["log"]).read_text()
+    assert f"--model.init_args.pretrained.lm {text_lm}" in rows["transfer-sst2-ulmfit-ft"]["command"]
+    assert "0 lower-cased" in (out / rows["transfer-sst2-ulmfit-ft"]["log"]).read_text()  # one vocabulary: exact rows

@@ -4,7 +4,9 @@ Each test metric has a direction (perplexity and bits per character go
 down, accuracy, F1, BLEU and exact match go up; per-type variants such as
 `f1_PER` follow their family) and a tolerance: the fraction of the baseline
 value by which it may get worse before it counts as a regression. Getting
-better never fails. With seeds, the means are compared and the seeds' noise
+better never fails, and is called `better` only past the same allowance
+(within it, `within tolerance` or `within seed noise`, whichever way the
+difference goes). With seeds, the means are compared and the seeds' noise
 widens the allowance: a regression is a worsening larger than both the
 tolerance and twice the standard error of the difference of the means (the
 pooled sd of the sides that have ≥ 2 seeds). Training throughput may drop by
@@ -95,9 +97,11 @@ def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: fl
     worse_by = (base.mean - cur.mean) * sign  # > 0: worse
     if worse_by > limit:
         return diff("REGRESSION", allowed, failed=True)
-    if worse_by > tol * abs(base.mean):
-        return diff("within seed noise", allowed)
-    return diff("same" if cur.mean == base.mean else "better" if worse_by < 0 else "within tolerance", allowed)
+    if cur.mean == base.mean:
+        return diff("same", allowed)
+    if -worse_by > limit:  # "better" is held to the same bar as a regression, so a lucky seed is not news
+        return diff("better", allowed)
+    return diff("within seed noise" if abs(worse_by) > tol * abs(base.mean) else "within tolerance", allowed)
 
 
 def tolerance(metric: str, tolerances: dict[str, float]) -> float:

@@ -109,6 +109,18 @@ def seeds(name: str, values: list[float]) -> list[dict]:
     return [record(name, seed=i, run_id="r", **{"test/acc": v}) for i, v in enumerate(values)]
 
 
+def verdict(base: list[dict], cur: list[dict]) -> str:
+    return [d.verdict for d in compare({"e": summarize(base)}, {"e": summarize(cur)}) if d.metric == "test/acc"][0]
+
+
+def test_better_is_held_to_the_regression_bar():
+    base = seeds("e", [0.84, 0.86, 0.85])  # sd 0.01, allowance ~0.016
+    assert verdict(base, seeds("e", [0.85, 0.87, 0.86])) == "within seed noise"  # +1.2%: past 1%, not past the noise
+    assert verdict(base, seeds("e", [0.85, 0.853, 0.857])) == "within tolerance"  # +0.4%
+    assert verdict(base, seeds("e", [0.89, 0.90, 0.91])) == "better"
+    assert verdict(base, base) == "same"
+
+
 def test_seeds_compare_means_and_the_noise_widens_the_allowance():
     base = seeds("e", [0.84, 0.86, 0.85])  # sd 0.01
     # mean 0.835: 1.8% worse than 0.85, beyond the 1% tolerance, but within twice the standard error (0.0163)

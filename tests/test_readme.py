@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from seqlit.benchmark.seeds import summarize
-from tests.conftest import REPO, run_seqlit
+from tests.conftest import REPO, needs_shared_data, run_seqlit
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 LEGACY = REPO / "tests" / "fixtures" / "legacy"
@@ -119,6 +119,7 @@ def test_the_readme_has_the_commands_this_test_knows():
     assert len(commands) >= 10 and len(shown_examples(README)) >= 3
 
 
+@needs_shared_data  # the README's benchmark commands name ../shared/data
 def test_every_readme_command_runs(workdir):
     tmp, run = workdir
     for args in bash_commands(README):

@@ -23,6 +23,8 @@ Any `Backbone` subclass whose first constructor argument is `input_size` plugs i
         has read the whole sequence.
     step(x, state=None) -> (output, state)
         One time step for decoders: x (B, input_size), output (B, output_size); unidirectional only.
+    check_inputs(x, lengths, state), which `forward` may call first, refuses arguments outside these shapes
+    with one ValueError naming the backbone.
     attributes: input_size, hidden_size, num_layers, num_directions, output_size (= num_directions *
         hidden_size), state_parts, and `describe()` -> a dict naming the backbone in records.
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
+import torch
 from torch import Tensor, nn
 
 State = Tensor | tuple[Tensor, ...]
@@ -59,6 +62,31 @@ class Backbone(nn.Module):
 
     def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         raise NotImplementedError
+
+    def check_inputs(self, x: Tensor, lengths=None, state: State | None = None) -> tuple[Tensor | None, State | None]:
+        """`forward`'s arguments checked against the contract above: ValueErrors naming the backbone and the
+        expected shape, before a kernel fails with its own message. Returns lengths as a tensor, and the state
+        (a tuple when `state_parts` > 1)."""
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{name}: x must be a (B, T, {self.input_size}) tensor with T >= 1, got {got}")
+        batch, steps, _ = x.shape
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths)
+            if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.is_complex():
+                raise ValueError(f"{name}: lengths must be {batch} integers (one per sequence), got {lengths!r}")
+            if lengths.min() < 1 or lengths.max() > steps:
+                raise ValueError(f"{name}: lengths must lie in [1, T={steps}], got {lengths.tolist()}")
+        if state is not None:
+            shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+            parts = tuple(state) if isinstance(state, tuple | list) else (state,)
+            if len(parts) != self.state_parts or not all(isinstance(p, Tensor) and p.shape == shape for p in parts):
+                expected = {1: f"a {shape} tensor", 2: f"an (a, c) pair of {shape} tensors"}.get(
+                    self.state_parts, f"a tuple of {self.state_parts} {shape} tensors")
+                raise ValueError(f"{name}: state must be {expected}")
+            state = parts if self.state_parts > 1 else parts[0]
+        return lengths, state
 
     def describe(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "hidden_size": self.hidden_size, "num_layers": self.num_layers,

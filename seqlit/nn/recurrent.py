@@ -172,11 +172,7 @@ class Recurrent(Backbone):
             steps; final state (L*D, B, H), or an ``(a, c)`` pair of those for
             the LSTM, row ``layer * D + direction`` as in torch.
         """
-        self._check_input(x)
-        if lengths is not None:
-            lengths = self._check_lengths(lengths, x)
-        if state is not None:
-            state = self._check_state(state, x)
+        lengths, state = self.check_inputs(x, lengths, state)
         self._probes = []
         recurrent = self._dropped_recurrent_weights()
         if self.backend == "fused" and not self.probe:
@@ -290,32 +286,6 @@ class Recurrent(Backbone):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         names = [name + suffix for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         return [recurrent.get(name, getattr(self.rnn, name)) for name in names]
-
-    def _check_input(self, x: Tensor) -> None:
-        if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"Recurrent: x must be a (B, T, {self.input_size}) tensor with T >= 1, got {got}")
-
-    def _check_lengths(self, lengths, x: Tensor) -> Tensor:
-        lengths = torch.as_tensor(lengths)
-        batch, steps, _ = x.shape
-        if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.is_complex():
-            raise ValueError(f"Recurrent: lengths must be {batch} integers (one per sequence), got {lengths!r}")
-        if lengths.min() < 1 or lengths.max() > steps:
-            raise ValueError(f"Recurrent: lengths must lie in [1, T={steps}], got {lengths.tolist()}")
-        return lengths
-
-    def _check_state(self, state: State, x: Tensor) -> State:
-        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
-        if self.kind == "lstm":
-            ok = isinstance(state, tuple | list) and len(state) == 2
-            parts = tuple(state) if ok else ()
-            expected = f"an (a, c) pair of {shape} tensors"
-        else:
-            ok, parts, expected = True, (state,), f"a {shape} tensor"
-        if not ok or not all(isinstance(p, Tensor) and p.shape == shape for p in parts):
-            raise ValueError(f"Recurrent: state must be {expected} for kind={self.kind!r}")
-        return parts if self.kind == "lstm" else state
 
 
 def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool,

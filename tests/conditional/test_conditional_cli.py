@@ -12,7 +12,7 @@ import pytest
 
 from seqlit.benchmark.runner import backbone_label
 from tests.conditional.corpus import write_play
-from tests.conftest import REPO, run_seqlit
+from tests.conftest import REPO, needs_shared_data, run_seqlit
 from tests.sentiment.corpus import make_sst_dir
 
 QUIET = ["--trainer.max_time", "null", "--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1",
@@ -111,6 +111,7 @@ def test_agreement_counts_the_classifiers_verdicts(trained, tmp_path):
         assert set(r["per_label"]) == {"negative", "positive"} and r["samples"] == 6
 
 
+@needs_shared_data  # the suite is dry-run over ../shared/data
 def test_cpu_suite_lists_the_conditional_entries(tmp_path):
     proc = run_seqlit("benchmark", "--suite", "configs/benchmarks/cpu.yaml", "--data_root", "../shared/data",
                       "--only", "cond*", "--dry_run", "--out", str(tmp_path / "cpu"), cwd=REPO)

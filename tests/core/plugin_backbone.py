@@ -18,6 +18,7 @@ class LeakyAverage(Backbone):
         self.proj = nn.Linear(input_size, hidden_size)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, state: Tensor | None = None):
+        lengths, state = self.check_inputs(x, lengths, state)  # the contract's shapes, checked by the base class
         a = x.new_zeros(1, x.size(0), self.hidden_size) if state is None else state
         real = None if lengths is None else (torch.arange(x.size(1), device=x.device)[None, :]
                                              < lengths.to(x.device)[:, None])

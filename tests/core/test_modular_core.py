@@ -4,6 +4,7 @@ course's equations everywhere (no fused torch RNN module runs), the encoder–de
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -99,3 +100,19 @@ def test_the_fused_guard_would_catch_a_fused_run(in_tmp, no_fused_rnn):
     with pytest.raises(AssertionError, match="fused LSTM ran"):
         fit(in_tmp, *TASKS["classifier"], *SMALL)
     assert torch.nn.LSTM.forward.__name__ == "refuse"
+
+
+def test_the_contract_checks_a_plugged_backbones_inputs_as_it_checks_recurrents():
+    """`Backbone.check_inputs` holds the forward contract's shapes once: a backbone from outside seqlit that
+    calls it refuses a wrong input, lengths or state with the same one-line messages as `Recurrent`."""
+    from tests.core.plugin_backbone import LeakyAverage
+
+    net, x = LeakyAverage(input_size=3, hidden_size=4), torch.randn(2, 5, 3)
+    assert net(x, torch.tensor([5, 2]))[0].shape == (2, 5, 4)
+    for call, message in [
+        (lambda: net(torch.randn(2, 5)), "LeakyAverage: x must be a (B, T, 3) tensor"),
+        (lambda: net(x, torch.tensor([6, 1])), "LeakyAverage: lengths must lie in [1, T=5]"),
+        (lambda: net(x, state=torch.zeros(1, 3, 4)), "LeakyAverage: state must be a (1, 2, 4) tensor"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            call()

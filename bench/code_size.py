@@ -4,6 +4,11 @@ The modular-core issue set a size budget ("about 6.5k lines in seqlit/ and data_
 figure for each revision given, per package folder, read from git (the working tree is not looked at):
 
     python bench/code_size.py bfd353a HEAD
+
+With `--commits A..B` it prints instead what each non-merge commit of that range added or removed (against its
+own parent, so a branch's commits count once and merges not at all): which change the size budget went to.
+
+    python bench/code_size.py --commits bfd353a..HEAD
 """
 
 from __future__ import annotations
@@ -64,5 +69,24 @@ def main(revs: list[str]) -> None:
         print(f"| {f} | " + " | ".join(cells) + " |")
 
 
+def total(rev: str) -> tuple[int, int]:
+    t = sizes(rev).values()
+    return sum(v[0] for v in t), sum(v[1] for v in t)
+
+
+def commits(span: str) -> None:
+    """One row per non-merge commit in `span` that changed the size: +lines, +code lines, its subject."""
+    print("| lines | code | commit |")
+    print("|---:|---:|---|")
+    for rev in git("rev-list", "--reverse", "--no-merges", span).split():
+        after, before = total(rev), total(rev + "^")
+        if after != before:
+            subject = git("log", "-1", "--format=%h %s", rev).strip()
+            print(f"| {after[0] - before[0]:+,} | {after[1] - before[1]:+,} | {subject[:100]} |")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["HEAD"])
+    if sys.argv[1:2] == ["--commits"] and len(sys.argv) == 3:
+        commits(sys.argv[2])
+    else:
+        main(sys.argv[1:] or ["HEAD"])

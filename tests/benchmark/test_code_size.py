@@ -23,3 +23,24 @@ def test_prints_a_row_per_folder_and_a_total_for_each_revision():
     assert {"seqlit/tasks", "seqlit/nn", "data_modules", "total"} <= set(rows)
     lines, code = (int(x.replace(",", "")) for x in rows["total"].split(" | ")[1].rstrip(" |").split(" / "))
     assert lines > code > 0
+
+
+def test_commits_lists_what_each_commit_added_and_skips_those_that_left_the_size_alone(tmp_path):
+    def commit(files: dict[str, str], message: str) -> None:
+        for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+        subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], cwd=tmp_path,
+                       check=True)
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    commit({"seqlit/a.py": "import os\n"}, "start")
+    commit({"seqlit/a.py": "import os\n\n# why\nx = 1\ny = 2\n"}, "grow")
+    commit({"README.md": "words\n"}, "docs only")
+    commit({"data_modules/b.py": '"""Doc."""\n', "seqlit/a.py": "import os\n"}, "shrink")
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "code_size.py"), "--commits", "HEAD~3..HEAD"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out[2:]]
+    assert [(lines, code, subject.split(" ", 1)[1]) for lines, code, subject in rows] == \
+        [("+4", "+2", "grow"), ("-3", "-2", "shrink")]

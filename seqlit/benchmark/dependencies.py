@@ -132,11 +132,6 @@ def plan(entries: list, chosen: list) -> tuple[list, list[str]]:
     return ordered, [e.name for e in ordered if e.name not in picked]
 
 
-def record_for(runs: list[dict], seed: int | None) -> dict:
-    """The dependency's record a dependant's `seed` starts from: the same seed if it ran, else its first."""
-    return next((r for r in runs if seed is not None and r.get("seed") == seed), runs[0])
-
-
 def resolve(entry, done: dict[str, list[dict]], seed: int | None):
     """(the entry with its placeholders filled in, None), or (None, why it cannot run) when a dependency
     failed or left no checkpoint. `done`: each finished entry's records, in seed order."""
@@ -145,7 +140,7 @@ def resolve(entry, done: dict[str, list[dict]], seed: int | None):
         runs = done.get(name) or []
         if not runs:
             return None, f"dependency {name} did not run"
-        row = record_for(runs, seed)
+        row = next((r for r in runs if seed is not None and r.get("seed") == seed), runs[0])  # same seed, else first
         if row.get("status") != "ok":
             return None, f"dependency {name} failed" + ("" if row.get("seed") is None else f" on seed {row['seed']}")
         values[name] = row

@@ -35,13 +35,7 @@ THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
 
 def cli_value(value) -> str:
     """A YAML value as LightningCLI reads it from the command line."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
+    return json.dumps(value) if value is None or isinstance(value, (bool, list, dict)) else str(value)
 
 
 def data_path(entry: Entry, data_root: str | None) -> str | None:

@@ -1,19 +1,7 @@
 """Entries that start from another entry's checkpoint: `after:`, placeholders, run order.
 
-A pretraining run is an entry like any other; an entry that fine-tunes from it names it and refers to its
-best checkpoint in an override:
-
-    - name: transfer-charlm-fwd
-      config: configs/transfer/wikitext2_charlm_fwd.yaml
-      data: wikitext-2
-    - name: transfer-conll2003-charlm
-      config: configs/transfer/conll2003_charlm.yaml
-      data: conll2003
-      after: [transfer-charlm-fwd, transfer-charlm-bwd]        # one name, or a list
-      overrides:
-        model.init_args.pretrained.char_lms: ["{transfer-charlm-fwd.best_checkpoint}",
-                                              "{transfer-charlm-bwd.best_checkpoint}"]
-
+A pretraining run is an entry like any other; an entry that fine-tunes from it names it in `after:` (one name,
+or a list) and refers to its best checkpoint in an override (examples: suite.py's docstring, docs/transfer.md).
 `{NAME.best_checkpoint}` (inside any string of an override's value, lists and mappings included) becomes
 the best checkpoint that the dependency's run wrote in its results.json (the runner's record holds it), so
 nobody copies a path by hand and a rerun of the pretraining is picked up. Why these rules:

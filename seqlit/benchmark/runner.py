@@ -131,9 +131,7 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
               run_id: str | None = None, provenance: dict | None = None) -> dict:
     """Train and test one entry (with `seed`, if given); its record (status 'ok' or 'failed (...)').
 
-    `run_id` is shared by the records of one benchmark run of the entry (its seeds); `provenance` is
-    `provenance.collect()`, read once before the benchmark wrote anything.
-    """
+    `run_id` is shared by the records of the entry's seeds; `provenance` is `provenance.collect()`."""
     version = datetime.now().strftime("%Y%m%d-%H%M%S") + ("" if seed is None else f"-seed{seed}")
     run_dir = os.path.join(runs_dir(out_dir), entry.name, version)
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)

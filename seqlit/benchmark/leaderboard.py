@@ -86,7 +86,7 @@ def table_by_backbone(rows: list[dict]) -> str:
                 text = fmt_stat(e["metrics"][metric], spread=False)
                 text = f"**{text}**" if e["metrics"][metric].mean == best else text
                 parts.append(f"{text} ({e['name']})" if len(here) > 1 else text)
-            cells.append("<br>".join(parts) or "")
+            cells.append("<br>".join(parts))
         lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric)}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

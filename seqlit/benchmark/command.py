@@ -3,8 +3,7 @@
 Exit status: 0 when every entry ran and (with `--compare`) nothing failed the
 check; 1 when an entry failed or the check did (the table of differences
 says which entry and metric); 2 for bad input (one line, like every seqlit
-command). Flags are spelt with underscores like every other seqlit command;
-the dashed spellings (`--data-root`) are accepted too.
+command; `parse_flags` takes either spelling of a flag).
 """
 
 from __future__ import annotations
@@ -66,7 +65,8 @@ def main(argv: list[str]) -> None:
     out = args.out or os.path.join("results", suite.name)
     if os.path.exists(out) and not os.path.isdir(out):
         raise SeqlitError(f"benchmark: --out {out!r} is a file, not a folder: pass a folder (it is created if missing)")
-    check_writable(os.path.join(out, "results.jsonl"), "benchmark: --out")
+    results_file = os.path.join(out, "results.jsonl")
+    check_writable(results_file, "benchmark: --out")
     for entry in entries:  # every data folder exists before the first entry trains
         data_path(entry, args.data_root)
     # the baseline of an entry is a record of the same suite: a results file may hold other suites' entries
@@ -103,7 +103,7 @@ def main(argv: list[str]) -> None:
                 print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
                       f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "
                       f"CPU share {row.get('cpu_share')}", flush=True)
-            results.append(os.path.join(out, "results.jsonl"), row)
+            results.append(results_file, row)
             run.append(row)
             rows.append(row)
             if args.wandb:
@@ -111,9 +111,9 @@ def main(argv: list[str]) -> None:
         done[entry.name] = run
         current[entry.name] = summarize(run)
 
-    shown = [summarize(run) for run in results.newest(results.read(os.path.join(out, "results.jsonl"))).values()]
+    shown = [summarize(run) for run in results.newest(results.read(results_file)).values()]
     board = leaderboard.write(shown, out, suite.name)
-    print(f"[benchmark] results: {os.path.join(out, 'results.jsonl')}; leaderboard: {board}")
+    print(f"[benchmark] results: {results_file}; leaderboard: {board}")
     if args.wandb:
         tracking.log_table(rows, suite.name, out)
 

@@ -1,19 +1,7 @@
 """Entries that start from another entry's checkpoint: `after:`, placeholders, run order.
 
-A pretraining run is an entry like any other; an entry that fine-tunes from it names it and refers to its
-best checkpoint in an override:
-
-    - name: transfer-charlm-fwd
-      config: configs/transfer/wikitext2_charlm_fwd.yaml
-      data: wikitext-2
-    - name: transfer-conll2003-charlm
-      config: configs/transfer/conll2003_charlm.yaml
-      data: conll2003
-      after: [transfer-charlm-fwd, transfer-charlm-bwd]        # one name, or a list
-      overrides:
-        model.init_args.pretrained.char_lms: ["{transfer-charlm-fwd.best_checkpoint}",
-                                              "{transfer-charlm-bwd.best_checkpoint}"]
-
+A pretraining run is an entry like any other; an entry that fine-tunes from it names it in `after:` (one name,
+or a list) and refers to its best checkpoint in an override (examples: suite.py's docstring, docs/transfer.md).
 `{NAME.best_checkpoint}` (inside any string of an override's value, lists and mappings included) becomes
 the best checkpoint that the dependency's run wrote in its results.json (the runner's record holds it), so
 nobody copies a path by hand and a rerun of the pretraining is picked up. Why these rules:
@@ -132,11 +120,6 @@ def plan(entries: list, chosen: list) -> tuple[list, list[str]]:
     return ordered, [e.name for e in ordered if e.name not in picked]
 
 
-def record_for(runs: list[dict], seed: int | None) -> dict:
-    """The dependency's record a dependant's `seed` starts from: the same seed if it ran, else its first."""
-    return next((r for r in runs if seed is not None and r.get("seed") == seed), runs[0])
-
-
 def resolve(entry, done: dict[str, list[dict]], seed: int | None):
     """(the entry with its placeholders filled in, None), or (None, why it cannot run) when a dependency
     failed or left no checkpoint. `done`: each finished entry's records, in seed order."""
@@ -145,7 +128,7 @@ def resolve(entry, done: dict[str, list[dict]], seed: int | None):
         runs = done.get(name) or []
         if not runs:
             return None, f"dependency {name} did not run"
-        row = record_for(runs, seed)
+        row = next((r for r in runs if seed is not None and r.get("seed") == seed), runs[0])  # same seed, else first
         if row.get("status") != "ok":
             return None, f"dependency {name} failed" + ("" if row.get("seed") is None else f" on seed {row['seed']}")
         values[name] = row

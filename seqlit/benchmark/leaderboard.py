@@ -86,7 +86,7 @@ def table_by_backbone(rows: list[dict]) -> str:
                 text = fmt_stat(e["metrics"][metric], spread=False)
                 text = f"**{text}**" if e["metrics"][metric].mean == best else text
                 parts.append(f"{text} ({e['name']})" if len(here) > 1 else text)
-            cells.append("<br>".join(parts) or "")
+            cells.append("<br>".join(parts))
         lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric)}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -176,9 +176,7 @@ def _panels(rows: list[dict]) -> list[dict]:
 
 
 def chart(rows: list[dict], path: str, suite: str) -> None:
-    """One horizontal bar panel per (task, dataset), then training tokens/s; every axis starts at 0.
-
-    The legend names every colour and mark the chart uses, and only those."""
+    """One horizontal bar panel per (task, dataset), then training tokens/s; a legend of only the marks used."""
     import matplotlib  # here, not at import: `benchmark --help` and the table need no plotting library
 
     matplotlib.use("Agg")  # headless: CI and compute nodes have no display
@@ -190,15 +188,14 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
     if not panels:
         return
     heights = [max(len(p["bars"]), 1) * 0.35 + 0.9 for p in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, sum(heights) + 0.9),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    height = sum(heights) + 0.9  # inches: the panels, then 0.9 for the title and the legend above them
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, height), gridspec_kw={"height_ratios": heights},
+                             squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
-        labels = [name for name, _ in panel["bars"]]
-        stats = [s for _, s in panel["bars"]]
+        labels, stats = zip(*panel["bars"])
         errors = [math.nan if s.sd is None else s.sd for s in stats]  # NaN: no bar for a single seed
         ax.barh(labels, [s.mean for s in stats], xerr=None if all(s.sd is None for s in stats) else errors,
-                color=panel["colours"],
-                error_kw={"ecolor": "black", "capsize": 3})
+                color=panel["colours"], error_kw={"ecolor": "black", "capsize": 3})
         for metric, value in panel["targets"]:
             ax.axvline(value, color=TARGET, linestyle="--", linewidth=1.2)
             ax.text(value, -0.6, f" target {fmt(value)} ({metric})", color=TARGET, fontsize=7, va="bottom")
@@ -216,7 +213,6 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
         handles.append(Line2D([], [], color="black", marker="|", linestyle="none", label="± sd over seeds"))
     if any(p["targets"] for p in panels):
         handles.append(Line2D([], [], color=TARGET, linestyle="--", label="quality target"))
-    height = sum(heights) + 0.9  # inches: the panels, then 0.9 for the title and the legend above them
     fig.suptitle(f"seqlit benchmark: {suite}", fontsize=10, y=1 - 0.05 / height, va="top")
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=7, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.3 / height))

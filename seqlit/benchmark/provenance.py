@@ -15,6 +15,7 @@ regression check of the code (`compare` says so instead of judging it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import subprocess
@@ -32,11 +33,8 @@ def _git(*args: str) -> str | None:
 def host() -> str:
     """The processor model and the cores this process may use, e.g. 'Intel(R) Xeon(R) Processor, 2 cores'."""
     model = None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{model or platform.processor() or platform.machine() or 'unknown processor'}, {cores} cores"
 

@@ -20,7 +20,7 @@ from seqlit.errors import SeqlitError
 def append(path: str, row: dict) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row, sort_keys=False) + "\n")
+        f.write(json.dumps(row) + "\n")
 
 
 def read(path: str) -> list[dict]:

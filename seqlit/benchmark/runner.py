@@ -35,13 +35,7 @@ THROUGHPUT = "seqlit.callbacks.throughput.Throughput"
 
 def cli_value(value) -> str:
     """A YAML value as LightningCLI reads it from the command line."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
+    return json.dumps(value) if value is None or isinstance(value, (bool, list, dict)) else str(value)
 
 
 def data_path(entry: Entry, data_root: str | None) -> str | None:
@@ -137,9 +131,7 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
               run_id: str | None = None, provenance: dict | None = None) -> dict:
     """Train and test one entry (with `seed`, if given); its record (status 'ok' or 'failed (...)').
 
-    `run_id` is shared by the records of one benchmark run of the entry (its seeds); `provenance` is
-    `provenance.collect()`, read once before the benchmark wrote anything.
-    """
+    `run_id` is shared by the records of the entry's seeds; `provenance` is `provenance.collect()`."""
     version = datetime.now().strftime("%Y%m%d-%H%M%S") + ("" if seed is None else f"-seed{seed}")
     run_dir = os.path.join(runs_dir(out_dir), entry.name, version)
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)

@@ -245,9 +245,7 @@ def matches(only: str | None, name: str) -> bool:
 
 
 def select(suite: Suite, only: str | None) -> list[Entry]:
-    """The entries whose names match any of the comma-separated globs in `only` (all if None)."""
-    if not only:
-        return suite.entries
+    """The entries `only` selects (see `matches`); globs that match nothing are refused."""
     chosen = [e for e in suite.entries if matches(only, e.name)]
     if not chosen:
         raise SeqlitError(f"--only {only!r} matches no entry of {suite.path} "

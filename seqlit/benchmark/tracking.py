@@ -15,12 +15,6 @@ COLUMNS = ["name", "seed", "task", "backbone", "dataset", "tokens_per_s", "time_
            "params", "device", "commit", "dirty", "date", "status"]
 
 
-def _flat(row: dict) -> dict:
-    out = {k: v for k, v in row.items() if k not in ("metrics", "budget")}
-    out.update(row.get("metrics", {}))
-    return out
-
-
 def _init(name: str, group: str, job_type: str, out_dir: str, config: dict | None = None):
     import wandb
 
@@ -32,7 +26,7 @@ def _init(name: str, group: str, job_type: str, out_dir: str, config: dict | Non
 def log_entry(row: dict, group: str, out_dir: str) -> None:
     try:
         run = _init(row["name"], group, "entry", out_dir, config={"config": row.get("config"), "budget": row.get("budget")})
-        run.summary.update(_flat(row))
+        run.summary.update({k: v for k, v in row.items() if k not in ("metrics", "budget")} | row.get("metrics", {}))
         run.finish()
     except Exception as err:  # noqa: BLE001 - tracking must never sink the benchmark
         warnings.warn(f"W&B logging of {row['name']} failed: {err}", stacklevel=2)

@@ -35,7 +35,6 @@ checkpoint's vocabulary entry records the direction.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Literal
 
@@ -220,10 +219,3 @@ class LanguageModelingData(SeqDataModule):
         windows = StreamWindows(streams)
         sampler = BPTTSampler(len(windows), self.bptt, self.random_bptt and stage == "train", self.seed)
         return ResumableLoader(windows, sampler=sampler, batch_size=None)
-
-    def tokens_per_epoch(self) -> int:
-        return self.encoded("train").numel()
-
-    def describe(self) -> str:
-        n = {s: self.encoded(s).numel() for s in SPLITS}
-        return ", ".join(f"{s} {v:,} tokens" for s, v in n.items()) + f"; vocab {len(self.vocab):,}; log(V)={math.log(len(self.vocab)):.2f}"

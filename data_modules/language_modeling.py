@@ -69,9 +69,8 @@ class LanguageModelingData(SeqDataModule):
         max_vocab: cap on vocabulary size, specials included (None: no cap).
         min_freq: words seen fewer times in training become `<unk>`.
         split_fractions: train/validation/test fractions of lines for one-split corpora (`split_by: lines`).
-        split_by: how a one-split corpus is cut: `lines` (by `split_fractions`), `nanogpt` (characters:
-            first 90% train, last 10% validation and test) or `nanogpt_halves` (the last 10% cut into
-            validation and test halves); see the module docstring.
+        split_by: how a one-split corpus is cut: `lines` (by `split_fractions`), `nanogpt` or `nanogpt_halves`
+            (by characters); see the module docstring.
         seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
         direction: `forward` (left to right) or `backward` (each split's stream reversed).

@@ -143,9 +143,8 @@ class DatesData(ParallelData):
         return self._pairs[split]
 
     def build_vocab(self) -> None:
-        sources, targets = self.pairs("train")
-        self.source_vocab = Vocab.build((list(s) for s in sources), specials=SPECIALS)
-        self.target_vocab = Vocab.build((list(t) for t in targets), specials=SPECIALS)
+        self.source_vocab, self.target_vocab = (Vocab.build(map(list, texts), specials=SPECIALS)
+                                                for texts in self.pairs("train"))
 
     def vocab_state(self) -> dict:
         return {"source": self.source_vocab.to_state(), "target": self.target_vocab.to_state()}

@@ -88,8 +88,7 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         if self.shuffle:
-            total = math.ceil(len(self.lengths) / self.batch_size)
-            return total // self.num_replicas if self.num_replicas > 1 else total
+            return math.ceil(len(self.lengths) / self.batch_size) // self.num_replicas
         total = math.ceil(len(self.lengths) / self.eval_batch_size)
         return len(range(self.rank, total, self.num_replicas))
 

@@ -206,13 +206,12 @@ class ConditionalData(SeqDataModule):
         return self._rows[stage]
 
     def _labelled(self, stage: str) -> tuple[list[str], list[tuple]]:
-        name = {"train": "train", "validation": self.val_split, "test": self.test_split}[stage]
-        if self.val_fraction is not None and stage in ("train", "validation"):
-            name = "train"
+        carved = self.val_fraction is not None and stage in ("train", "validation")
+        name = "train" if carved else {"train": "train", "validation": self.val_split, "test": self.test_split}[stage]
         ds = self.split(name, text_column=self.text_column)
         for column in self.columns:
             self.column(name, column)
-        if self.val_fraction is not None and stage in ("train", "validation"):
+        if carved:
             cut = len(ds) - max(1, int(len(ds) * self.val_fraction))
             ds = ds.select(range(cut) if stage == "train" else range(cut, len(ds)))
         values = list(zip(*(self._values(ds, column, f"{self.path!r} split {name!r} column {column!r}")
@@ -233,14 +232,8 @@ class ConditionalData(SeqDataModule):
         return [None if v is None or v == UNLABELLED else str(v) for v in ds[column][:]]
 
     # -- tokens ------------------------------------------------------------------
-    @property
-    def start_token(self) -> str:
-        """What every sequence starts with: a prompt follows it (`seqlit.callbacks.samples.encode_prompt`)."""
-        return BOS
-
-    @property
-    def stop_token(self) -> str:
-        return EOS
+    # what every sequence starts with (a prompt follows it: `seqlit.callbacks.samples.encode_prompt`) and ends with
+    start_token, stop_token = BOS, EOS
 
     def tokenize(self, text: str) -> list[str]:
         """A text's tokens, then `<eos>`."""

@@ -41,18 +41,17 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _cased(name: str, rng: random.Random) -> str:
+def _cased(name: str, rng: random.Random, short: bool) -> str:
+    name = name[:3] if short else name
     return rng.choice((name, name, name.lower(), name.upper()))
 
 
 def month(d: date, rng: random.Random, short: bool = False) -> str:
-    name = MONTHS[d.month - 1]
-    return _cased(name[:3] if short else name, rng)
+    return _cased(MONTHS[d.month - 1], rng, short)
 
 
 def weekday(d: date, rng: random.Random, short: bool = False) -> str:
-    name = WEEKDAYS[d.weekday()]
-    return _cased(name[:3] if short else name, rng)
+    return _cased(WEEKDAYS[d.weekday()], rng, short)
 
 
 # name (an example in lower case, for 2021-03-03) -> render(date, rng)
@@ -144,9 +143,8 @@ class DatesData(ParallelData):
         return self._pairs[split]
 
     def build_vocab(self) -> None:
-        sources, targets = self.pairs("train")
-        self.source_vocab = Vocab.build((list(s) for s in sources), specials=SPECIALS)
-        self.target_vocab = Vocab.build((list(t) for t in targets), specials=SPECIALS)
+        self.source_vocab, self.target_vocab = (Vocab.build(map(list, texts), specials=SPECIALS)
+                                                for texts in self.pairs("train"))
 
     def vocab_state(self) -> dict:
         return {"source": self.source_vocab.to_state(), "target": self.target_vocab.to_state()}

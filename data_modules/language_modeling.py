@@ -35,7 +35,6 @@ checkpoint's vocabulary entry records the direction.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Literal
 
@@ -70,9 +69,8 @@ class LanguageModelingData(SeqDataModule):
         max_vocab: cap on vocabulary size, specials included (None: no cap).
         min_freq: words seen fewer times in training become `<unk>`.
         split_fractions: train/validation/test fractions of lines for one-split corpora (`split_by: lines`).
-        split_by: how a one-split corpus is cut: `lines` (by `split_fractions`), `nanogpt` (characters:
-            first 90% train, last 10% validation and test) or `nanogpt_halves` (the last 10% cut into
-            validation and test halves); see the module docstring.
+        split_by: how a one-split corpus is cut: `lines` (by `split_fractions`), `nanogpt` or `nanogpt_halves`
+            (by characters); see the module docstring.
         seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
         direction: `forward` (left to right) or `backward` (each split's stream reversed).
@@ -220,10 +218,3 @@ class LanguageModelingData(SeqDataModule):
         windows = StreamWindows(streams)
         sampler = BPTTSampler(len(windows), self.bptt, self.random_bptt and stage == "train", self.seed)
         return ResumableLoader(windows, sampler=sampler, batch_size=None)
-
-    def tokens_per_epoch(self) -> int:
-        return self.encoded("train").numel()
-
-    def describe(self) -> str:
-        n = {s: self.encoded(s).numel() for s in SPLITS}
-        return ", ".join(f"{s} {v:,} tokens" for s, v in n.items()) + f"; vocab {len(self.vocab):,}; log(V)={math.log(len(self.vocab)):.2f}"

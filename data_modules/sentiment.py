@@ -39,6 +39,7 @@ memory and nobody is surprised.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Literal
 
 import datasets
@@ -172,9 +173,7 @@ class SentimentData(SeqDataModule):
         except ValueError as err:
             raise SeqlitError(f"{self.path!r}: data.carve_validation={self.carve_validation}: {err} in the train split: "
                               "carve fewer") from err
-        counts = {}
-        for i in carved:
-            counts[labels[i]] = counts.get(labels[i], 0) + 1
+        counts = Counter(labels[i] for i in carved)
         rank_zero_info(
             f"[seqlit] {self.path!r}: validation carved from train (split {CARVED!r}): {len(carved)} of its {candidates} "
             f"whole sentences (carve_seed {self.carve_seed}; by label {dict(sorted(counts.items()))}); "

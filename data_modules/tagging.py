@@ -5,10 +5,8 @@ files as `datasets` does (`train.parquet`, `valid.conll`, `eng.dev.txt`, …):
 
 * a hub id or a folder of parquet/json/csv split files
   (`../shared/data/conll2003` loads as it is);
-* CoNLL-format text (`.conll` / `.txt`, read by tagging_files.py): one token per
-  line, the token in the first column and its tag in the last, a blank line
-  between sentences, `-DOCSTART-` lines skipped. A folder of split files, or a
-  single file.
+* CoNLL-format text (`.conll` / `.txt`, read as tagging_files.py says): a folder
+  of split files, or a single file.
 
 A source with only a training split (a single file) is cut by sentences into
 train/validation/test with `split_fractions`.
@@ -162,9 +160,6 @@ class TaggingData(SeqDataModule):
         if self._sentences is None:
             self._label_names = self.tag_names_arg or _classlabel_names(self.splits().get("train"), self.tags_column)
             self._sentences = {split: self._read_split(split) for split in SPLITS}
-            for split in SPLITS:
-                if not self._sentences[split][0]:
-                    raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
             if not self.keep_iob1:
                 self._convert_iob1()
         return self._sentences
@@ -180,6 +175,8 @@ class TaggingData(SeqDataModule):
             if tags is None or len(tags) != len(tokens):
                 raise SeqlitError(f"{where}: {len(tokens)} tokens but {len(tags or [])} {self.tags_column}: give one tag per token")
             all_tags.append([self._tag_name(t, names, where) for t in tags])
+        if not all_tokens:
+            raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
         return all_tokens, all_tags
 
     def _tag_name(self, tag, names: list[str] | None, where: str) -> str:

@@ -57,24 +57,18 @@ def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dat
     sentences: dict[str, list] = {tokens_column: [], tags_column: []}
     tokens: list[str] = []
     tags: list[str] = []
-
-    def flush():
-        if tokens:
-            sentences[tokens_column].append(tokens.copy())
-            sentences[tags_column].append(tags.copy())
-            tokens.clear()
-            tags.clear()
-
-    for lineno, line in enumerate(read_lines(path), 1):
+    for lineno, line in enumerate([*read_lines(path), ""], 1):  # the blank line added ends the last sentence
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
-            flush()
+            if tokens:
+                sentences[tokens_column].append(tokens)
+                sentences[tags_column].append(tags)
+                tokens, tags = [], []
             continue
         if len(fields) < 2:
             raise SeqlitError(f"{path}:{lineno}: expected a token and a tag separated by whitespace, got {line.strip()!r}")
         tokens.append(fields[0])
         tags.append(fields[-1])
-    flush()
     return datasets.Dataset.from_dict(sentences)
 
 

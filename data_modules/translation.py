@@ -261,10 +261,9 @@ class TranslationData(ParallelData):
 
     # -- vocabularies -----------------------------------------------------------------------
     def build_vocab(self) -> None:
-        sources, targets = self.pairs("train")
-        build = lambda texts: Vocab.build((self.tokenize(t) for t in texts), specials=SPECIALS,  # noqa: E731
-                                          max_size=self.max_vocab, min_freq=self.min_freq)
-        self.source_vocab, self.target_vocab = build(sources), build(targets)
+        self.source_vocab, self.target_vocab = (
+            Vocab.build(map(self.tokenize, texts), specials=SPECIALS, max_size=self.max_vocab, min_freq=self.min_freq)
+            for texts in self.pairs("train"))
         rank_zero_info(f"[seqlit] vocabularies from the training split: {self.source_key} {len(self.source_vocab)}, "
                        f"{self.target_key} {len(self.target_vocab)} words")
 

@@ -51,11 +51,24 @@ from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
 from seqlit.errors import SeqlitError
-from seqlit.nn.backbone import Backbone, BackboneFactory, build
+from seqlit.nn.backbone import Backbone, BackboneFactory, State, build
 from seqlit.transfer import fine_tune, pretrained as transfer
 from seqlit.transfer.pretrained import Pretrained
 
 STAGES = ("val", "test")
+
+
+class Bridge(nn.Linear):
+    """One vector per sequence -> `backbone`'s first state: every layer's a<0> (and c<0> for an LSTM), through tanh."""
+
+    def __init__(self, in_features: int, backbone: Backbone):
+        shape = (backbone.state_parts, backbone.num_layers, backbone.hidden_size)
+        super().__init__(in_features, math.prod(shape))
+        self.state_shape = shape
+
+    def forward(self, x: torch.Tensor) -> State:
+        parts = torch.tanh(super().forward(x)).view(-1, *self.state_shape).permute(1, 2, 0, 3)
+        return tuple(p.contiguous() for p in parts) if self.state_shape[0] > 1 else parts[0].contiguous()
 
 
 class SeqTask(pl.LightningModule):

@@ -36,7 +36,7 @@ from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.dropout import LockedDropout
 from seqlit.nn.types import PositiveInt, Rate
-from seqlit.tasks.base import SeqTask
+from seqlit.tasks.base import Bridge, SeqTask
 from seqlit.tasks.language_model import LanguageModel
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 256, "num_layers": 1}}
@@ -112,10 +112,9 @@ class ConditionalLanguageModel(SeqTask):
         if self.backbone.num_directions != 1:
             raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
                               "a backward direction reads the tokens the model has to predict")
-        b = self.backbone
-        self.bridge = nn.Linear(sum(dims), b.state_parts * b.num_layers * b.hidden_size) if self.init else None
+        self.bridge = Bridge(sum(dims), self.backbone) if self.init else None
         self.output_dropout = LockedDropout(dropout)
-        self.decoder = nn.Linear(b.output_size, vocab_size)
+        self.decoder = nn.Linear(self.backbone.output_size, vocab_size)
         self.track_metrics()
 
     def head(self) -> str | None:
@@ -134,12 +133,6 @@ class ConditionalLanguageModel(SeqTask):
         SeqTask.rename_prefix(state, "condition_embedding", "condition_embeddings.0")
 
     # -- model ---------------------------------------------------------------
-    def initial_state(self, cond: torch.Tensor):
-        """Every layer's (a<0>[, c<0>]) from the condition vector e (B, sum of the fields' sizes)."""
-        b = self.backbone
-        parts = torch.tanh(self.bridge(cond)).view(-1, b.state_parts, b.num_layers, b.hidden_size).permute(1, 2, 0, 3)
-        return tuple(p.contiguous() for p in parts) if b.state_parts > 1 else parts[0].contiguous()
-
     def condition_vector(self, conditions: torch.Tensor) -> torch.Tensor:
         """e (B, sum of sizes) from the conditions' ids (B, F), one per field; (B,) ids are a one-field model's."""
         if conditions.dim() == 1:
@@ -156,7 +149,7 @@ class ConditionalLanguageModel(SeqTask):
         if self.concat:
             x = torch.cat([x, cond.unsqueeze(1).expand(-1, x.size(1), -1)], dim=-1)
         if state is None and self.init:
-            state = self.initial_state(cond)
+            state = self.bridge(cond)
         out, state = self.backbone(x, lengths=lengths, state=state)
         return self.output_dropout(out), state
 

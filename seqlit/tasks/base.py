@@ -22,10 +22,7 @@ torchmetrics states summed across DDP ranks, never `self.log(...,
 sync_dist=True)` means: Lightning's sync weights ranks by a batch-size total
 that it floors when ranks hold unequal shares (Lightning #21859).
 
-Inference in Python: `Task.load_from_checkpoint(path)` keeps the data module
-the checkpoint stores (its vocabulary and tokenizer), and `model.predict_text([...])`
-encodes raw strings with it and returns the records `predict` writes, through the
-same `encode_lines`, `collate` and `predict_step` (docs/python_api.md).
+Inference in Python: `Task.load_from_checkpoint(path)`, then `model.predict_text([...])` (docs/python_api.md).
 
 Checkpoints also carry what a mid-epoch resume needs to continue exactly as
 an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
@@ -108,12 +105,18 @@ class SeqTask(pl.LightningModule):
         self._checkpoint_data = None  # the data module `load_from_checkpoint` read from the checkpoint
 
     # -- components ---------------------------------------------------------------
-    def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone") -> Backbone:
-        """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`."""
+    def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone",
+                       forward_only: str = "") -> Backbone:
+        """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`.
+
+        `forward_only`: why this backbone must read left to right (a bidirectional one is then refused)."""
         try:
-            return build(factory, input_size)
+            backbone = build(factory, input_size)
         except (ValueError, TypeError) as err:
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
+        if forward_only and backbone.num_directions != 1:
+            raise SeqlitError(f"model.init_args.{key}.bidirectional must be false{forward_only}")
+        return backbone
 
     def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:
         """The (word embedding, backbone) pairs pretrained weights go into (`seqlit.transfer`).
@@ -210,8 +213,7 @@ class SeqTask(pl.LightningModule):
     def data_module(self):
         """The data module whose vocabulary and tokenizer this model reads: its trainer's, else its checkpoint's."""
         dm = self.trainer.datamodule if self._trainer is not None else None
-        if dm is None:
-            dm = self._checkpoint_data
+        dm = self._checkpoint_data if dm is None else dm
         if dm is None:
             raise SeqlitError(f"{type(self).__name__} has no data module to encode text with: load the model with "
                               f"{type(self).__name__}.load_from_checkpoint(PATH), which reads the checkpoint's vocabulary")
@@ -366,13 +368,11 @@ class SeqTask(pl.LightningModule):
 
     def progress(self, step: int) -> float:
         """Fraction of the run's budget used after `step` optimizer steps: of the steps, or of `max_time`."""
-        done = 0.0
         # step 0 is the scheduler's first call, inside configure_optimizers: asking the trainer for its step budget
         # there builds the train loader before a resumed run's checkpoint is restored, and Lightning then never
         # restores the loader's position (pytorch-lightning issue #20550); 0 steps are 0 of any budget anyway
         total = self.trainer.estimated_stepping_batches if step > 0 else 0
-        if math.isfinite(total) and total > 0:
-            done = step / total
+        done = step / total if math.isfinite(total) and total > 0 else 0.0
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         remaining = timer.time_remaining("train") if timer is not None else None
         if remaining is not None:

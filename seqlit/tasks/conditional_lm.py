@@ -37,7 +37,7 @@ from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.dropout import LockedDropout
 from seqlit.nn.types import PositiveInt, Rate
 from seqlit.tasks.base import Bridge, SeqTask
-from seqlit.tasks.language_model import LanguageModel
+from seqlit.tasks.language_model import LEFT_TO_RIGHT, LanguageModel
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 256, "num_layers": 1}}
 IGNORE = -100  # padded targets (data_modules/conditional.py)
@@ -108,10 +108,8 @@ class ConditionalLanguageModel(SeqTask):
             nn.Embedding(len(names), dim) for names, dim in zip(self.condition_fields.values(), dims)
         ) if condition != "none" else None
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.backbone = self.build_backbone(backbone, embedding_dim + (sum(dims) if self.concat else 0))
-        if self.backbone.num_directions != 1:
-            raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
-                              "a backward direction reads the tokens the model has to predict")
+        self.backbone = self.build_backbone(backbone, embedding_dim + (sum(dims) if self.concat else 0),
+                                            forward_only=LEFT_TO_RIGHT)
         self.bridge = Bridge(sum(dims), self.backbone) if self.init else None
         self.output_dropout = LockedDropout(dropout)
         self.decoder = nn.Linear(self.backbone.output_size, vocab_size)

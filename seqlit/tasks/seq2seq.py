@@ -111,9 +111,8 @@ class Seq2Seq(SeqTask):
         self.backbone = self.build_backbone(backbone, embedding_dim)
         memory_size = self.backbone.output_size
         context_size = memory_size if attention != "none" else 0
-        self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder")
-        if self.decoder.num_directions != 1:
-            raise SeqlitError("model.init_args.decoder.bidirectional must be false: a decoder writes left to right")
+        self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder",
+                                           forward_only=": a decoder writes left to right")
         hidden = self.decoder.hidden_size
         self.bridge = Bridge(memory_size, self.decoder)
         self.attention = None if attention == "none" else \
@@ -253,9 +252,7 @@ class Seq2Seq(SeqTask):
 
     def translate(self, source_ids: Tensor, source_lengths: Tensor) -> list[list[int]]:
         """Output ids per sentence, decoded as `decode` says."""
-        if self.decode == "beam":
-            return self.beam_search(source_ids, source_lengths)
-        return self.greedy(source_ids, source_lengths)
+        return (self.beam_search if self.decode == "beam" else self.greedy)(source_ids, source_lengths)
 
     def texts(self, ids: list[list[int]]) -> list[str]:
         dm = self.data_module()

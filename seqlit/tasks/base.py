@@ -272,6 +272,7 @@ class SeqTask(pl.LightningModule):
     # `copied` ones keep a meaning of their own in the task (e.g. `dropout` on the backbone's outputs)
     legacy_backbone_keys: tuple[str, ...] = ("kind", "backend", "hidden_size", "num_layers", "bidirectional")
     legacy_copied_keys: tuple[str, ...] = ("dropout",)
+    legacy_prefixes: tuple[tuple[str, str], ...] = ()  # (old module path, today's): weights `upgrade_state_dict` moves
 
     @classmethod
     def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
@@ -291,12 +292,14 @@ class SeqTask(pl.LightningModule):
         """A data_spec stored by an older version, with today's keys (the CLI re-links it from the data instead)."""
         return spec
 
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """Rename in place the weights of checkpoints written before a task's layout changed.
+    @classmethod
+    def upgrade_state_dict(cls, state: dict[str, torch.Tensor]) -> None:
+        """Rename in place the weights of checkpoints written before a task's layout changed (`legacy_prefixes`).
 
         Called on every checkpoint loaded, and by `check_fits` before it compares keys.
         """
+        for old, new in cls.legacy_prefixes:
+            cls.rename_prefix(state, old, new)
 
     @staticmethod
     def rename_prefix(state: dict[str, torch.Tensor], old: str, new: str) -> None:

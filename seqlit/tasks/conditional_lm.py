@@ -77,6 +77,8 @@ class ConditionalLanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "conditional_lm"
+    # the one-field layout had one table, `condition_embedding`: it is the first (only) field's
+    legacy_prefixes = (("condition_embedding", "condition_embeddings.0"),)
     required_spec = ("vocab_size", "pad_id", "level", "condition_fields")
 
     def __init__(
@@ -124,11 +126,6 @@ class ConditionalLanguageModel(SeqTask):
         if "condition_names" in spec and "condition_fields" not in spec:
             spec = {**spec, "condition_fields": {"condition": list(spec.pop("condition_names"))}}
         return spec
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """The one-field layout had one table, `condition_embedding`: it is the first (only) field's."""
-        SeqTask.rename_prefix(state, "condition_embedding", "condition_embeddings.0")
 
     # -- model ---------------------------------------------------------------
     def condition_vector(self, conditions: torch.Tensor) -> torch.Tensor:

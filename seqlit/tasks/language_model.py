@@ -62,6 +62,7 @@ class LanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "language_modeling"
+    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "level")
 
     def __init__(
@@ -121,11 +122,6 @@ class LanguageModel(SeqTask):
         self._state = {"train": None, "val": None, "test": None}
 
     legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "nonlinearity", "weight_dropout")
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """0.1 called the backbone `rnn`."""
-        SeqTask.rename_prefix(state, "rnn", "backbone")
 
     # -- model ---------------------------------------------------------------
     def features(self, input_ids: torch.Tensor, state=None):

@@ -24,9 +24,8 @@ that it floors when ranks hold unequal shares (Lightning #21859).
 
 Inference in Python: `Task.load_from_checkpoint(path)`, then `model.predict_text([...])` (docs/python_api.md).
 
-Checkpoints also carry what a mid-epoch resume needs to continue exactly as
-an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
-random generators' state, and whatever a subclass adds in `resume_state`.
+Checkpoints also carry what a mid-epoch resume needs to continue exactly as an uninterrupted run would
+(`resume_state`; `seqlit/resume.py`, docs/resume.md).
 """
 
 from __future__ import annotations
@@ -205,9 +204,8 @@ class SeqTask(pl.LightningModule):
 
     def describe(self) -> dict[str, Any]:
         """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        backbone = self.main_backbone()
-        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
-                "params": sum(p.numel() for p in self.parameters())}
+        return {"task": self.task_name, "class": type(self).__name__, "backbone": self.main_backbone().describe(),
+                "head": self.head(), "params": sum(p.numel() for p in self.parameters())}
 
     # -- inference in Python --------------------------------------------------------
     def data_module(self):

@@ -17,10 +17,7 @@ each) and the bridge and the recurrence weigh them separately.
 trained on the same sequences: the comparison that says what the condition
 is worth. Each example is one sequence read from `<bos>` (data_modules/conditional.py),
 so there is no state carried between batches and the perplexity is that of
-whole sequences given their condition.
-
-Sampling reuses `seqlit.generation` unchanged: `conditioned(c)` is the model with
-its condition fixed, offering the plain language model's `step(input_ids, state)`.
+whole sequences given their condition. Sampling reuses `seqlit.generation` unchanged (`Conditioned`).
 """
 
 from __future__ import annotations

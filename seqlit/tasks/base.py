@@ -22,14 +22,10 @@ torchmetrics states summed across DDP ranks, never `self.log(...,
 sync_dist=True)` means: Lightning's sync weights ranks by a batch-size total
 that it floors when ranks hold unequal shares (Lightning #21859).
 
-Inference in Python: `Task.load_from_checkpoint(path)` keeps the data module
-the checkpoint stores (its vocabulary and tokenizer), and `model.predict_text([...])`
-encodes raw strings with it and returns the records `predict` writes, through the
-same `encode_lines`, `collate` and `predict_step` (docs/python_api.md).
+Inference in Python: `Task.load_from_checkpoint(path)`, then `model.predict_text([...])` (docs/python_api.md).
 
-Checkpoints also carry what a mid-epoch resume needs to continue exactly as
-an uninterrupted run would (see `seqlit/resume.py` and docs/resume.md): the
-random generators' state, and whatever a subclass adds in `resume_state`.
+Checkpoints also carry what a mid-epoch resume needs to continue exactly as an uninterrupted run would
+(`resume_state`; `seqlit/resume.py`, docs/resume.md).
 """
 
 from __future__ import annotations
@@ -51,11 +47,24 @@ from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
 from seqlit.errors import SeqlitError
-from seqlit.nn.backbone import Backbone, BackboneFactory, build
+from seqlit.nn.backbone import Backbone, BackboneFactory, State, build
 from seqlit.transfer import fine_tune, pretrained as transfer
 from seqlit.transfer.pretrained import Pretrained
 
 STAGES = ("val", "test")
+
+
+class Bridge(nn.Linear):
+    """One vector per sequence -> `backbone`'s first state: every layer's a<0> (and c<0> for an LSTM), through tanh."""
+
+    def __init__(self, in_features: int, backbone: Backbone):
+        shape = (backbone.state_parts, backbone.num_layers, backbone.hidden_size)
+        super().__init__(in_features, math.prod(shape))
+        self.state_shape = shape
+
+    def forward(self, x: torch.Tensor) -> State:
+        parts = torch.tanh(super().forward(x)).view(-1, *self.state_shape).permute(1, 2, 0, 3)
+        return tuple(p.contiguous() for p in parts) if self.state_shape[0] > 1 else parts[0].contiguous()
 
 
 class SeqTask(pl.LightningModule):
@@ -95,12 +104,18 @@ class SeqTask(pl.LightningModule):
         self._checkpoint_data = None  # the data module `load_from_checkpoint` read from the checkpoint
 
     # -- components ---------------------------------------------------------------
-    def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone") -> Backbone:
-        """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`."""
+    def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone",
+                       forward_only: str = "") -> Backbone:
+        """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`.
+
+        `forward_only`: why this backbone must read left to right (a bidirectional one is then refused)."""
         try:
-            return build(factory, input_size)
+            backbone = build(factory, input_size)
         except (ValueError, TypeError) as err:
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
+        if forward_only and backbone.num_directions != 1:
+            raise SeqlitError(f"model.init_args.{key}.bidirectional must be false{forward_only}")
+        return backbone
 
     def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:
         """The (word embedding, backbone) pairs pretrained weights go into (`seqlit.transfer`).
@@ -189,16 +204,14 @@ class SeqTask(pl.LightningModule):
 
     def describe(self) -> dict[str, Any]:
         """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        backbone = self.main_backbone()
-        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(), "head": self.head(),
-                "params": sum(p.numel() for p in self.parameters())}
+        return {"task": self.task_name, "class": type(self).__name__, "backbone": self.main_backbone().describe(),
+                "head": self.head(), "params": sum(p.numel() for p in self.parameters())}
 
     # -- inference in Python --------------------------------------------------------
     def data_module(self):
         """The data module whose vocabulary and tokenizer this model reads: its trainer's, else its checkpoint's."""
         dm = self.trainer.datamodule if self._trainer is not None else None
-        if dm is None:
-            dm = self._checkpoint_data
+        dm = self._checkpoint_data if dm is None else dm
         if dm is None:
             raise SeqlitError(f"{type(self).__name__} has no data module to encode text with: load the model with "
                               f"{type(self).__name__}.load_from_checkpoint(PATH), which reads the checkpoint's vocabulary")
@@ -257,6 +270,7 @@ class SeqTask(pl.LightningModule):
     # `copied` ones keep a meaning of their own in the task (e.g. `dropout` on the backbone's outputs)
     legacy_backbone_keys: tuple[str, ...] = ("kind", "backend", "hidden_size", "num_layers", "bidirectional")
     legacy_copied_keys: tuple[str, ...] = ("dropout",)
+    legacy_prefixes: tuple[tuple[str, str], ...] = ()  # (old module path, today's): weights `upgrade_state_dict` moves
 
     @classmethod
     def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
@@ -276,12 +290,14 @@ class SeqTask(pl.LightningModule):
         """A data_spec stored by an older version, with today's keys (the CLI re-links it from the data instead)."""
         return spec
 
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """Rename in place the weights of checkpoints written before a task's layout changed.
+    @classmethod
+    def upgrade_state_dict(cls, state: dict[str, torch.Tensor]) -> None:
+        """Rename in place the weights of checkpoints written before a task's layout changed (`legacy_prefixes`).
 
         Called on every checkpoint loaded, and by `check_fits` before it compares keys.
         """
+        for old, new in cls.legacy_prefixes:
+            cls.rename_prefix(state, old, new)
 
     @staticmethod
     def rename_prefix(state: dict[str, torch.Tensor], old: str, new: str) -> None:
@@ -353,13 +369,11 @@ class SeqTask(pl.LightningModule):
 
     def progress(self, step: int) -> float:
         """Fraction of the run's budget used after `step` optimizer steps: of the steps, or of `max_time`."""
-        done = 0.0
         # step 0 is the scheduler's first call, inside configure_optimizers: asking the trainer for its step budget
         # there builds the train loader before a resumed run's checkpoint is restored, and Lightning then never
         # restores the loader's position (pytorch-lightning issue #20550); 0 steps are 0 of any budget anyway
         total = self.trainer.estimated_stepping_batches if step > 0 else 0
-        if math.isfinite(total) and total > 0:
-            done = step / total
+        done = step / total if math.isfinite(total) and total > 0 else 0.0
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         remaining = timer.time_remaining("train") if timer is not None else None
         if remaining is not None:

@@ -17,10 +17,7 @@ each) and the bridge and the recurrence weigh them separately.
 trained on the same sequences: the comparison that says what the condition
 is worth. Each example is one sequence read from `<bos>` (data_modules/conditional.py),
 so there is no state carried between batches and the perplexity is that of
-whole sequences given their condition.
-
-Sampling reuses `seqlit.generation` unchanged: `conditioned(c)` is the model with
-its condition fixed, offering the plain language model's `step(input_ids, state)`.
+whole sequences given their condition. Sampling reuses `seqlit.generation` unchanged (`Conditioned`).
 """
 
 from __future__ import annotations
@@ -36,8 +33,8 @@ from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.dropout import LockedDropout
 from seqlit.nn.types import PositiveInt, Rate
-from seqlit.tasks.base import SeqTask
-from seqlit.tasks.language_model import LanguageModel
+from seqlit.tasks.base import Bridge, SeqTask
+from seqlit.tasks.language_model import LEFT_TO_RIGHT, LanguageModel
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": "lstm", "hidden_size": 256, "num_layers": 1}}
 IGNORE = -100  # padded targets (data_modules/conditional.py)
@@ -77,6 +74,8 @@ class ConditionalLanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "conditional_lm"
+    # the one-field layout had one table, `condition_embedding`: it is the first (only) field's
+    legacy_prefixes = (("condition_embedding", "condition_embeddings.0"),)
     required_spec = ("vocab_size", "pad_id", "level", "condition_fields")
 
     def __init__(
@@ -108,14 +107,11 @@ class ConditionalLanguageModel(SeqTask):
             nn.Embedding(len(names), dim) for names, dim in zip(self.condition_fields.values(), dims)
         ) if condition != "none" else None
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.backbone = self.build_backbone(backbone, embedding_dim + (sum(dims) if self.concat else 0))
-        if self.backbone.num_directions != 1:
-            raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
-                              "a backward direction reads the tokens the model has to predict")
-        b = self.backbone
-        self.bridge = nn.Linear(sum(dims), b.state_parts * b.num_layers * b.hidden_size) if self.init else None
+        self.backbone = self.build_backbone(backbone, embedding_dim + (sum(dims) if self.concat else 0),
+                                            forward_only=LEFT_TO_RIGHT)
+        self.bridge = Bridge(sum(dims), self.backbone) if self.init else None
         self.output_dropout = LockedDropout(dropout)
-        self.decoder = nn.Linear(b.output_size, vocab_size)
+        self.decoder = nn.Linear(self.backbone.output_size, vocab_size)
         self.track_metrics()
 
     def head(self) -> str | None:
@@ -128,18 +124,7 @@ class ConditionalLanguageModel(SeqTask):
             spec = {**spec, "condition_fields": {"condition": list(spec.pop("condition_names"))}}
         return spec
 
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """The one-field layout had one table, `condition_embedding`: it is the first (only) field's."""
-        SeqTask.rename_prefix(state, "condition_embedding", "condition_embeddings.0")
-
     # -- model ---------------------------------------------------------------
-    def initial_state(self, cond: torch.Tensor):
-        """Every layer's (a<0>[, c<0>]) from the condition vector e (B, sum of the fields' sizes)."""
-        b = self.backbone
-        parts = torch.tanh(self.bridge(cond)).view(-1, b.state_parts, b.num_layers, b.hidden_size).permute(1, 2, 0, 3)
-        return tuple(p.contiguous() for p in parts) if b.state_parts > 1 else parts[0].contiguous()
-
     def condition_vector(self, conditions: torch.Tensor) -> torch.Tensor:
         """e (B, sum of sizes) from the conditions' ids (B, F), one per field; (B,) ids are a one-field model's."""
         if conditions.dim() == 1:
@@ -156,7 +141,7 @@ class ConditionalLanguageModel(SeqTask):
         if self.concat:
             x = torch.cat([x, cond.unsqueeze(1).expand(-1, x.size(1), -1)], dim=-1)
         if state is None and self.init:
-            state = self.initial_state(cond)
+            state = self.bridge(cond)
         out, state = self.backbone(x, lengths=lengths, state=state)
         return self.output_dropout(out), state
 

@@ -33,6 +33,7 @@ from seqlit.transfer import Pretrained
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent",
             "init_args": {"kind": "lstm", "hidden_size": 512, "num_layers": 2, "dropout": 0.2}}
+LEFT_TO_RIGHT = " for a language model: a backward direction reads the tokens the model has to predict"
 
 
 class LanguageModel(SeqTask):
@@ -61,6 +62,7 @@ class LanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "language_modeling"
+    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "level")
 
     def __init__(
@@ -99,17 +101,11 @@ class LanguageModel(SeqTask):
         else:
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = LockedDropout(embedding_dropout)
-        self.backbone = self.build_backbone(backbone, embedding_dim)
-        if self.backbone.num_directions != 1:
-            raise SeqlitError("model.init_args.backbone.bidirectional must be false for a language model: "
-                              "a backward direction reads the tokens the model has to predict")
+        self.backbone = self.build_backbone(backbone, embedding_dim, forward_only=LEFT_TO_RIGHT)
         hidden_size = self.backbone.output_size
         self.output_dropout = LockedDropout(dropout)
-        out_dim = hidden_size
-        self.project = None
-        if tie_weights and hidden_size != embedding_dim:
-            self.project = nn.Linear(hidden_size, embedding_dim)
-            out_dim = embedding_dim
+        self.project = nn.Linear(hidden_size, embedding_dim) if tie_weights and hidden_size != embedding_dim else None
+        out_dim = hidden_size if self.project is None else embedding_dim
         if adaptive_cutoffs:
             self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(out_dim, vocab_size, list(adaptive_cutoffs), div_value=4.0)
             self.decoder = None
@@ -126,11 +122,6 @@ class LanguageModel(SeqTask):
         self._state = {"train": None, "val": None, "test": None}
 
     legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "nonlinearity", "weight_dropout")
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """0.1 called the backbone `rnn`."""
-        SeqTask.rename_prefix(state, "rnn", "backbone")
 
     # -- model ---------------------------------------------------------------
     def features(self, input_ids: torch.Tensor, state=None):
@@ -209,12 +200,9 @@ class LanguageModel(SeqTask):
             values["bpc"] = loss / math.log(2)
         return values
 
-    def _reset(self, stage: str) -> None:
-        self._state[stage] = None
-
     def on_train_epoch_start(self):
         super().on_train_epoch_start()
-        self._reset("train")
+        self._state["train"] = None
 
     def resume_state(self) -> dict[str, torch.Tensor]:
         """Adds the training streams' hidden state and the epoch's NLL sums (train/ppl covers the whole epoch)."""
@@ -235,10 +223,10 @@ class LanguageModel(SeqTask):
             setattr(self.train_nll, k, state[f"train_nll_{k}"].to(self.device))
 
     def on_validation_epoch_start(self):
-        self._reset("val")
+        self._state["val"] = None
 
     def on_test_epoch_start(self):
-        self._reset("test")
+        self._state["test"] = None
 
     def on_train_epoch_end(self):
         nll = float(self.train_nll.compute())

@@ -33,7 +33,7 @@ from seqlit.errors import SeqlitError
 from seqlit.nn.attention import build_attention
 from seqlit.nn.backbone import BackboneFactory, State, activation, map_state
 from seqlit.nn.types import PositiveInt, Rate
-from seqlit.tasks.base import SeqTask
+from seqlit.tasks.base import Bridge, SeqTask
 from seqlit.transfer import Pretrained
 
 Monitor = Literal["val/bleu", "val/exact_match", "val/loss"]
@@ -111,12 +111,10 @@ class Seq2Seq(SeqTask):
         self.backbone = self.build_backbone(backbone, embedding_dim)
         memory_size = self.backbone.output_size
         context_size = memory_size if attention != "none" else 0
-        self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder")
-        if self.decoder.num_directions != 1:
-            raise SeqlitError("model.init_args.decoder.bidirectional must be false: a decoder writes left to right")
+        self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder",
+                                           forward_only=": a decoder writes left to right")
         hidden = self.decoder.hidden_size
-        # every part of every decoder layer's first state (s<0>, and c<0> for an LSTM) is bridged from the encoder
-        self.bridge = nn.Linear(memory_size, self.decoder.state_parts * self.decoder.num_layers * hidden)
+        self.bridge = Bridge(memory_size, self.decoder)
         self.attention = None if attention == "none" else \
             build_attention(attention, hidden, memory_size, attention_size or hidden)
         self.dropout = nn.Dropout(dropout)
@@ -161,9 +159,7 @@ class Seq2Seq(SeqTask):
         memory, final = self.backbone(self.dropout(self.source_embedding(source_ids)), lengths=lengths)
         a = activation(final)  # an LSTM encoder's (a, c): bridge from a
         top = torch.cat(list(a[-self.backbone.num_directions :]), dim=-1)  # forward after the last step, backward after the first
-        d = self.decoder
-        parts = torch.tanh(self.bridge(top)).view(-1, d.state_parts, d.num_layers, d.hidden_size).permute(1, 2, 0, 3)
-        state = tuple(p.contiguous() for p in parts) if d.state_parts > 1 else parts[0].contiguous()
+        state = self.bridge(top)
         mask = torch.arange(source_ids.size(1), device=source_ids.device)[None, :] < lengths.to(source_ids.device)[:, None]
         keys = self.attention.keys(memory) if self.attention is not None else None
         return memory, mask, keys, state
@@ -256,9 +252,7 @@ class Seq2Seq(SeqTask):
 
     def translate(self, source_ids: Tensor, source_lengths: Tensor) -> list[list[int]]:
         """Output ids per sentence, decoded as `decode` says."""
-        if self.decode == "beam":
-            return self.beam_search(source_ids, source_lengths)
-        return self.greedy(source_ids, source_lengths)
+        return (self.beam_search if self.decode == "beam" else self.greedy)(source_ids, source_lengths)
 
     def texts(self, ids: list[list[int]]) -> list[str]:
         dm = self.data_module()

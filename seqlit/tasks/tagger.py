@@ -108,6 +108,7 @@ class Tagger(SeqTask):
     monitor_mode = "max"
     task_name = "tagging"
     word_embedding_path = "word_embedding"
+    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "label_names")
 
@@ -194,11 +195,6 @@ class Tagger(SeqTask):
         if "tag_names" in spec:
             spec["label_names"] = spec.pop("tag_names")
         return spec
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, Tensor]) -> None:
-        """0.1 called the backbone `rnn`."""
-        SeqTask.rename_prefix(state, "rnn", "backbone")
 
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:

@@ -200,7 +200,7 @@ def _compare(raw: dict, where: str) -> tuple[dict[str, float], float | None]:
         if not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0:
             raise SeqlitError(f"{where}: compare.tolerances.{metric} must be a non-negative number, got {tol!r}")
     drop = raw.get("max_throughput_drop")
-    if drop is not None and (not isinstance(drop, (int, float)) or not 0 <= drop < 1):
+    if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop < 1):
         raise SeqlitError(f"{where}: compare.max_throughput_drop must be a fraction in [0, 1), got {drop!r}")
     return {str(k): float(v) for k, v in tolerances.items()}, drop
 

@@ -16,7 +16,7 @@ prefixes and ranks finished ones by log P(y|x) / Ty^alpha (alpha = 0: raw
 probability, which favours short outputs; alpha = 1: per-token average).
 
 The model outputs ids; the data module turns them into text
-(`detokenize_target`), for BLEU, exact match and `predict`.
+(`target_text`: decode, then `detokenize_target`), for BLEU, exact match and `predict`.
 """
 
 from __future__ import annotations

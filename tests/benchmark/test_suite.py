@@ -48,6 +48,7 @@ def write(tmp_path: Path, text: str) -> str:
     (GOOD + "    overrides: {trainer.logger: false}\n", "'trainer.logger' is set by the benchmark runner"),
     (GOOD + "    data: ../elsewhere\n", "data must be a relative path under the data root"),
     (GOOD + "compare: {max_throughput_drop: 2}\n", "max_throughput_drop must be a fraction"),
+    (GOOD + "compare: {max_throughput_drop: false}\n", "max_throughput_drop must be a fraction"),  # not 0
     (GOOD + "compare: {tolerances: {ppl: -1}}\n", "compare.tolerances.ppl must be a non-negative number"),
     ("suite: [unclosed\n", "not valid YAML"),
     (GOOD + "compare: {tolerances: {bpcc: 0.02}}\n", "compare.tolerances: unknown metric 'bpcc'"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import datasets
@@ -57,7 +58,7 @@ def read_conll(path: Path, tokens_column: str, tags_column: str) -> datasets.Dat
     sentences: dict[str, list] = {tokens_column: [], tags_column: []}
     tokens: list[str] = []
     tags: list[str] = []
-    for lineno, line in enumerate([*read_lines(path), ""], 1):  # the blank line added ends the last sentence
+    for lineno, line in enumerate(chain(read_lines(path), [""]), 1):  # the blank line added ends the last sentence
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
             if tokens:

@@ -105,16 +105,16 @@ class SeqTask(pl.LightningModule):
 
     # -- components ---------------------------------------------------------------
     def build_backbone(self, factory: BackboneFactory | dict, input_size: int, key: str = "backbone",
-                       forward_only: str = "") -> Backbone:
+                       forward_only: str | None = None) -> Backbone:
         """The backbone for this task's input width; a bad setting is one line naming `model.init_args.<key>`.
 
-        `forward_only`: why this backbone must read left to right (a bidirectional one is then refused)."""
+        `forward_only`: why this backbone must read left to right; a bidirectional one is then refused with it."""
         try:
             backbone = build(factory, input_size)
         except (ValueError, TypeError) as err:
             raise SeqlitError(f"model.init_args.{key}: {err}") from err
         if forward_only and backbone.num_directions != 1:
-            raise SeqlitError(f"model.init_args.{key}.bidirectional must be false{forward_only}")
+            raise SeqlitError(f"model.init_args.{key}.bidirectional must be false: {forward_only}")
         return backbone
 
     def transfer_targets(self) -> list[tuple[nn.Module, Backbone]]:

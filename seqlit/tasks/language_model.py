@@ -33,7 +33,7 @@ from seqlit.transfer import Pretrained
 
 BACKBONE = {"class_path": "seqlit.nn.Recurrent",
             "init_args": {"kind": "lstm", "hidden_size": 512, "num_layers": 2, "dropout": 0.2}}
-LEFT_TO_RIGHT = " for a language model: a backward direction reads the tokens the model has to predict"
+LEFT_TO_RIGHT = "a language model's backward direction would read the tokens it has to predict"
 
 
 class LanguageModel(SeqTask):

@@ -112,7 +112,7 @@ class Seq2Seq(SeqTask):
         memory_size = self.backbone.output_size
         context_size = memory_size if attention != "none" else 0
         self.decoder = self.build_backbone(decoder, embedding_dim + context_size, key="decoder",
-                                           forward_only=": a decoder writes left to right")
+                                           forward_only="a decoder writes left to right")
         hidden = self.decoder.hidden_size
         self.bridge = Bridge(memory_size, self.decoder)
         self.attention = None if attention == "none" else \

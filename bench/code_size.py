@@ -13,10 +13,10 @@ own parent, so a branch's commits count once and merges not at all): which chang
 
 from __future__ import annotations
 
+import argparse
 import ast
 import io
 import subprocess
-import sys
 import tokenize
 from collections import defaultdict
 
@@ -86,7 +86,12 @@ def commits(span: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--commits"] and len(sys.argv) == 3:
-        commits(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("revs", nargs="*", default=["HEAD"], help="git revisions to size (default: HEAD)")
+    parser.add_argument("--commits", metavar="A..B", help="instead: what each non-merge commit of the range changed")
+    args = parser.parse_args()
+    if args.commits:
+        commits(args.commits)
     else:
-        main(sys.argv[1:] or ["HEAD"])
+        main(args.revs)

@@ -17,7 +17,9 @@ import sys
 
 import torch
 
-from seqlit.plots import gradient_flow_figure, plt
+from matplotlib.figure import Figure
+
+from seqlit.plots import gradient_flow_figure
 
 CELLS = ("rnn", "gru", "lstm")
 LENGTHS = (5, 10, 25, 50, 100)
@@ -38,7 +40,8 @@ def flow(run: str, step: int = 0):
 
 def main(root: str) -> None:
     results = {(c, L): test_metrics(f"{root}/{c}-L{L}") for c in CELLS for L in LENGTHS if os.path.isdir(f"{root}/{c}-L{L}")}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    left, right = fig.subplots(1, 2)
     for cell in CELLS:
         pts = [(L, results[(cell, L)].get("test/acc")) for L in LENGTHS if results.get((cell, L), {}).get("test/acc") is not None]
         if pts:

@@ -1,18 +1,21 @@
-"""Figures shared by callbacks, benchmarks and the README (matplotlib, headless)."""
+"""Figures shared by callbacks, benchmarks and the README.
+
+Built as `matplotlib.figure.Figure` objects, never through pyplot: a figure made that way renders headless
+(savefig picks the Agg canvas) without `matplotlib.use`, which would switch the backend of a notebook or
+program that imports seqlit.
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def gradient_flow_figure(curves: dict, ax=None):
     """‖∂L/∂a<t>‖ against t, one line per curve, log scale: vanishing shows as a slope."""
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
     for label, norms in curves.items():
         ax.semilogy(range(1, len(norms) + 1), [float(v) for v in norms], label=label)
     ax.set_xlabel("time step t")

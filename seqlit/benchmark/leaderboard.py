@@ -177,10 +177,9 @@ def _panels(rows: list[dict]) -> list[dict]:
 
 def chart(rows: list[dict], path: str, suite: str) -> None:
     """One horizontal bar panel per (task, dataset), then training tokens/s; a legend of only the marks used."""
-    import matplotlib  # here, not at import: `benchmark --help` and the table need no plotting library
-
-    matplotlib.use("Agg")  # headless: CI and compute nodes have no display
-    import matplotlib.pyplot as plt
+    # imported here, not at import: `benchmark --help` and the table need no plotting library; a bare Figure
+    # renders headless without switching the process's backend (seqlit/plots.py)
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -189,8 +188,8 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
         return
     heights = [max(len(p["bars"]), 1) * 0.35 + 0.9 for p in panels]
     height = sum(heights) + 0.9  # inches: the panels, then 0.9 for the title and the legend above them
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, height), gridspec_kw={"height_ratios": heights},
-                             squeeze=False)
+    fig = Figure(figsize=(7.5, height))
+    axes = fig.subplots(len(panels), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
         labels, stats = zip(*panel["bars"])
         errors = [math.nan if s.sd is None else s.sd for s in stats]  # NaN: no bar for a single seed
@@ -218,7 +217,6 @@ def chart(rows: list[dict], path: str, suite: str) -> None:
                bbox_to_anchor=(0.5, 1 - 0.3 / height))
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / height))
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write(rows: list[dict], out_dir: str, suite: str) -> str:

@@ -104,6 +104,3 @@ class GradientFlow(pl.Callback):
                 import wandb
 
                 logger.experiment.log({"grad/flow": wandb.Image(fig), "trainer/global_step": step})
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)

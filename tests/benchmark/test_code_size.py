@@ -44,3 +44,10 @@ def test_commits_lists_what_each_commit_added_and_skips_those_that_left_the_size
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out[2:]]
     assert [(lines, code, subject.split(" ", 1)[1]) for lines, code, subject in rows] == \
         [("+4", "+2", "grow"), ("-3", "-2", "shrink")]
+
+
+def test_help_describes_the_command_instead_of_asking_git_for_a_revision_named_help():
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "code_size.py"), "--help"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "--commits A..B" in out.stdout and "code lines" in out.stdout

@@ -67,7 +67,12 @@ def test_binary_metrics_include_auroc_and_multiclass_does_not():
     binary = model()
     binary.validation_step(batch, 0)
     assert set(binary.eval_metrics["val"]) == {"acc", "f1_macro", "auroc"}
-    assert float(binary.eval_metrics["val"]["auroc"].compute()) >= 0
+    with torch.no_grad():
+        positive = binary(batch["input_ids"], batch["lengths"]).softmax(-1)[:, 1]
+    # AUROC by its definition: the share of (positive, negative) pairs the positive-class probability ranks right
+    pairs = [(positive[i] > positive[j]).float() + 0.5 * (positive[i] == positive[j]).float()
+             for i in (1, 2) for j in (0,)]
+    assert float(binary.eval_metrics["val"]["auroc"].compute()) == pytest.approx(float(sum(pairs) / len(pairs)))
     three = model(labels=["neg", "neutral", "pos"])
     three.test_step(batch | {"labels": torch.tensor([0, 2, 1])}, 0)
     assert set(three.eval_metrics["test"]) == {"acc", "f1_macro"}

@@ -1,13 +1,14 @@
 # Two entry points, each doing its own set-up on a fresh machine (Python 3.10+):
 #   make quickstart   train + evaluate + sample a character GRU on text shipped with Python
-#   make test         run the test suite
+#   make test         run the test suite (everything, two processes: what CI runs)
+#   make check        the fast tier only (unit tests and one CLI smoke test per task), for the edit-test loop
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The exact torch build installed first; pyproject's range then accepts it.
 TORCH  ?= torch==2.13.0
 
-.PHONY: quickstart test install
+.PHONY: quickstart test check install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,5 +23,11 @@ install: $(VENV)/.installed
 quickstart: install
 	$(BIN)/python -m seqlit fit --config configs/quickstart.yaml
 
+# pytest-xdist: one worker per core; worksteal keeps both busy when the long tests come last
+PYTEST := HF_DATASETS_OFFLINE=1 WANDB_MODE=offline $(BIN)/python -m pytest -q -n auto --dist worksteal
+
 test: install
-	HF_DATASETS_OFFLINE=1 WANDB_MODE=offline $(BIN)/python -m pytest -q
+	$(PYTEST)
+
+check: install
+	$(PYTEST) -m "not slow"

@@ -1,4 +1,11 @@
-"""Shared test fixtures: offline everything, the shared data folder, and a way to run the CLI."""
+"""Shared test fixtures: offline everything, the shared data folder, a way to run the CLI, and the test tiers.
+
+Two tiers. `make check` runs the fast one (`-m "not slow"`: unit tests and one CLI smoke test per task, a few
+minutes on two cores) for the edit-test loop; `make test`, what CI runs, runs everything. A test is slow when it
+trains for real, spawns several processes (DDP, SLURM, torchrun), or repeats a CLI run the smoke tests already
+make; `SLOW` below names them by file (or file::test), in one place, so the tiers are read here and not guessed
+from markers scattered over the tree. `@pytest.mark.slow` on a test does the same.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,31 @@ os.environ.setdefault("WANDB_MODE", "offline")
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.is_dir(), reason=f"shared data folder {SHARED_DATA} is absent (CI always has it)"
 )
+
+
+# path prefixes (relative to tests/) of the slow tier; everything else is in the fast tier
+SLOW = (
+    "benchmark/test_dependencies.py", "benchmark/test_end_to_end.py", "benchmark/test_gpu_checks_script.py",
+    "cli/test_backend_switch.py", "cli/test_bad_config.py", "cli/test_evaluation_runs.py", "cli/test_predict_output.py",
+    "cli/test_quiet.py", "cli/test_resume_run.py", "cli/test_root_dir.py", "cli/test_wandb_online.py",
+    "cli/test_weight_averaging.py", "cli/test_help.py::test_each_listed_command_has_its_own_help",
+    "cluster/", "ddp/", "faults/", "resume/test_kill_resume.py", "transfer/test_char_lm.py", "transfer/test_end_to_end.py",
+    "transfer/test_recipes.py", "test_readme.py", "test_load_from_checkpoint.py", "test_legacy_checkpoints.py",
+    "conditional/test_conditional_legacy.py", "conditional/test_condition_fields_cli.py",
+    # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates, the LM's
+    # fit/test/generate, the conditional LM's fit
+    "conditional/test_conditional_cli.py::test_generate", "conditional/test_conditional_cli.py::test_a_",
+    "conditional/test_conditional_cli.py::test_speaker", "conditional/test_conditional_cli.py::test_agreement",
+    "conditional/test_conditional_cli.py::test_cpu_suite", "translation/test_translation_cli.py::test_multi30k",
+    "translation/test_translation_cli.py::test_dates_configs", "cli/test_fit_test_generate.py::test_resume",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = item.nodeid.removeprefix("tests/")
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 def run_seqlit(*args: str, cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
 import pytest
 
 from seqlit.benchmark import leaderboard
@@ -64,9 +64,20 @@ def test_markdown_shows_spread_time_to_target_and_provenance(tmp_path):
     assert png.startswith(b"\x89PNG") and len(png) > 5000
 
 
+def kept_figures(monkeypatch) -> list[Figure]:
+    """The figures the chart saves, kept to look at."""
+    figures, save = [], Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figures
+
+
 def test_chart_has_targets_error_bars_linear_throughput_and_a_legend(tmp_path, monkeypatch):
-    figures = []
-    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    figures = kept_figures(monkeypatch)
     leaderboard.chart(ROWS, str(tmp_path / "chart.png"), "demo")
     axes = figures[0].axes
     titles = [ax.get_title(loc="left") for ax in axes]
@@ -86,8 +97,7 @@ def test_chart_has_targets_error_bars_linear_throughput_and_a_legend(tmp_path, m
 
 
 def test_the_legend_names_only_what_is_drawn(tmp_path, monkeypatch):
-    figures = []
-    monkeypatch.setattr(plt, "close", figures.append)
+    figures = kept_figures(monkeypatch)
     leaderboard.chart([summarize(RUNS[3])], str(tmp_path / "chart.png"), "demo")  # one entry, one seed, no target
     assert [t.get_text() for t in figures[0].legends[0].get_texts()] == ["best of its panel", "training tokens/s"]
 

@@ -20,6 +20,7 @@ nobody copies a path by hand and a rerun of the pretraining is picked up. Why th
 
 from __future__ import annotations
 
+import graphlib
 import re
 from dataclasses import replace
 from typing import Any
@@ -77,22 +78,17 @@ def check(entries: list, path: str) -> None:
             if field not in FIELDS:
                 raise SeqlitError(f"{where}: overrides.{key}: unknown placeholder field {field!r} in "
                                   f"{{{name}.{field}}} (known: {', '.join(sorted(FIELDS))})")
-    state: dict[str, str] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "open":
-            loop = trail[trail.index(name):] + [name]
-            raise SeqlitError(f"{path}: entry {loop[0]}: after makes a cycle ({' -> '.join(loop)}): "
-                              "an entry cannot wait for itself")
-        state[name] = "open"
-        for dep in by_name[name].after:
-            visit(dep, trail + [name])
-        state[name] = "done"
-
-    for e in entries:
-        visit(e.name, [])
+    try:
+        graphlib.TopologicalSorter({e.name: e.after for e in entries}).prepare()
+    except graphlib.CycleError as err:
+        # graphlib lists the cycle along predecessor edges (x before y); `after` points the other way. Start it
+        # at the suite's first entry on it, so the message does not depend on graphlib's walk.
+        loop = list(reversed(err.args[1]))[:-1]
+        position = [e.name for e in entries]
+        first = min(range(len(loop)), key=lambda i: position.index(loop[i]))
+        loop = loop[first:] + loop[:first] + [loop[first]]
+        raise SeqlitError(f"{path}: entry {loop[0]}: after makes a cycle ({' -> '.join(loop)}): "
+                          "an entry cannot wait for itself") from None
 
 
 def plan(entries: list, chosen: list) -> tuple[list, list[str]]:
@@ -109,13 +105,15 @@ def plan(entries: list, chosen: list) -> tuple[list, list[str]]:
 
     for e in chosen:
         need(e.name)
-    ordered, placed = [], set()
-    while len(ordered) < len(needed):  # check() refused cycles, so each pass places at least one entry
-        for e in entries:
-            if e.name in needed and e.name not in placed and all(d in placed for d in e.after):
-                ordered.append(e)
-                placed.add(e.name)
-                break
+    position = {e.name: i for i, e in enumerate(entries)}
+    order = graphlib.TopologicalSorter({name: by_name[name].after for name in needed})
+    order.prepare()  # check() refused cycles
+    ordered, ready = [], []
+    while order.is_active():  # of the entries whose dependencies have run, the first in suite order
+        ready = sorted([*ready, *order.get_ready()], key=position.__getitem__)
+        name = ready.pop(0)
+        ordered.append(by_name[name])
+        order.done(name)
     picked = {e.name for e in chosen}
     return ordered, [e.name for e in ordered if e.name not in picked]
 

@@ -35,11 +35,13 @@ checkpoint's vocabulary entry records the direction.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import datasets
-import torch
+import numpy as np
 from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
@@ -48,6 +50,7 @@ from data_modules.corpora import is_embedded, load_embedded
 from data_modules.loading import read_text
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
+from data_modules.token_stream import LINES_PER_BATCH, clean, count_batch, encode_text, encoded_split
 from seqlit.errors import SeqlitError
 from seqlit.vocab import EOS, PAD, UNK, Vocab
 
@@ -110,7 +113,6 @@ class LanguageModelingData(SeqDataModule):
         self.random_bptt, self.max_vocab, self.min_freq = random_bptt, max_vocab, min_freq
         self.direction = direction
         self.vocab: Vocab | None = None
-        self._lines: dict[str, list[str]] | None = None
         self._cuts: dict[str, str] | None = None
 
     # -- text ----------------------------------------------------------------
@@ -119,16 +121,16 @@ class LanguageModelingData(SeqDataModule):
             return datasets.DatasetDict({"train": load_embedded(self.path)})
         return super().load()
 
-    def lines(self) -> dict[str, list[str]]:
-        """Each split as a list of lines (trailing newline removed)."""
-        if self._lines is None:
-            self._lines = {}
-            for split in SPLITS:
-                texts = self.split(split, text_column=self.text_column)[self.text_column][:]
-                self._lines[split] = [t.rstrip("\n") if t else "" for t in texts]
-                if not any(self._lines[split]):
-                    raise SeqlitError(f"{self.path!r}: the {split} split is empty: give it some text")
-        return self._lines
+    def text_batches(self, split: str) -> Iterator[list[str]]:
+        """A split's lines (trailing newline removed), a batch at a time: never the whole split as one list."""
+        ds = self.split(split, text_column=self.text_column).select_columns([self.text_column])
+        for batch in ds.iter(batch_size=LINES_PER_BATCH):
+            yield clean(batch[self.text_column])
+
+    def require_text(self, split: str) -> None:
+        """An empty split is one line, before anything is encoded (stops at the first non-empty line)."""
+        if not any(any(lines) for lines in self.text_batches(split)):
+            raise SeqlitError(f"{self.path!r}: the {split} split is empty: give it some text")
 
     def char_cuts(self) -> dict[str, str]:
         """Each split's exact characters under `split_by: nanogpt` / `nanogpt_halves` (module docstring)."""
@@ -158,12 +160,6 @@ class LanguageModelingData(SeqDataModule):
                            + (" (test = validation: nanoGPT has no test split)" if self.split_by == "nanogpt" else ""))
         return self._cuts
 
-    def token_lists(self, split: str):
-        """A split's tokens, one list per line (`split_by: lines`) or one list of its exact characters (the cuts)."""
-        if self.split_by == "lines":
-            return (self.tokenize(line) for line in self.lines()[split])
-        return iter([list(self.char_cuts()[split])])
-
     def tokenize(self, line: str) -> list[str]:
         return line.split() + [EOS] if self.level == "word" else list(line) + ["\n"]
 
@@ -181,9 +177,16 @@ class LanguageModelingData(SeqDataModule):
 
     # -- vocabulary ------------------------------------------------------------
     def build_vocab(self) -> None:
-        train = self.token_lists("train")
+        """Counts over batches of training lines (or the training characters of a cut): no list of every token."""
+        counts: Counter = Counter()
+        if self.split_by == "lines":
+            self.require_text("train")
+            for lines in self.text_batches("train"):
+                count_batch(counts, lines, self.level)
+        else:
+            counts.update(self.char_cuts()["train"])
         specials = (PAD, UNK, EOS) if self.level == "word" else (PAD, UNK)
-        self.vocab = Vocab.build(train, specials=specials, max_size=self.max_vocab, min_freq=self.min_freq)
+        self.vocab = Vocab.from_counts(counts, specials=specials, max_size=self.max_vocab, min_freq=self.min_freq)
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens from the training split")
 
     def vocab_state(self) -> dict:
@@ -202,18 +205,31 @@ class LanguageModelingData(SeqDataModule):
         return {"vocab_size": len(self.vocab), "pad_id": self.vocab.pad_id, "level": self.level}
 
     # -- tensors ------------------------------------------------------------------
-    def encode_split(self, name: str, stage: str) -> torch.Tensor:
-        """A split as one id sequence, the lines' tokens one after another (reversed for a backward LM)."""
-        encoded = [i for tokens in self.token_lists(name) for i in self.vocab.encode(tokens)]
-        ids = torch.tensor(encoded, dtype=torch.long)
-        return ids.flip(0) if self.direction == "backward" else ids
+    def encode_split(self, name: str, stage: str) -> np.ndarray:
+        """A split as one flat id array, memory-mapped from the `datasets` cache (token_stream.py); a backward LM
+        reads it reversed, a view (no copy)."""
+        if self.split_by == "lines":
+            self.require_text(name)
+            unk = self.vocab.tokens[self.vocab.unk_id]
+            ids = encoded_split(self.split(name), self.vocab.tokens, unk, self.level, self.text_column)
+        else:
+            ids = encode_text(self.char_cuts()[name], self.vocab.index, self.vocab.unk_id)
+        return ids[::-1] if self.direction == "backward" else ids
+
+    def prepare_data(self) -> None:
+        """Lightning runs this on each machine's local rank 0 before `setup`: encode every split once, so the
+        other ranks find the cache files and only map them (token_stream.py also locks, whoever comes first)."""
+        if self.split_by == "lines":
+            self.ensure_vocab()
+            for stage in ("train", "validation", "test"):
+                self.encoded(stage)
 
     def loader(self, stage: str) -> DataLoader:
         """Contiguous streams instead of buckets: each rank its own rows (streams.py), windows of `bptt` tokens."""
         rank, world = self.world()
         n_streams = self.batch_size * world if stage == "train" else self.eval_batch_size
         streams = rank_rows(batchify(self.encoded(stage), n_streams), rank, world)
-        if streams.size(0) == 0:
+        if streams.shape[0] == 0:
             raise SeqlitError(f"data.eval_batch_size={n_streams} gives rank {rank} no stream: use at least {world}")
         windows = StreamWindows(streams)
         sampler = BPTTSampler(len(windows), self.bptt, self.random_bptt and stage == "train", self.seed)

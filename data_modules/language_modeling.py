@@ -50,7 +50,7 @@ from data_modules.corpora import is_embedded, load_embedded
 from data_modules.loading import read_text
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
-from data_modules.token_stream import LINES_PER_BATCH, clean, count_batch, encode_text, encoded_split
+from data_modules.token_stream import LINES_PER_BATCH, clean, encode_text, encoded_split, token_counts
 from seqlit.errors import SeqlitError
 from seqlit.vocab import EOS, PAD, UNK, Vocab
 
@@ -178,13 +178,11 @@ class LanguageModelingData(SeqDataModule):
     # -- vocabulary ------------------------------------------------------------
     def build_vocab(self) -> None:
         """Counts over batches of training lines (or the training characters of a cut): no list of every token."""
-        counts: Counter = Counter()
         if self.split_by == "lines":
             self.require_text("train")
-            for lines in self.text_batches("train"):
-                count_batch(counts, lines, self.level)
+            counts = token_counts(self.split("train"), self.level, self.text_column)
         else:
-            counts.update(self.char_cuts()["train"])
+            counts = Counter(self.char_cuts()["train"])
         specials = (PAD, UNK, EOS) if self.level == "word" else (PAD, UNK)
         self.vocab = Vocab.from_counts(counts, specials=specials, max_size=self.max_vocab, min_freq=self.min_freq)
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens from the training split")

@@ -15,12 +15,17 @@ process of the machine, and no process holds it in private memory. A lock
 beside it makes concurrent processes (DDP ranks) encode once, the others wait
 and map the same files.
 
+The training split's token counts, which the vocabulary is ranked from, are
+kept the same way (`token_counts`: a JSON file keyed by the split's
+fingerprint and the level), so a cached setup reads neither the text nor the ids.
+
 Tokens: a word-level line is its whitespace words then `<eos>`; a
 character-level line is its characters then the newline, which plays `<eos>`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -30,6 +35,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+from datasets.fingerprint import Hasher
 from filelock import FileLock
 
 from seqlit.vocab import EOS
@@ -71,6 +77,30 @@ def encode_batch(batch: dict, tokens: list[str], unk: str, level: str, column: s
     """`Dataset.map` function: a batch of rows -> one row, the ids of its lines one after another."""
     index = {t: i for i, t in enumerate(tokens)}
     return {"ids": [encode_lines(clean(batch[column]), index, index[unk], level)]}
+
+
+def token_counts(ds: datasets.Dataset, level: str, column: str) -> Counter:
+    """Every token's count in `ds` (batch by batch), kept in a JSON file beside its cache files."""
+    def count() -> Counter:
+        counts: Counter = Counter()
+        for batch in ds.select_columns([column]).iter(batch_size=LINES_PER_BATCH):
+            count_batch(counts, clean(batch[column]), level)
+        return counts
+
+    if not ds.cache_files:
+        return count()
+    key = Hasher.hash((ds._fingerprint, level, column, "counts-1"))
+    path = Path(ds.cache_files[0]["filename"]).with_name(f"seqlit-counts-{key}.json")
+    with _lock(ds):
+        try:
+            return Counter(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass  # absent or damaged: counted again
+        counts = count()
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(counts, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        return counts
 
 
 def encoded_split(ds: datasets.Dataset, tokens: list[str], unk: str, level: str, column: str) -> np.ndarray:

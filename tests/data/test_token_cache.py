@@ -33,7 +33,7 @@ def corpus(tmp_path):
 
 
 def token_files(cache) -> dict:
-    return {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.suffix in (".arrow", ".npy")}
+    return {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.suffix in (".arrow", ".npy", ".json") and p.name.startswith(("cache-", "seqlit-"))}
 
 
 def encoded(corpus, stage="train", **kwargs) -> np.ndarray:
@@ -48,6 +48,15 @@ def test_a_second_setup_maps_the_same_files(cache, corpus):
     second = encoded(corpus)
     assert token_files(cache) == files, "a second setup with the same inputs wrote or rewrote cache files"
     assert second.filename == first.filename and np.array_equal(first, second)
+    assert any(p.name.startswith("seqlit-counts-") for p in files), "the training counts are not kept"
+
+
+def test_kept_counts_give_the_vocabulary_counted_afresh(cache, corpus):
+    counted = LanguageModelingData(path=str(corpus), max_vocab=12)
+    counted.ensure_vocab()
+    kept = LanguageModelingData(path=str(corpus), max_vocab=12)
+    kept.ensure_vocab()
+    assert kept.vocab.tokens == counted.vocab.tokens and len(kept.vocab) == 12
 
 
 def test_another_vocabulary_or_level_encodes_anew(cache, corpus):

@@ -47,10 +47,11 @@ from torch.utils.data import DataLoader
 
 from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.corpora import is_embedded, load_embedded
+from data_modules.lm_streaming import StreamedWindows, StreamLoader, stream_splits
 from data_modules.loading import read_text
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
-from data_modules.token_stream import LINES_PER_BATCH, clean, encode_text, encoded_split, token_counts
+from data_modules.token_stream import LINES_PER_BATCH, clean, count_batch, encode_text, encoded_split, token_counts
 from seqlit.errors import SeqlitError
 from seqlit.vocab import EOS, PAD, UNK, Vocab
 
@@ -77,6 +78,10 @@ class LanguageModelingData(SeqDataModule):
         seed: seed for random window lengths (None: the run's `seed_everything`).
         vocab_from: read the vocabulary from this checkpoint instead of building it.
         direction: `forward` (left to right) or `backward` (each split's stream reversed).
+        streaming: read each split as a `datasets` stream, never materialised (lm_streaming.py); the source
+            must ship its own train/validation/test splits.
+        vocab_max_lines: with `streaming`, count the vocabulary over the first this many training lines
+            (None: the whole training stream, one counting pass; or give `vocab_from`).
     """
 
     predict_hint = "a language model continues a prompt instead: python -m seqlit generate --ckpt_path CKPT --prompt TEXT"
@@ -98,6 +103,8 @@ class LanguageModelingData(SeqDataModule):
         seed: int | None = None,
         vocab_from: str | None = None,
         direction: Literal["forward", "backward"] = "forward",
+        streaming: bool = False,
+        vocab_max_lines: int | None = None,
     ):
         # the character cuts replace the line cut of `split_fractions` (`char_cuts`)
         super().__init__(path=path, name=name, split_fractions=split_fractions if split_by == "lines" else None,
@@ -108,24 +115,52 @@ class LanguageModelingData(SeqDataModule):
         if split_by != "lines" and level != "char":
             raise SeqlitError(f"data.split_by {split_by!r} cuts the text between characters, which needs data.level char "
                               f"(got {level!r}): set --data.init_args.split_by lines for word-level models")
+        positive("data.vocab_max_lines", vocab_max_lines, allow_none=True)
+        fixed = {"split_by": split_by != "lines", "direction": direction == "backward", "random_bptt": random_bptt}
+        if streaming and any(fixed.values()):
+            arg = next(k for k, v in fixed.items() if v)
+            raise SeqlitError(f"data.streaming reads each split once, front to back, in windows of data.bptt tokens: it cannot "
+                              f"serve data.{arg} {locals()[arg]!r}: drop that option or set --data.init_args.streaming false")
         self.save_hyperparameters(ignore=["vocab_from"])
         self.level, self.text_column, self.bptt, self.split_by = level, text_column, bptt, split_by
         self.random_bptt, self.max_vocab, self.min_freq = random_bptt, max_vocab, min_freq
-        self.direction = direction
+        self.direction, self.streaming, self.vocab_max_lines = direction, streaming, vocab_max_lines
         self.vocab: Vocab | None = None
         self._cuts: dict[str, str] | None = None
 
     # -- text ----------------------------------------------------------------
     def load(self) -> datasets.DatasetDict:
-        if is_embedded(self.path):
+        if is_embedded(self.path) and not self.streaming:
             return datasets.DatasetDict({"train": load_embedded(self.path)})
-        return super().load()
+        if not self.streaming:
+            return super().load()
+        data = stream_splits(self.path, self.name) if not is_embedded(self.path) else {"train": None}
+        missing = [s for s in SPLITS if s not in data]
+        if missing:
+            raise SeqlitError(f"data.streaming needs {self.path!r} to ship its own {', '.join(missing)} split(s) (found: "
+                              f"{', '.join(data)}): a stream cannot be cut by data.split_fractions; pass a folder with "
+                              "train/validation/test files, or set --data.init_args.streaming false")
+        return datasets.IterableDatasetDict({s: d if d.column_names is not None else d._resolve_features()
+                                             for s, d in data.items()})
 
     def text_batches(self, split: str) -> Iterator[list[str]]:
         """A split's lines (trailing newline removed), a batch at a time: never the whole split as one list."""
         ds = self.split(split, text_column=self.text_column).select_columns([self.text_column])
         for batch in ds.iter(batch_size=LINES_PER_BATCH):
             yield clean(batch[self.text_column])
+
+    def streamed_counts(self) -> Counter:
+        """The training stream's token counts, over its first `vocab_max_lines` lines if set."""
+        counts: Counter = Counter()
+        left = self.vocab_max_lines
+        for lines in self.text_batches("train"):
+            lines = lines if left is None else lines[:left]
+            count_batch(counts, lines, self.level)
+            if left is not None:
+                left -= len(lines)
+                if left == 0:
+                    break
+        return counts
 
     def require_text(self, split: str) -> None:
         """An empty split is one line, before anything is encoded (stops at the first non-empty line)."""
@@ -178,7 +213,10 @@ class LanguageModelingData(SeqDataModule):
     # -- vocabulary ------------------------------------------------------------
     def build_vocab(self) -> None:
         """Counts over batches of training lines (or the training characters of a cut): no list of every token."""
-        if self.split_by == "lines":
+        if self.streaming:
+            self.require_text("train")
+            counts = self.streamed_counts()
+        elif self.split_by == "lines":
             self.require_text("train")
             counts = token_counts(self.split("train"), self.level, self.text_column)
         else:
@@ -205,7 +243,10 @@ class LanguageModelingData(SeqDataModule):
     # -- tensors ------------------------------------------------------------------
     def encode_split(self, name: str, stage: str) -> np.ndarray:
         """A split as one flat id array, memory-mapped from the `datasets` cache (token_stream.py); a backward LM
-        reads it reversed, a view (no copy)."""
+        reads it reversed, a view (no copy). Streaming: the split's stream itself, checked to hold text."""
+        if self.streaming:
+            self.require_text(name)
+            return self.split(name)
         if self.split_by == "lines":
             self.require_text(name)
             unk = self.vocab.tokens[self.vocab.unk_id]
@@ -217,7 +258,7 @@ class LanguageModelingData(SeqDataModule):
     def prepare_data(self) -> None:
         """Lightning runs this on each machine's local rank 0 before `setup`: encode every split once, so the
         other ranks find the cache files and only map them (token_stream.py also locks, whoever comes first)."""
-        if self.split_by == "lines":
+        if self.split_by == "lines" and not self.streaming:
             self.ensure_vocab()
             for stage in ("train", "validation", "test"):
                 self.encoded(stage)
@@ -225,6 +266,11 @@ class LanguageModelingData(SeqDataModule):
     def loader(self, stage: str) -> DataLoader:
         """Contiguous streams instead of buckets: each rank its own rows (streams.py), windows of `bptt` tokens."""
         rank, world = self.world()
+        if self.streaming:
+            rows = self.batch_size if stage == "train" else self.eval_batch_size
+            unk = self.vocab.tokens[self.vocab.unk_id]
+            return StreamLoader(StreamedWindows(self.encoded(stage), self.vocab.tokens, unk, self.level, self.text_column,
+                                                rows, self.bptt, rank, world))
         n_streams = self.batch_size * world if stage == "train" else self.eval_batch_size
         streams = rank_rows(batchify(self.encoded(stage), n_streams), rank, world)
         if streams.shape[0] == 0:

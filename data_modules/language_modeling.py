@@ -31,6 +31,13 @@ a cut mid-line has no meaning for whitespace words.
 backward LM, whose states summarise what follows a position (Flair's second
 LM, used by `pretrained.char_lms` in seqlit/transfer/char_lm.py). The
 checkpoint's vocabulary entry records the direction.
+
+At scale (issue 36; docs/data_scale.md): the vocabulary is counted batch by
+batch and its counts kept, each split is encoded once by `Dataset.map` into
+the `datasets` cache (`HF_DATASETS_CACHE`, the one setting for where caches
+go) and served as one memory-mapped id array (token_stream.py); under DDP
+`prepare_data` encodes on each machine's local rank 0 and every rank maps the
+same files. `streaming: true` never materialises a split (lm_streaming.py).
 """
 
 from __future__ import annotations

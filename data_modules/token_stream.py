@@ -41,6 +41,9 @@ from filelock import FileLock
 from seqlit.vocab import EOS
 
 LINES_PER_BATCH = 10_000
+# rows (batches of lines, ~0.5 M ids each on WikiText) the Arrow writer buffers before it writes: `datasets`'
+# default of 1000 rows would hold a whole 100 M-token corpus in private memory before the first write
+ROWS_PER_WRITE = 4
 
 
 def clean(texts: Iterable[str | None]) -> list[str]:
@@ -106,7 +109,8 @@ def token_counts(ds: datasets.Dataset, level: str, column: str) -> Counter:
 def encoded_split(ds: datasets.Dataset, tokens: list[str], unk: str, level: str, column: str) -> np.ndarray:
     """`ds`'s ids as one flat int32 array: memory-mapped from the cache when `ds` lives in files, else in memory."""
     with _lock(ds):
-        ids = ds.map(encode_batch, batched=True, batch_size=LINES_PER_BATCH, remove_columns=ds.column_names,
+        ids = ds.map(encode_batch, batched=True, batch_size=LINES_PER_BATCH, writer_batch_size=ROWS_PER_WRITE,
+                     remove_columns=ds.column_names,
                      fn_kwargs={"tokens": tokens, "unk": unk, "level": level, "column": column},
                      desc="[seqlit] encoding tokens")
         return token_array(ids)

@@ -3,7 +3,8 @@
 For each scale, each code tree (this checkout and, with `--tree`, another one as the baseline) and each
 path (map-style; `streaming: true` where the tree has it), a fresh child process builds
 `LanguageModelingData(path, level="word", batch_size=20, bptt=35)`, runs `prepare_data()` and
-`setup("fit")` and takes the first training batch (the time reported), then walks the training loader
+`setup("fit")` and takes the first training batch (the time reported; also the part after the vocabulary
+and `prepare_data`, from `setup` on), then walks the training loader
 (all of it map-style, `--stream-windows` windows streamed). It runs twice: on a fresh, empty `datasets`
 cache (first setup) and again on the cache the first left (cached setup). The parent samples the child's
 private memory (`RssAnon` of /proc/PID/status: memory-mapped file pages are shared and reclaimable, so
@@ -59,7 +60,9 @@ def child_setup(path: str, streaming: bool, stream_windows: int) -> dict:
     baseline = rss_anon()
     start = time.perf_counter()
     dm = LanguageModelingData(path=path, level="word", batch_size=20, bptt=35, **({"streaming": True} if streaming else {}))
+    dm.data_spec  # the vocabulary, as the CLI builds it to link its size into the model
     dm.prepare_data()
+    ready = time.perf_counter()
     dm.setup("fit")
     batches = iter(dm.train_dataloader())
     first = next(batches)
@@ -69,7 +72,7 @@ def child_setup(path: str, streaming: bool, stream_windows: int) -> dict:
         walked += 1
         if streaming and walked >= stream_windows:
             break
-    return {"baseline": baseline, "first_batch_s": first_s, "walk_s": time.perf_counter() - start - first_s,
+    return {"baseline": baseline, "first_batch_s": first_s, "from_setup_s": start + first_s - ready, "walk_s": time.perf_counter() - start - first_s,
             "windows": walked, "shape": list(first["input_ids"].shape)}
 
 
@@ -160,7 +163,8 @@ def main() -> None:
     parser.add_argument("--stream-windows", type=int, default=2000, help="windows walked on the streaming path")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--ddp-scale", type=int, default=10)
+    parser.add_argument("--ddp-scale", type=int, default=10, help="0: no two-rank run")
+    parser.add_argument("--paths", nargs="+", default=["map", "stream"], help="map, stream (where the tree has it)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -171,24 +175,26 @@ def main() -> None:
 
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
     trees = {"this": HERE, **({"baseline": args.tree.resolve()} if args.tree else {})}
-    corpora = write_corpora(args.work / "corpora", sorted({*args.scales, *(args.baseline_scales or []), args.ddp_scale}))
-    print("| tree | path | scale | tokens | first setup s | peak MB | cached setup s | peak MB (cached) | walk s |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    corpora = write_corpora(args.work / "corpora", sorted({1, *args.scales, *(args.baseline_scales or []), args.ddp_scale} - {0}))
+    print("| tree | path | scale | tokens | first setup s | of which setup() → first batch | peak MB | cached setup s | "
+          "peak MB (cached) | walk s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for name, tree in trees.items():
         scales = args.baseline_scales if name == "baseline" and args.baseline_scales else args.scales
-        for path in ("map", "stream") if has_streaming(tree) else ("map",):
+        for path in [p for p in args.paths if p == "map" or has_streaming(tree)]:
             for k in scales:
                 cache = Path(tempfile.mkdtemp(prefix=f"hf-{name}-{path}-x{k}-", dir=args.work))
                 child = ("setup", str(corpora[k]), str(int(path == "stream")), str(args.stream_windows))
                 first = run_child(tree, cache, *child)
                 cached = run_child(tree, cache, *child)
                 print(f"| {name} | {path} | ×{k} | {2_088_628 * k / 1e6:.1f} M | {first['first_batch_s']:.1f} | "
+                      f"{first['from_setup_s']:.2f} | "
                       f"{first['peak_mb']:.0f} | {cached['first_batch_s']:.2f} | {cached['peak_mb']:.0f} | "
                       f"{first['walk_s']:.1f} ({first['windows']} windows) |", flush=True)
                 subprocess.run(["rm", "-rf", str(cache)], check=False)
 
-    print(f"\ntwo ranks at once on ×{args.ddp_scale}, a fresh cache (peak private MB above each one's baseline):", flush=True)
-    for name, tree in trees.items():
+    if args.ddp_scale:
+        print(f"\ntwo ranks at once on ×{args.ddp_scale}, a fresh cache (peak private MB above each one's baseline):", flush=True)
+    for name, tree in trees.items() if args.ddp_scale else ():
         cache = Path(tempfile.mkdtemp(prefix=f"hf-{name}-ddp-", dir=args.work))
         child = ("setup", str(corpora[args.ddp_scale]), "0", "0")
         one = run_child(tree, Path(tempfile.mkdtemp(prefix=f"hf-{name}-one-", dir=args.work)), *child)
@@ -208,14 +214,15 @@ def main() -> None:
               f"{results[1]['first_batch_s']:.1f} s; ranks that ran the encoding map: "
               f"{sum(r['encoded'] for r in results) if has_streaming(tree) else 'both (in memory)'}", flush=True)
 
-    print(f"\ntraining tokens/s at ×1 ({args.steps} steps, LSTM 128, adaptive softmax, batch 20 × bptt 35, one thread):", flush=True)
+    if args.repeats:
+        print(f"\ntraining tokens/s at ×1 ({args.steps} steps, LSTM 128, adaptive softmax, batch 20 × bptt 35, one thread):", flush=True)
     speeds = {name: [] for name in trees}
     for _ in range(args.repeats):
         for name, tree in trees.items():
             speeds[name].append(run_child(tree, args.work / "hf-train", "train", str(corpora[1]), str(args.steps))["tokens_per_s"])
-    for name, values in speeds.items():
+    for name, values in speeds.items() if args.repeats else ():
         print(f"- {name}: median {statistics.median(values):,.0f} tokens/s (runs: {', '.join(f'{v:,.0f}' for v in values)})")
-    if "baseline" in speeds:
+    if "baseline" in speeds and args.repeats:
         print(f"- this / baseline: {statistics.median(speeds['this']) / statistics.median(speeds['baseline']):.3f}")
     print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
 

@@ -87,8 +87,9 @@ class LanguageModelingData(SeqDataModule):
         direction: `forward` (left to right) or `backward` (each split's stream reversed).
         streaming: read each split as a `datasets` stream, never materialised (lm_streaming.py); the source
             must ship its own train/validation/test splits.
-        vocab_max_lines: with `streaming`, count the vocabulary over the first this many training lines
-            (None: the whole training stream, one counting pass; or give `vocab_from`).
+        vocab_max_lines: with `streaming`, count the vocabulary over the first this many training lines, a
+            bounded first pass (SentencePiece's `input_sentence_size` default); None: the whole training stream.
+            Or give `vocab_from`.
     """
 
     predict_hint = "a language model continues a prompt instead: python -m seqlit generate --ckpt_path CKPT --prompt TEXT"
@@ -111,7 +112,7 @@ class LanguageModelingData(SeqDataModule):
         vocab_from: str | None = None,
         direction: Literal["forward", "backward"] = "forward",
         streaming: bool = False,
-        vocab_max_lines: int | None = None,
+        vocab_max_lines: int | None = 1_000_000,
     ):
         # the character cuts replace the line cut of `split_fractions` (`char_cuts`)
         super().__init__(path=path, name=name, split_fractions=split_fractions if split_by == "lines" else None,
@@ -223,6 +224,8 @@ class LanguageModelingData(SeqDataModule):
         if self.streaming:
             self.require_text("train")
             counts = self.streamed_counts()
+            rank_zero_info(f"[seqlit] streaming: the vocabulary counts the first {self.vocab_max_lines or 'all'} "
+                           "training lines (data.vocab_max_lines)")
         elif self.split_by == "lines":
             self.require_text("train")
             counts = token_counts(self.split("train"), self.level, self.text_column)

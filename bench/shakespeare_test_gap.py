@@ -69,7 +69,7 @@ def main() -> None:
         if dm.level != "char":
             raise SeqlitError(f"{args.ckpt_path} is a {dm.level}-level model; pass a character-level checkpoint")
         dm.path = args.file
-        splits = dm.lines()
+        splits = {s: [line for batch in dm.text_batches(s) for line in batch] for s in ("train", "validation", "test")}
     except SeqlitError as err:
         sys.exit(f"shakespeare_test_gap: {err}")
     train_text = "\n".join(splits["train"])
@@ -79,7 +79,7 @@ def main() -> None:
         opens = next((i for i in range(len(lines) - 1) if lines[i : i + 2] == TEMPEST_OPENS), len(lines))
         plays = ["Shrew" if i < opens else "Tempest" for i in range(len(lines))]
         labels = line_groups(lines, plays)[1:]  # the first character is context, not predicted
-        nll = char_nll(model, dm.encoded(split))
+        nll = char_nll(model, torch.from_numpy(dm.encoded(split).astype("int64")))
         assert len(labels) == len(nll), (len(labels), len(nll))
         total = nll.sum().item()
         groups = [("all", lambda g: True)]

@@ -9,42 +9,53 @@ has seen everything before it.
 
 Under DDP, rows are dealt to ranks: every rank gets its own contiguous
 streams, and the union over ranks is exactly the one-process layout.
+
+The ids may be a torch tensor or a numpy array, memory-mapped from the
+`datasets` cache (token_stream.py): `batchify` and `rank_rows` return views
+of it (row r of n is the range [r*width, (r+1)*width)), and only each
+window's slice is copied into a tensor.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
 
-def batchify(ids: torch.Tensor, n_streams: int) -> torch.Tensor:
-    """(N,) -> (n_streams, N // n_streams), dropping the tail that does not fill a column."""
-    width = ids.numel() // n_streams
+def batchify(ids: torch.Tensor | np.ndarray, n_streams: int) -> torch.Tensor | np.ndarray:
+    """(N,) -> (n_streams, N // n_streams), a view, dropping the tail that does not fill a column."""
+    width = len(ids) // n_streams
     if width < 2:
-        raise ValueError(f"{ids.numel()} tokens are too few for {n_streams} streams")
-    return ids[: width * n_streams].view(n_streams, width)
+        raise ValueError(f"{len(ids)} tokens are too few for {n_streams} streams")
+    return ids[: width * n_streams].reshape(n_streams, width)
 
 
-def rank_rows(streams: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
+def rank_rows(streams: torch.Tensor | np.ndarray, rank: int, world_size: int) -> torch.Tensor | np.ndarray:
     """The rows of this rank: r, r+W, r+2W, … (each rank keeps whole, contiguous rows)."""
     return streams[rank::world_size]
 
 
 class StreamWindows(Dataset):
-    """Index (start, length) -> (inputs, targets), each (rows, length)."""
+    """Index (start, length) -> (inputs, targets), each (rows, length) int64."""
 
-    def __init__(self, streams: torch.Tensor):
+    def __init__(self, streams: torch.Tensor | np.ndarray):
         self.streams = streams
 
     def __len__(self) -> int:
-        return self.streams.size(1) - 1
+        return self.streams.shape[1] - 1
 
     def __getitem__(self, window: tuple[int, int]) -> dict[str, torch.Tensor]:
         start, length = window
-        length = min(length, self.streams.size(1) - 1 - start)
+        length = min(length, self.streams.shape[1] - 1 - start)
         x = self.streams[:, start : start + length]
         y = self.streams[:, start + 1 : start + 1 + length]
-        return {"input_ids": x, "targets": y}
+        return {"input_ids": _tensor(x), "targets": _tensor(y)}
+
+
+def _tensor(rows: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """A window as int64: a tensor's view as it is, an array's slice copied (it may be read-only or reversed)."""
+    return rows if isinstance(rows, torch.Tensor) else torch.from_numpy(np.array(rows, dtype=np.int64))
 
 
 class BPTTSampler(Sampler):

@@ -31,14 +31,26 @@ class Vocab:
         min_freq: int = 1,
     ) -> Vocab:
         """Most frequent tokens first (ties broken alphabetically, so builds are reproducible)."""
+        counts: Counter = Counter()
+        for seq in sequences:
+            counts.update(seq)
+        return cls.from_counts(counts, specials=specials, max_size=max_size, min_freq=min_freq)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Counter,
+        specials: tuple[str, ...] = (PAD, UNK),
+        max_size: int | None = None,
+        min_freq: int = 1,
+    ) -> Vocab:
+        """`build` from counts already taken (a corpus counted batch by batch, never held as one token list)."""
         if max_size is not None and max_size <= len(specials):
             raise ValueError(f"max_size must exceed the {len(specials)} special tokens, got {max_size}")
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
-        counts = Counter(t for seq in sequences for t in seq)
-        for s in specials:
-            counts.pop(s, None)
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        counts = Counter({t: c for t, c in counts.items() if t not in specials and c >= min_freq})
+        ranked = sorted(counts, key=lambda t: (-counts[t], t))
         if max_size is not None:
             ranked = ranked[: max_size - len(specials)]
         return cls(list(specials) + ranked, unk=UNK if UNK in specials else None)

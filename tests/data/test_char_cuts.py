@@ -34,7 +34,7 @@ def test_nanogpt_cut_is_character_exact_and_test_is_the_validation_text(corpus, 
         cuts = dm.char_cuts()
     assert cuts == {"train": TEXT[:cut], "validation": TEXT[cut:], "test": TEXT[cut:]}
     assert decoded(dm, "train") == TEXT[:cut]  # no newline added at the end of the file or at the cut
-    assert dm.encoded("validation").numel() == dm.encoded("test").numel() == n - cut
+    assert dm.encoded("validation").size == dm.encoded("test").size == n - cut
     assert "train 107, validation 12, test 12 (test = validation: nanoGPT has no test split)" in caplog.text
 
 
@@ -56,9 +56,10 @@ def test_a_source_of_rows_is_its_lines_joined_by_newlines(tmp_path):
 
 def test_the_lines_split_is_unchanged(corpus):
     dm = LanguageModelingData(path=str(corpus), level="char", split_fractions=(0.8, 0.1, 0.1))
-    assert {s: len(v) for s, v in dm.lines().items()} == {"train": 8, "validation": 1, "test": 2}
-    assert dm.lines()["test"] == ["line 0009.", "last line"]
-    assert dm.encoded("test").numel() == 21  # each line ends in a newline, the file's last too
+    assert {s: len(dm.split(s)) for s in ("train", "validation", "test")} == {"train": 8, "validation": 1, "test": 2}
+    assert list(dm.text_batches("test")) == [["line 0009.", "last line"]]
+    # each line ends in a newline, the file's last too; characters unseen in training are <unk>
+    assert dm.encoded("test").tolist() == dm.vocab.encode("line 0009.\nlast line\n")
 
 
 def test_char_cuts_errors(corpus, tmp_path):

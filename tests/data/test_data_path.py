@@ -37,8 +37,8 @@ def test_penn_treebank_folder_trains_a_language_model_as_it_ships(tmp_path):
     for split, n in (("train", 40), ("valid", 8), ("test", 8)):
         (tmp_path / f"ptb.{split}.txt").write_text("".join(f" the cat {i % 5} sat \n" for i in range(n)), encoding="utf-8")
     dm = LanguageModelingData(path=str(tmp_path), batch_size=2, eval_batch_size=2, bptt=4)
-    assert {s: len(lines) for s, lines in dm.lines().items()} == {"train": 40, "validation": 8, "test": 8}
-    assert dm.encoded("validation").numel() == 8 * 5  # four words and <eos> per line
+    assert {s: len(dm.split(s)) for s in ("train", "validation", "test")} == {"train": 40, "validation": 8, "test": 8}
+    assert dm.encoded("validation").size == 8 * 5  # four words and <eos> per line
     assert next(iter(dm.train_dataloader()))["input_ids"].shape == (2, 4)
 
 

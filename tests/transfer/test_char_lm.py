@@ -116,7 +116,7 @@ def test_a_backward_lm_reads_each_split_reversed(tiny_corpus):
         dm = LanguageModelingData(path=str(tiny_corpus), level="char", direction=direction, seed=0)
         streams[direction] = dm.encoded("train")
         assert dm.vocab_state().get("direction", "forward") == direction
-    assert torch.equal(streams["backward"], streams["forward"].flip(0))
+    assert (streams["backward"] == streams["forward"][::-1]).all()  # id arrays (numpy), the backward one a reversed view
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,8 @@ class SeqlitCLI(LightningCLI):
         command uses, and that the checkpoint given (if any) fits the model and the data."""
         if isinstance(self.datamodule, SeqDataModule):
             self.datamodule.check(self.subcommand)
+            if self.subcommand == "fit" and self.config.fit.test_after_fit:
+                self.datamodule.check("test")  # the test split too: its errors must not wait for the whole budget
         path = self._get(self.config, "ckpt_path")
         if path and os.path.isfile(path):
             ckpt = load_checkpoint(path)

@@ -47,6 +47,7 @@ from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
 from seqlit.callbacks.checkpoints import BestAndLastCheckpoint, ContinueRun
+from seqlit.callbacks.interrupt import StopOnSignal
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
@@ -159,6 +160,8 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
         if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
             callbacks.append(RequeueAtStepBoundary())
+        if self.subcommand in ("fit", "predict"):  # SIGTERM / Ctrl-C: a resumable fit, a predict that stops
+            callbacks.append(StopOnSignal())
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from seqlit import signals
 from seqlit.commands import top_level
 from seqlit.config_errors import summarize
 from seqlit.config_source import with_source
@@ -49,15 +50,22 @@ def user_error(err: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
+    """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback); a command
+    stopped by a signal exits 128 + its number (seqlit/signals.py)."""
     os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
     argv = sys.argv[1:] if argv is None else argv
     status = top_level(argv)
     if status is not None:
         sys.exit(status)
     try:
-        run(argv)
-    except Exception as err:
+        with signals.handled():
+            run(argv)
+    except BaseException as err:
+        signum = signals.received()
+        if signum is not None:  # stopped by SIGTERM / Ctrl-C (seqlit/signals.py): whatever it raised on the way
+            sys.exit(128 + signum)
+        if not isinstance(err, Exception):
+            raise
         message = user_error(err)
         if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
             raise

@@ -1,0 +1,28 @@
+"""Test-only callbacks that send this process a real signal at a chosen point, so a fault lands where the test
+says whatever the machine's load (no race between the run and the test's timing)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytorch_lightning as pl
+
+
+class SignalAt(pl.Callback):
+    """Send `signum` (a name: SIGTERM, SIGINT) to this process as training step `step` starts, or as predict
+    batch `step` starts; `times` of them in a row (2: the second must stop the process at once)."""
+
+    def __init__(self, step: int, signum: str = "SIGTERM", times: int = 1):
+        self.step, self.signum, self.times = step, signal.Signals[signum], times
+
+    def _send(self, index: int) -> None:
+        if index == self.step:
+            for _ in range(self.times):
+                os.kill(os.getpid(), self.signum)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._send(trainer.global_step)
+
+    def on_predict_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        self._send(batch_idx)

@@ -60,6 +60,7 @@ from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.seeds import check_seed
 from seqlit.storage import check_writable, local_path, tried
 from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
@@ -86,6 +87,12 @@ class SeqlitCLI(LightningCLI):
         parser.add_argument("--predict_output", type=str, default="-",
                             help="predict: JSON-lines file for the predictions, the first of them also shown "
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
+
+    def _set_seed(self) -> None:
+        seed = self._get(self.config, "seed_everything")
+        if seed not in (None, True, False):  # out of range, Lightning warns and picks a random seed instead
+            check_seed(seed, "--seed_everything")
+        super()._set_seed()
 
     def before_instantiate_classes(self) -> None:
         quiet(self.subcommand, resuming=self._continues_run())

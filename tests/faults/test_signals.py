@@ -8,11 +8,17 @@ that validation follows goes through the other path, so over runs both are cover
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
+import yaml
 
 from tests.conftest import REPO, run_seqlit
 
@@ -31,7 +37,7 @@ def signal_at(step: int, signum: str = "SIGTERM", times: int = 1) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, ):
+def uninterrupted(tmp_path_factory):
     """(work folder, args, the uninterrupted run's last.ckpt)."""
     work = tmp_path_factory.mktemp("signals")
     corpus = work / "corpus.txt"
@@ -96,3 +102,36 @@ def test_predict_stops_at_the_next_batch_and_writes_nothing_partial(tmp_path, si
     assert f"predict stopped by {signum} after 3 batch(es): no predictions were written" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temporary file
+
+
+def test_sigterm_stops_the_benchmark_after_the_running_entry_saves(tmp_path):
+    """At a random moment of an entry: the entry gets the signal, saves and stops; the benchmark exits 143 within
+    seconds, and results.jsonl holds no record of the interrupted entry (nor a broken line)."""
+    suite = yaml.safe_load((REPO / "configs" / "benchmarks" / "tiny.yaml").read_text())
+    suite["entries"] = [{"name": "pydoc-char-gru", "dataset": "pydoc_topics", "seeds": [0, 1]}]
+    suite["defaults"]["budget"]["max_steps"] = 100_000  # far more than the test waits for
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline"}
+    proc = subprocess.Popen([sys.executable, "-m", "seqlit", "benchmark", "--suite", str(path), "--out", str(out),
+                             "--wandb", "false"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("runs/pydoc-char-gru/*/checkpoints")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+            time.sleep(0.2)
+        time.sleep(random.uniform(0.5, 3.0))  # somewhere in training
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        log, _ = proc.communicate(timeout=60)
+        stopped_in = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, log.decode()[-3000:]
+    assert stopped_in < 20, stopped_in
+    assert not (out / "results.jsonl").exists() or (out / "results.jsonl").read_text() == ""
+    (run,) = out.glob("runs/pydoc-char-gru/*/")
+    results = json.loads(next(run.rglob("results.json")).read_text())
+    assert results["status"] == "interrupted" and 0 < results["global_step"] < 100_000

@@ -53,6 +53,7 @@ from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
+from seqlit.callbacks.url_root import CheckpointsUnderRoot
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
@@ -62,7 +63,7 @@ from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.seeds import check_seed
 from seqlit.storage import check_writable, local_path, tried
-from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
+from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
 
@@ -108,6 +109,7 @@ class SeqlitCLI(LightningCLI):
         if problem:
             raise SeqlitError(problem)
         no_logger_unless_asked(self.subcommand, config.trainer, sys.argv[1:])
+        self._url_root = str(config.trainer.default_root_dir) if keeps_wandb_local(config.trainer) else None
         logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
@@ -153,6 +155,8 @@ class SeqlitCLI(LightningCLI):
                                                    enable_version_counter=False))
         if self._continues_run():
             callbacks.append(ContinueRun(self._get(self.config, "ckpt_path")))
+        elif self._url_root:  # checkpoints under the URL root, not beside W&B's local files
+            callbacks.append(CheckpointsUnderRoot(self._url_root))
         every = self._get(self.config, "checkpoint_every_n_steps")
         if self.subcommand == "fit" and every is not None:
             if every < 1:

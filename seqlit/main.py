@@ -12,6 +12,7 @@ import os
 import sys
 
 from seqlit import signals
+from seqlit.allocation import allocation_failure
 from seqlit.commands import top_level
 from seqlit.config_errors import summarize
 from seqlit.config_source import with_source
@@ -34,11 +35,15 @@ def run(argv: list[str]) -> None:
 
 def user_error(err: BaseException) -> str | None:
     """The one-line message if `err` (or what caused it) is bad input, else None."""
-    seen = err
-    while seen is not None:
+    chain, seen = [], err
+    while seen is not None and seen not in chain:
         if isinstance(seen, SeqlitError):
             return str(seen)
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    oom = allocation_failure(chain)
+    if oom is not None:
+        return oom
     if isinstance(err, argparse.ArgumentError):
         return summarize(str(err))
     if type(err).__name__ == "MisconfigurationException":  # Lightning's own "this trainer setting is invalid"

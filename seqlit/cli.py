@@ -59,6 +59,7 @@ from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
+from seqlit.precision import check_precision
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.seeds import check_seed
@@ -140,6 +141,7 @@ class SeqlitCLI(LightningCLI):
 
     def before_run(self) -> None:
         self.check_data()
+        check_precision(self.trainer.precision, self.model, self.trainer.strategy.root_device)
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 

@@ -59,6 +59,7 @@ from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
+from seqlit.long_work import check_predict_file, check_window
 from seqlit.precision import check_precision
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
@@ -86,6 +87,9 @@ class SeqlitCLI(LightningCLI):
                                  "small shared CPU: spinning OpenMP threads slow down ten-fold when a core is busy.")
         parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
                             help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
+        parser.add_argument("--check_memory", type=bool, default=True,
+                            help="refuse a predict line or a training window (bptt) whose rough memory estimate "
+                                 "exceeds the device's (false: try anyway)")
         parser.add_argument("--predict_output", type=str, default="-",
                             help="predict: JSON-lines file for the predictions, the first of them also shown "
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
@@ -141,7 +145,13 @@ class SeqlitCLI(LightningCLI):
 
     def before_run(self) -> None:
         self.check_data()
-        check_precision(self.trainer.precision, self.model, self.trainer.strategy.root_device)
+        device = self.trainer.strategy.root_device
+        check_precision(self.trainer.precision, self.model, device)
+        check_memory = self._get(self.config, "check_memory")
+        if self.subcommand == "predict":
+            check_predict_file(getattr(self.datamodule, "predict_file", None), self.model, device, check_memory)
+        if self.subcommand == "fit":
+            check_window(self.datamodule, self.model, device, check_memory)
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 

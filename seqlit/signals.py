@@ -30,8 +30,9 @@ _deferring: list[tuple[str, Callable[[int], None] | None]] = []  # (what the wor
 _children: set[int] = set()
 
 
-class Interrupted(Exception):
-    """The command was stopped by a signal; `seqlit.main` exits 128 + `signum`."""
+class Interrupted(BaseException):
+    """The command was stopped by a signal; `seqlit.main` exits 128 + `signum`. A BaseException, as
+    KeyboardInterrupt is, so that no library's `except Exception` swallows it."""
 
     def __init__(self, signum: int):
         self.signum = signum

@@ -42,6 +42,9 @@ class StopOnSignal(Callback):
         signals.undefer(self._token)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.world_size > 1:  # every rank saves at the same step, or the collective save would hang
+            trainer._signal_connector.received_sigterm = trainer.strategy.reduce_boolean_decision(
+                trainer.received_sigterm, all=False)
         if not trainer.received_sigterm:
             return
         loop = trainer.fit_loop.epoch_loop

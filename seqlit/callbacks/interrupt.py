@@ -88,6 +88,9 @@ class StopOnSignal(Callback):
             return
         if trainer.state.fn != "fit":
             return
+        if self._token is None:  # the sanity check, or setting up: nothing trained, nothing to save
+            signals.say(f"[seqlit] fit stopped by {signals.name(signum)} before training started: nothing was saved")
+            return
         last = save_last(trainer)
         for callback in trainer.callbacks:
             if isinstance(callback, RunResults):

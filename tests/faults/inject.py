@@ -11,7 +11,8 @@ import pytorch_lightning as pl
 
 class SignalAt(pl.Callback):
     """Send `signum` (a name: SIGTERM, SIGINT) to this process as training step `step` starts, or as predict
-    batch `step` starts; `times` of them in a row (2: the second must stop the process at once)."""
+    batch `step` starts (-1: as the sanity check starts, before any training); `times` of them in a row (2: the
+    second must stop the process at once)."""
 
     def __init__(self, step: int, signum: str = "SIGTERM", times: int = 1):
         self.step, self.signum, self.times = step, signal.Signals[signum], times
@@ -26,3 +27,6 @@ class SignalAt(pl.Callback):
 
     def on_predict_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
         self._send(batch_idx)
+
+    def on_sanity_check_start(self, trainer, pl_module) -> None:
+        self._send(-1)

@@ -92,6 +92,15 @@ def test_a_second_signal_exits_at_once(uninterrupted):
     assert not (work / "twice" / "results.json").exists()  # nothing claims the run was saved
 
 
+def test_a_signal_before_training_stops_at_once_and_saves_nothing(uninterrupted):
+    work, args, _ = uninterrupted
+    cut = run_seqlit("fit", *args, "--trainer.default_root_dir", "early", *signal_at(-1), cwd=work, check=False)
+    assert cut.returncode == 143, cut.stderr[-2000:]
+    assert "fit stopped by SIGTERM before training started: nothing was saved" in cut.stderr
+    assert "Traceback" not in cut.stderr
+    assert not list((work / "early").rglob("*.ckpt")) and not (work / "early" / "results.json").exists()
+
+
 @pytest.mark.parametrize("signum, code", [("SIGTERM", 143), ("SIGINT", 130)])
 def test_predict_stops_at_the_next_batch_and_writes_nothing_partial(tmp_path, signum, code):
     (tmp_path / "in.txt").write_text("".join(f"Maria works in Paris {i} .\n" for i in range(200)), encoding="utf-8")

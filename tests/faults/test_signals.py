@@ -31,9 +31,10 @@ FIT = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--data.init_args.
        "--trainer.logger", "false", "--trainer.val_check_interval", str(VAL_EVERY), "--trainer.limit_val_batches", "2"]
 
 
-def signal_at(step: int, signum: str = "SIGTERM", times: int = 1) -> list[str]:
+def signal_at(step: int, signum: str = "SIGTERM", times: int = 1, in_validation: bool = False) -> list[str]:
     return ["--trainer.callbacks+=tests.faults.inject.SignalAt", "--trainer.callbacks.step", str(step),
-            "--trainer.callbacks.signum", signum, "--trainer.callbacks.times", str(times)]
+            "--trainer.callbacks.signum", signum, "--trainer.callbacks.times", str(times),
+            "--trainer.callbacks.in_validation", str(in_validation).lower()]
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +48,18 @@ def uninterrupted(tmp_path_factory):
     return work, args, torch.load(work / "full" / "checkpoints" / "last.ckpt", weights_only=True)
 
 
-def interrupt_and_resume(uninterrupted, name: str, step: int, signum: str = "SIGTERM") -> None:
+def interrupt_and_resume(uninterrupted, name: str, step: int, signum: str = "SIGTERM", in_validation: bool = False) -> None:
     work, args, full = uninterrupted
     root = ["--trainer.default_root_dir", name]
-    cut = run_seqlit("fit", *args, *root, *signal_at(step, signum), cwd=work, check=False)
+    cut = run_seqlit("fit", *args, *root, *signal_at(step, signum, in_validation=in_validation), cwd=work, check=False)
     why = f"{signum} at step {step}:\n{cut.stderr[-3000:]}"
     assert cut.returncode == 128 + {"SIGTERM": 15, "SIGINT": 2}[signum], why
     assert "Traceback" not in cut.stderr, why
     results = json.loads((work / name / "results.json").read_text())
     last = torch.load(work / name / "checkpoints" / "last.ckpt", weights_only=True)
     assert results["status"] == "interrupted" and results["signal"] == signum, results
-    assert results["global_step"] == last["global_step"] > step, (results["global_step"], last["global_step"], why)
+    earliest = step if in_validation else step + 1  # the step it came in is finished
+    assert results["global_step"] == last["global_step"] >= earliest, (results["global_step"], last["global_step"], why)
     assert last["global_step"] < full["global_step"], why  # it did stop early
     (hint,) = re.findall(r"to resume, run the same command with --ckpt_path (\S+)", cut.stderr)
     assert hint.endswith(f"{name}/checkpoints/last.ckpt"), hint
@@ -78,6 +80,11 @@ def test_sigterm_at_a_random_step_of_fit_resumes_exactly(uninterrupted):
 def test_sigterm_before_a_validation_lets_it_finish(uninterrupted):
     """The step before a validation: the validation runs whole, writes last.ckpt, then fit stops."""
     interrupt_and_resume(uninterrupted, "before_val", VAL_EVERY - 1)
+
+
+def test_sigterm_during_a_validation_lets_it_finish(uninterrupted):
+    """Lightning alone would stop the validation after one batch; a resume from there would skip the rest."""
+    interrupt_and_resume(uninterrupted, "in_val", 2 * VAL_EVERY, in_validation=True)
 
 
 def test_ctrl_c_in_fit_stops_the_same_way_and_exits_130(uninterrupted):

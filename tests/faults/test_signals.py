@@ -48,7 +48,8 @@ def uninterrupted(tmp_path_factory):
     return work, args, torch.load(work / "full" / "checkpoints" / "last.ckpt", weights_only=True)
 
 
-def interrupt_and_resume(uninterrupted, name: str, step: int, signum: str = "SIGTERM", in_validation: bool = False) -> None:
+def interrupt_and_resume(uninterrupted, name: str, step: int, signum: str = "SIGTERM", in_validation: bool = False) -> dict:
+    """The interrupted run's results.json, once the checks pass."""
     work, args, full = uninterrupted
     root = ["--trainer.default_root_dir", name]
     cut = run_seqlit("fit", *args, *root, *signal_at(step, signum, in_validation=in_validation), cwd=work, check=False)
@@ -70,6 +71,7 @@ def interrupt_and_resume(uninterrupted, name: str, step: int, signum: str = "SIG
     assert resumed["global_step"] == full["global_step"]
     differ = [k for k in full["state_dict"] if not torch.equal(full["state_dict"][k], resumed["state_dict"][k])]
     assert not differ, f"{why}\nweights differ after the resume: {differ}"
+    return results
 
 
 def test_sigterm_at_a_random_step_of_fit_resumes_exactly(uninterrupted):
@@ -79,12 +81,14 @@ def test_sigterm_at_a_random_step_of_fit_resumes_exactly(uninterrupted):
 
 def test_sigterm_before_a_validation_lets_it_finish(uninterrupted):
     """The step before a validation: the validation runs whole, writes last.ckpt, then fit stops."""
-    interrupt_and_resume(uninterrupted, "before_val", VAL_EVERY - 1)
+    results = interrupt_and_resume(uninterrupted, "before_val", VAL_EVERY - 1)
+    assert [v["step"] for v in results["validation"]] == [VAL_EVERY]
 
 
 def test_sigterm_during_a_validation_lets_it_finish(uninterrupted):
     """Lightning alone would stop the validation after one batch; a resume from there would skip the rest."""
-    interrupt_and_resume(uninterrupted, "in_val", 2 * VAL_EVERY, in_validation=True)
+    results = interrupt_and_resume(uninterrupted, "in_val", 2 * VAL_EVERY, in_validation=True)
+    assert [v["step"] for v in results["validation"]] == [VAL_EVERY, 2 * VAL_EVERY]  # the last one whole
 
 
 def test_ctrl_c_in_fit_stops_the_same_way_and_exits_130(uninterrupted):

@@ -5,10 +5,11 @@ training step (or validation batch) by raising `SIGTERMException`, a `SystemExit
 exited 0 with no final checkpoint and no results.json. Built on that, for `fit`:
 
 * a first SIGINT sets the same flag, so Ctrl-C stops the same way (seqlit/signals.py records either);
-* after the training step the signal came in, `last.ckpt` is saved there, the point `MidEpochCheckpoint`
-  saves at, so the resume is exact (docs/resume.md); a step that validation follows, or a signal during
-  validation, lets that validation finish first (Lightning would stop it after one batch, and a resume from
-  the middle of it would skip it), and the default checkpoint then writes `last.ckpt`;
+* where Lightning stops, after the training step the signal came in, `last.ckpt` is saved (`on_exception`,
+  as Lightning's `OnExceptionCheckpoint` does): the resume is exact, as from a mid-epoch checkpoint
+  (docs/resume.md); a step that validation follows, or a signal during validation, lets that validation
+  finish first (Lightning would stop it after one batch, its metrics and best checkpoint lost), and the
+  default checkpoint writes `last.ckpt` after it;
 * results.json gets `"status": "interrupted"`, the signal and the step; one line says how to resume, and
   `seqlit.main` exits 128 + the signal (143 for SIGTERM).
 
@@ -45,14 +46,9 @@ class StopOnSignal(Callback):
         if trainer.world_size > 1:  # every rank saves at the same step, or the collective save would hang
             trainer._signal_connector.received_sigterm = trainer.strategy.reduce_boolean_decision(
                 trainer.received_sigterm, all=False)
-        if not trainer.received_sigterm:
-            return
-        loop = trainer.fit_loop.epoch_loop
-        if loop._should_check_val_fx(trainer.fit_loop._data_fetcher):
+        if trainer.received_sigterm and trainer.fit_loop.epoch_loop._should_check_val_fx(trainer.fit_loop._data_fetcher):
             trainer._signal_connector.received_sigterm = False  # until the validation that follows has ended
             self._after_validation = True
-        elif not loop.batch_progress.is_last_batch:
-            save_last(trainer)
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if trainer.state.fn == "fit" and trainer.received_sigterm:

@@ -15,7 +15,7 @@ import pytest
 from seqlit.callbacks.samples import continuation, encode_prompt
 from seqlit.generate import TextStream, load_language_model
 from seqlit.generation import sample
-from tests.conftest import REPO, run_seqlit
+from tests.conftest import REPO
 from tests.test_bad_input import one_line_error, seqlit
 
 LEGACY = REPO / "tests" / "fixtures" / "legacy"

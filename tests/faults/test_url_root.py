@@ -5,7 +5,6 @@ checkpoints, config.yaml and results.json under the URL, nothing under ./runs bu
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import torch
 

@@ -47,20 +47,25 @@ from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
 from seqlit.callbacks.checkpoints import BestAndLastCheckpoint, ContinueRun
+from seqlit.callbacks.interrupt import StopOnSignal
 from seqlit.callbacks.mid_epoch_checkpoint import MidEpochCheckpoint
 from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
+from seqlit.callbacks.url_root import CheckpointsUnderRoot
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
+from seqlit.long_work import check_predict_file, check_window
+from seqlit.precision import check_precision
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.seeds import check_seed
 from seqlit.storage import check_writable, local_path, tried
-from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
+from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
 
@@ -82,9 +87,18 @@ class SeqlitCLI(LightningCLI):
                                  "small shared CPU: spinning OpenMP threads slow down ten-fold when a core is busy.")
         parser.add_argument("--checkpoint_every_n_steps", type=Optional[int], default=None,
                             help="fit: also save last.ckpt every N training steps, mid-epoch (resume with --ckpt_path last).")
+        parser.add_argument("--check_memory", type=bool, default=True,
+                            help="refuse a predict line or a training window (bptt) whose rough memory estimate "
+                                 "exceeds the device's (false: try anyway)")
         parser.add_argument("--predict_output", type=str, default="-",
                             help="predict: JSON-lines file for the predictions, the first of them also shown "
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
+
+    def _set_seed(self) -> None:
+        seed = self._get(self.config, "seed_everything")
+        if seed not in (None, True, False):  # out of range, Lightning warns and picks a random seed instead
+            check_seed(seed, "--seed_everything")
+        super()._set_seed()
 
     def before_instantiate_classes(self) -> None:
         quiet(self.subcommand, resuming=self._continues_run())
@@ -100,6 +114,7 @@ class SeqlitCLI(LightningCLI):
         if problem:
             raise SeqlitError(problem)
         no_logger_unless_asked(self.subcommand, config.trainer, sys.argv[1:])
+        self._url_root = str(config.trainer.default_root_dir) if keeps_wandb_local(config.trainer) else None
         logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
@@ -118,6 +133,8 @@ class SeqlitCLI(LightningCLI):
         command uses, and that the checkpoint given (if any) fits the model and the data."""
         if isinstance(self.datamodule, SeqDataModule):
             self.datamodule.check(self.subcommand)
+            if self.subcommand == "fit" and self.config.fit.test_after_fit:
+                self.datamodule.check("test")  # the test split too: its errors must not wait for the whole budget
         path = self._get(self.config, "ckpt_path")
         if path and os.path.isfile(path):
             ckpt = load_checkpoint(path)
@@ -128,6 +145,13 @@ class SeqlitCLI(LightningCLI):
 
     def before_run(self) -> None:
         self.check_data()
+        device = self.trainer.strategy.root_device
+        check_precision(self.trainer.precision, self.model, device)
+        check_memory = self._get(self.config, "check_memory")
+        if self.subcommand == "predict":
+            check_predict_file(getattr(self.datamodule, "predict_file", None), self.model, device, check_memory)
+        if self.subcommand == "fit":
+            check_window(self.datamodule, self.model, device, check_memory)
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 
@@ -143,6 +167,8 @@ class SeqlitCLI(LightningCLI):
                                                    enable_version_counter=False))
         if self._continues_run():
             callbacks.append(ContinueRun(self._get(self.config, "ckpt_path")))
+        elif self._url_root:  # checkpoints under the URL root, not beside W&B's local files
+            callbacks.append(CheckpointsUnderRoot(self._url_root))
         every = self._get(self.config, "checkpoint_every_n_steps")
         if self.subcommand == "fit" and every is not None:
             if every < 1:
@@ -157,6 +183,8 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
         if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
             callbacks.append(RequeueAtStepBoundary())
+        if self.subcommand in ("fit", "predict"):  # SIGTERM / Ctrl-C: a resumable fit, a predict that stops
+            callbacks.append(StopOnSignal())
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []

@@ -11,6 +11,8 @@ import argparse
 import os
 import sys
 
+from seqlit import signals
+from seqlit.allocation import allocation_failure
 from seqlit.commands import top_level
 from seqlit.config_errors import summarize
 from seqlit.config_source import with_source
@@ -33,11 +35,15 @@ def run(argv: list[str]) -> None:
 
 def user_error(err: BaseException) -> str | None:
     """The one-line message if `err` (or what caused it) is bad input, else None."""
-    seen = err
-    while seen is not None:
+    chain, seen = [], err
+    while seen is not None and seen not in chain:
         if isinstance(seen, SeqlitError):
             return str(seen)
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    oom = allocation_failure(chain)
+    if oom is not None:
+        return oom
     if isinstance(err, argparse.ArgumentError):
         return summarize(str(err))
     if type(err).__name__ == "MisconfigurationException":  # Lightning's own "this trainer setting is invalid"
@@ -49,15 +55,22 @@ def user_error(err: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback)."""
+    """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback); a command
+    stopped by a signal exits 128 + its number (seqlit/signals.py)."""
     os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
     argv = sys.argv[1:] if argv is None else argv
     status = top_level(argv)
     if status is not None:
         sys.exit(status)
     try:
-        run(argv)
-    except Exception as err:
+        with signals.handled():
+            run(argv)
+    except BaseException as err:
+        signum = signals.received()
+        if signum is not None:  # stopped by SIGTERM / Ctrl-C (seqlit/signals.py): whatever it raised on the way
+            sys.exit(128 + signum)
+        if not isinstance(err, Exception):
+            raise
         message = user_error(err)
         if message is None or os.environ.get("SEQLIT_DEBUG") == "1":
             raise

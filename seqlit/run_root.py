@@ -9,8 +9,10 @@ when DIR is given, the loggers' folders are read from it:
 * any other relative `save_dir` (a CSV or TensorBoard logger's, say) is read from DIR, not from the working
   directory: `--trainer.logger.save_dir logs` writes `DIR/logs/…`; an absolute one is kept.
 
-Without a logger Lightning already puts everything in DIR. Only local folders: W&B writes through the local
-file system, so with a URL (`memory://`, `s3://`) as DIR the loggers' folders are left as given.
+Without a logger Lightning already puts everything in DIR. A URL as DIR (`file://`, `memory://`, `s3://`):
+W&B writes through the local file system, so its files stay local (`wandb_local_dir`: `runs/wandb/…`, or
+`$WANDB_DIR/wandb/…`) while the run's checkpoints, config.yaml and results.json go to
+`DIR/<project>/<run id>/` (seqlit/callbacks/url_root.py); other loggers' relative folders are read from DIR.
 """
 
 from __future__ import annotations
@@ -20,19 +22,39 @@ import os
 DEFAULT_SAVE_DIR = "runs"  # where seqlit's default logger writes when no default_root_dir is given
 
 
+def wandb_local_dir() -> str:
+    """Where W&B's own files go when the run's root is a URL: `$WANDB_DIR`, else `runs` (`runs/wandb/…`)."""
+    return os.environ.get("WANDB_DIR") or DEFAULT_SAVE_DIR
+
+
+def keeps_wandb_local(trainer_config) -> bool:
+    """A URL root with a W&B logger: its checkpoints need `seqlit.callbacks.url_root.CheckpointsUnderRoot`."""
+    root = trainer_config.get("default_root_dir")
+    return bool(root) and "://" in str(root) and any(_is_wandb(logger) for logger in _loggers(trainer_config))
+
+
+def _loggers(trainer_config) -> list:
+    loggers = trainer_config.get("logger")
+    return [logger for logger in (loggers if isinstance(loggers, list) else [loggers])
+            if getattr(logger, "init_args", None) is not None]
+
+
+def _is_wandb(logger) -> bool:
+    return str(logger.class_path).rpartition(".")[2] == "WandbLogger"
+
+
 def logs_under_root(trainer_config) -> None:
     """Read the loggers' folders from `trainer.default_root_dir` when one is given (in place)."""
     root = trainer_config.get("default_root_dir")
-    if not root or "://" in str(root):
+    if not root:
         return
-    loggers = trainer_config.get("logger")
-    for logger in loggers if isinstance(loggers, list) else [loggers]:
-        args = getattr(logger, "init_args", None)
-        if args is None:
-            continue
+    remote = "://" in str(root)
+    for logger in _loggers(trainer_config):
+        args = logger.init_args
         save_dir = args.get("save_dir")
-        wandb = str(logger.class_path).rpartition(".")[2] == "WandbLogger"
-        if wandb and save_dir in (None, DEFAULT_SAVE_DIR):
-            args["save_dir"] = str(root)
+        if _is_wandb(logger) and save_dir in (None, DEFAULT_SAVE_DIR):
+            args["save_dir"] = wandb_local_dir() if remote else str(root)
+        elif _is_wandb(logger) and remote:
+            continue  # a local folder the user chose for W&B's files
         elif save_dir is not None and "://" not in str(save_dir) and not os.path.isabs(os.path.expanduser(str(save_dir))):
-            args["save_dir"] = os.path.join(str(root), str(save_dir))
+            args["save_dir"] = (f"{str(root).rstrip('/')}/{save_dir}" if remote else os.path.join(str(root), str(save_dir)))

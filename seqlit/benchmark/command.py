@@ -14,6 +14,7 @@ import shlex
 import uuid
 from datetime import datetime
 
+from seqlit import signals
 from seqlit.benchmark import compare, dependencies, leaderboard, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry, runs_dir
 from seqlit.benchmark.seeds import summarize
@@ -86,6 +87,8 @@ def main(argv: list[str]) -> None:
         print(f"[benchmark] the tree at {source['commit']} has uncommitted changes (or is not a git checkout): "
               "these records are marked dirty and are no baseline unless --allow_dirty_baseline", flush=True)
     current, rows, done = {}, [], {}
+    # a signal stops after the running entry, which gets it too and saves where it is (seqlit/signals.py)
+    signals.defer("entry (it is sent the signal too)")
     for i, entry in enumerate(entries, 1):
         run_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         run = []
@@ -103,6 +106,7 @@ def main(argv: list[str]) -> None:
                 print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
                       f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "
                       f"CPU share {row.get('cpu_share')}", flush=True)
+            signals.check()  # an entry stopped by a signal gets no record: results.jsonl holds whole runs
             results.append(results_file, row)
             run.append(row)
             rows.append(row)

@@ -26,6 +26,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from seqlit import signals
 from seqlit.benchmark.compare import direction
 from seqlit.benchmark.suite import Entry
 from seqlit.errors import SeqlitError
@@ -114,13 +115,17 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, 
 
     The CPU seconds (user + system, all threads) against wall time x threads tell whether the entry had
     its cores to itself: under a `max_time` budget a run that shares them trains fewer steps, so both its
-    throughput and its quality are not comparable, and the record shows it (`cpu_share`)."""
+    throughput and its quality are not comparable, and the record shows it (`cpu_share`). A SIGTERM or Ctrl-C
+    the benchmark gets is passed on to it: a fit saves where it is and exits 143."""
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
-        _, status, usage = os.wait4(proc.pid, 0)
+        # its own process group: a Ctrl-C at the terminal reaches it once, forwarded (seqlit/signals.py), not
+        # twice (the terminal's and the forwarded one), which would stop it before it saves
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}, process_group=0)
+        with signals.forward_to(proc.pid):
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak_bytes = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux

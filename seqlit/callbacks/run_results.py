@@ -3,7 +3,8 @@
 Printed logs are for people; a program that wants a run's outcome (the
 benchmark runner, a sweep script) reads this file instead of scraping them:
 
-    {"stages": ["fit", "test"],                      # trainer calls of this process, in order
+    {"status": "finished",                           # or "interrupted" (with "signal": "SIGTERM") when a signal stopped fit
+     "stages": ["fit", "test"],                      # trainer calls of this process, in order
      "metrics": {"val/bpc": 4.51, "test/bpc": 4.50, "train/tokens_per_s": 61883.0, ...},   # final values
      "tokens_per_s": 61883.0,                        # training throughput (the Throughput callback), or null
      "best_checkpoint": ".../checkpoints/best-epoch=0-step=30.ckpt",   # or null
@@ -88,9 +89,22 @@ class RunResults(pl.Callback):
             if run is not None:
                 self.add_evaluation(run, trainer, pl_module, stage)
             return
+        self.write_results(trainer, pl_module)
+
+    def interrupted(self, trainer, pl_module, stage: str, signal_name: str) -> None:
+        """A signal stopped `stage` (seqlit/callbacks/interrupt.py), which then has no teardown: write
+        results.json now, with `"status": "interrupted"` and the signal."""
+        self.stages.append(stage)
+        self.metrics.update(_floats(trainer.callback_metrics))
+        if trainer.is_global_zero:
+            self.write_results(trainer, pl_module, status="interrupted", signal=signal_name)
+
+    def write_results(self, trainer, pl_module, status: str = "finished", **extra) -> None:
         folder = run_dir(trainer)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         results = {
+            "status": status,
+            **extra,
             "stages": self.stages,
             "metrics": self.metrics,
             "tokens_per_s": self.metrics.get("train/tokens_per_s"),

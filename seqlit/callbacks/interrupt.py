@@ -1,0 +1,111 @@
+"""SIGTERM (or Ctrl-C) during `fit` saves a resumable run; during `predict` it stops at the next batch.
+
+Lightning 2.6 already records SIGTERM (`trainer.received_sigterm`) and its loops stop on it after the current
+training step (or validation batch) by raising `SIGTERMException`, a `SystemExit` with no code: the process
+exited 0 with no final checkpoint and no results.json. Built on that, for `fit`:
+
+* a first SIGINT sets the same flag, so Ctrl-C stops the same way (seqlit/signals.py records either);
+* where Lightning stops, after the training step the signal came in, `last.ckpt` is saved (`on_exception`,
+  as Lightning's `OnExceptionCheckpoint` does): the resume is exact, as from a mid-epoch checkpoint
+  (docs/resume.md); a step that validation follows, or a signal during validation, lets that validation
+  finish first (Lightning would stop it after one batch, its metrics and best checkpoint lost), and the
+  default checkpoint writes `last.ckpt` after it;
+* results.json gets `"status": "interrupted"`, the signal and the step; one line says how to resume, and
+  `seqlit.main` exits 128 + the signal (143 for SIGTERM).
+
+`predict` has no such check in Lightning (SIGTERM was logged and ignored): here the next batch does not start.
+Its records are written once, at the end, atomically, so an interrupted predict leaves no output file.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from pytorch_lightning.callbacks import Callback
+
+from seqlit import signals
+from seqlit.callbacks.run_results import RunResults
+
+
+class StopOnSignal(Callback):
+    def __init__(self):
+        self._token = None
+        self._after_validation = False
+
+    # -- fit --------------------------------------------------------------------------------------------
+    def on_train_start(self, trainer, pl_module) -> None:
+        def flag(signum: int) -> None:  # SIGTERM set it already (Lightning's handler runs first); SIGINT too
+            trainer._signal_connector.received_sigterm = True
+
+        self._token = signals.defer("training step", flag)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        signals.undefer(self._token)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.world_size > 1:  # every rank saves at the same step, or the collective save would hang
+            trainer._signal_connector.received_sigterm = trainer.strategy.reduce_boolean_decision(
+                trainer.received_sigterm, all=False)
+        if trainer.received_sigterm and trainer.fit_loop.epoch_loop._should_check_val_fx(trainer.fit_loop._data_fetcher):
+            trainer._signal_connector.received_sigterm = False  # until the validation that follows has ended
+            self._after_validation = True
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if trainer.state.fn == "fit" and trainer.received_sigterm:
+            trainer._signal_connector.received_sigterm = False
+            self._after_validation = True
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if self._after_validation:  # Lightning stops at the end of this step (the checkpoint callbacks run first)
+            self._after_validation = False
+            trainer._signal_connector.received_sigterm = True
+
+    # -- predict ----------------------------------------------------------------------------------------
+    def on_predict_start(self, trainer, pl_module) -> None:
+        self._token = signals.defer("batch")
+
+    def on_predict_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        if trainer.received_sigterm or signals.received() is not None:  # Lightning saw SIGTERM; seqlit either
+            raise signals.Interrupted(signals.received() or signal.SIGTERM)
+
+    def on_predict_end(self, trainer, pl_module) -> None:
+        signals.undefer(self._token)
+
+    # -- either -----------------------------------------------------------------------------------------
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        signals.undefer(self._token)
+        signum = signals.received() or (signal.SIGTERM if trainer.received_sigterm else None)
+        if signum is None:
+            return
+        if trainer.state.fn == "predict":
+            done = trainer.predict_loop.batch_progress.current.completed
+            signals.say(f"[seqlit] predict stopped by {signals.name(signum)} after {done} batch(es): "
+                        "no predictions were written")
+            return
+        if trainer.state.fn != "fit":
+            return
+        if self._token is None:  # the sanity check, or setting up: nothing trained, nothing to save
+            signals.say(f"[seqlit] fit stopped by {signals.name(signum)} before training started: nothing was saved")
+            return
+        last = save_last(trainer)
+        for callback in trainer.callbacks:
+            if isinstance(callback, RunResults):
+                callback.interrupted(trainer, pl_module, "fit", signals.name(signum))
+        if last:
+            signals.say(f"[seqlit] fit stopped by {signals.name(signum)} at step {trainer.global_step}; to resume, "
+                        f"run the same command with --ckpt_path {last}")
+        else:
+            signals.say(f"[seqlit] fit stopped by {signals.name(signum)} at step {trainer.global_step}; "
+                        "no checkpoint callback saves last.ckpt, so nothing was saved to resume from")
+
+
+def save_last(trainer) -> str | None:
+    """Save `last.ckpt` now, unless it holds this step already; its path (None: no callback saves one)."""
+    path = None
+    for callback in trainer.checkpoint_callbacks:
+        if not getattr(callback, "save_last", False):
+            continue
+        if callback._last_global_step_saved != trainer.global_step or not callback.last_model_path:
+            callback._save_last_checkpoint(trainer, callback._monitor_candidates(trainer))
+        path = path or callback.last_model_path
+    return path

@@ -57,15 +57,13 @@ from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
+from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
-from seqlit.storage import check_writable, local_path, tried
+from seqlit.storage import check_writable
 from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
-
-TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
-
 
 class SeqlitCLI(LightningCLI):
     def __init__(self, *args, results=None, **kwargs):
@@ -200,18 +198,11 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     """
     if not argv or argv[0] not in TRAINER_SUBCOMMANDS:
         return argv
-    path = None
-    for i, arg in enumerate(argv):
-        if arg == "--ckpt_path" and i + 1 < len(argv):
-            path = argv[i + 1]
-        elif arg.startswith("--ckpt_path="):
-            path = arg.split("=", 1)[1]
-    if not path or path in ("best", "last", "hpc", "registry"):
+    given = option_values(argv, "--ckpt_path")
+    path = given[-1] if given else None
+    if not path or path in CKPT_ALIASES:
         return argv
-    local = local_path(path)
-    if local is not None and not os.path.isfile(local):
-        raise SeqlitError(f"--ckpt_path {path!r} does not exist ({tried(path if '://' not in path else local, in_configs=False)}): pass a .ckpt file written by "
-                          "`seqlit fit`, e.g. runs/seqlit/<run>/checkpoints/last.ckpt")
+    check_ckpt_path(path)
     ckpt = load_checkpoint(path)
     config: dict = {}
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):

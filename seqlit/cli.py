@@ -84,8 +84,11 @@ class SeqlitCLI(LightningCLI):
                             help="predict: JSON-lines file for the predictions, the first of them also shown "
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
 
+    def _set_seed(self) -> None:
+        quiet(self.subcommand, resuming=self._continues_run())  # before seeding, which warns when no seed is given
+        super()._set_seed()
+
     def before_instantiate_classes(self) -> None:
-        quiet(self.subcommand, resuming=self._continues_run())
         threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
@@ -172,7 +175,9 @@ class SeqlitCLI(LightningCLI):
             # checkpoint is restored, for resuming; the test must see the averaged ones, the checkpoint's state_dict,
             # as a fresh `test --ckpt_path` does.
             self.trainer.callbacks = [c for c in self.trainer.callbacks if not isinstance(c, WeightAveraging)]
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
+            # the path itself, not "best": Lightning would warn that it picks the first of several ModelCheckpoints
+            # (seqlit's own MidEpochCheckpoint is one), which is the one that wrote `best`
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
 
 
 def trainer_defaults() -> dict:

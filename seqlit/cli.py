@@ -52,6 +52,7 @@ from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
+from seqlit.callbacks.throughput import Throughput
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
@@ -156,6 +157,8 @@ class SeqlitCLI(LightningCLI):
         given = callbacks + list(config.get("callbacks") or [])
         if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
+        if self.subcommand == "fit" and not any(isinstance(c, Throughput) for c in given):
+            callbacks.append(Throughput())  # results.json's tokens_per_s, the README's throughput figure
         if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
             callbacks.append(RequeueAtStepBoundary())
         if self.subcommand == "predict":
@@ -175,6 +178,9 @@ class SeqlitCLI(LightningCLI):
             # checkpoint is restored, for resuming; the test must see the averaged ones, the checkpoint's state_dict,
             # as a fresh `test --ckpt_path` does.
             self.trainer.callbacks = [c for c in self.trainer.callbacks if not isinstance(c, WeightAveraging)]
+            if not best:  # no validation ran (a fit shorter than one epoch, or val_check_interval beyond it)
+                print("[seqlit] test_after_fit: no best checkpoint (no validation ran): testing the final weights",
+                      file=sys.stderr)
             # the path itself, not "best": Lightning would warn that it picks the first of several ModelCheckpoints
             # (seqlit's own MidEpochCheckpoint is one), which is the one that wrote `best`
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)

@@ -121,12 +121,25 @@ class SeqlitCLI(LightningCLI):
         if isinstance(self.datamodule, SeqDataModule):
             self.datamodule.check(self.subcommand)
         path = self._get(self.config, "ckpt_path")
+        if path == "last":
+            self._check_last_exists()
         if path and os.path.isfile(path):
             ckpt = load_checkpoint(path)
             check_fits(ckpt, path, self.model, self.datamodule)
             if self.subcommand == "fit":
                 timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # set by max_time
                 check_time_left(ckpt, path, timer._duration if timer is not None else None)  # seconds, or None
+
+    def _check_last_exists(self) -> None:
+        """`--ckpt_path last` where the run's checkpoint folder holds none: Lightning would only warn (with a hint
+        about `save_last`, which seqlit sets) and start afresh, or evaluate untrained weights. A new run's folder is
+        new, so `last` finds something only under a fixed `dirpath`: the run's own file is what resumes it."""
+        callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+        if any(c._find_last_checkpoints(self.trainer) for c in callbacks):
+            return
+        raise SeqlitError("--ckpt_path last: no last checkpoint to resume (a new run's folder holds none): to "
+                          "continue a run pass its file, e.g. --ckpt_path runs/seqlit/<run>/checkpoints/last.ckpt "
+                          "(or leave --ckpt_path out to start afresh)")
 
     def before_run(self) -> None:
         self.check_data()

@@ -61,6 +61,7 @@ from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.run_settings import StoreRunSettings, stored_settings
 from seqlit.storage import check_writable
 from seqlit.run_root import DEFAULT_SAVE_DIR, logs_under_root
 from seqlit.tasks.base import SeqTask
@@ -174,6 +175,7 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(Throughput())  # results.json's tokens_per_s, the README's throughput figure
         if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
             callbacks.append(RequeueAtStepBoundary())
+            callbacks.append(StoreRunSettings(self.config.fit))  # what validate/test/predict bring back
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []
@@ -235,6 +237,7 @@ def checkpoint_config(argv: list[str]) -> list[str]:
             config[key] = {"class_path": trusted_class_path(stored["_class_path"], path), "init_args": init_args}
     if "data" in config:
         config["data"]["init_args"]["vocab_from"] = path
+    config.update(stored_settings(ckpt, path))  # first in argv: the command line still overrides them
     if not config:
         return argv
     fd, tmp = tempfile.mkstemp(prefix="seqlit-ckpt-", suffix=".yaml")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import yaml
+
 from seqlit.errors import SeqlitError
 from seqlit.storage import local_path, tried
 
@@ -27,6 +29,14 @@ def option_values(argv: list[str], option: str) -> list[str]:
     return values
 
 
+def inline_yaml(value: str) -> bool:
+    """`--config '{trainer: {max_steps: 2}}'`: jsonargparse takes a YAML mapping in place of a file."""
+    try:
+        return isinstance(yaml.safe_load(value), dict)
+    except yaml.YAMLError:
+        return False
+
+
 def check_ckpt_path(path: str) -> None:
     """A local `--ckpt_path` file that does not exist: one line (a URL is left to the file system)."""
     local = local_path(path)
@@ -41,7 +51,7 @@ def precheck(argv: list[str]) -> None:
         return
     for config in option_values(argv, "--config"):
         local = local_path(config)
-        if local is not None and not os.path.isfile(local):
+        if local is not None and not os.path.isfile(local) and not inline_yaml(config):
             raise SeqlitError(f"--config {config!r} does not exist ({tried(config if '://' not in config else local, in_configs=False)}): "
                               "pass a YAML file, e.g. one of configs/*.yaml")
     for path in option_values(argv, "--ckpt_path")[-1:]:  # the last one given wins

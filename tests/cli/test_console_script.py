@@ -51,3 +51,11 @@ def test_script_missing_config_is_one_line_without_torch(tmp_path):
     assert proc.returncode == 2
     assert len(lines) == 1 and "nosuch.yaml" in lines[0] and "does not exist" in lines[0], proc.stderr
     assert imported(proc) == "IMPORTED []"
+
+
+def test_an_inline_yaml_config_is_not_taken_for_a_missing_file():
+    from seqlit.prechecks import precheck
+
+    precheck(["fit", "--config", "{trainer: {max_steps: 2}}"])  # jsonargparse's own: no error here
+    with pytest.raises(Exception, match="--config 'nosuch.yaml' does not exist"):
+        precheck(["fit", "--config=nosuch.yaml"])

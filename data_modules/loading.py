@@ -30,6 +30,7 @@ import datasets
 from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
 from seqlit.errors import SeqlitError
+from seqlit.hub_online import hub_unreachable, offline_mode
 from seqlit.storage import tried
 
 Reader = Callable[[Path], datasets.Dataset]
@@ -149,11 +150,15 @@ def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
     if looks_local:
         raise SeqlitError(f"data.path {path!r} does not exist ({tried(path)}): pass an existing folder or file, "
                           "or a hub dataset id")
+    unreached = hub_unreachable()  # then only the cache is asked: no retry lines over 25 s (seqlit/hub_online.py)
     try:
-        return datasets.load_dataset(path, name)
+        with offline_mode(unreached is not None):
+            return datasets.load_dataset(path, name)
     except Exception as err:  # the hub raises many types: connection, not found, offline
         offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
         why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else str(err).splitlines()[0]
+        if unreached is not None:
+            why = f"the hub cannot be reached ({unreached}) and the cache does not hold it"
         raise SeqlitError(
             f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset "
             f"could be loaded{f' ({name})' if name else ''}: {why}; "

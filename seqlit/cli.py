@@ -53,6 +53,7 @@ from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
+from seqlit.callbacks.throughput import Throughput
 from seqlit.callbacks.url_root import CheckpointsUnderRoot
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
 from seqlit.config_errors import nonpositive_count
@@ -61,16 +62,15 @@ from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.long_work import check_predict_file, check_window
 from seqlit.precision import check_precision
+from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
+from seqlit.run_settings import StoreRunSettings, stored_settings
 from seqlit.seeds import check_seed
-from seqlit.storage import check_writable, local_path, tried
+from seqlit.storage import check_writable
 from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_unless_reachable
-
-TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
-
 
 class SeqlitCLI(LightningCLI):
     def __init__(self, *args, results=None, **kwargs):
@@ -95,13 +95,13 @@ class SeqlitCLI(LightningCLI):
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
 
     def _set_seed(self) -> None:
+        quiet(self.subcommand, resuming=self._continues_run())  # before seeding, which warns when no seed is given
         seed = self._get(self.config, "seed_everything")
         if seed not in (None, True, False):  # out of range, Lightning warns and picks a random seed instead
             check_seed(seed, "--seed_everything")
         super()._set_seed()
 
     def before_instantiate_classes(self) -> None:
-        quiet(self.subcommand, resuming=self._continues_run())
         threads = self._get(self.config, "num_threads")
         if threads is not None:
             if threads < 1:
@@ -136,12 +136,25 @@ class SeqlitCLI(LightningCLI):
             if self.subcommand == "fit" and self.config.fit.test_after_fit:
                 self.datamodule.check("test")  # the test split too: its errors must not wait for the whole budget
         path = self._get(self.config, "ckpt_path")
+        if path == "last":
+            self._check_last_exists()
         if path and os.path.isfile(path):
             ckpt = load_checkpoint(path)
             check_fits(ckpt, path, self.model, self.datamodule)
             if self.subcommand == "fit":
                 timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # set by max_time
                 check_time_left(ckpt, path, timer._duration if timer is not None else None)  # seconds, or None
+
+    def _check_last_exists(self) -> None:
+        """`--ckpt_path last` where the run's checkpoint folder holds none: Lightning would only warn (with a hint
+        about `save_last`, which seqlit sets) and start afresh, or evaluate untrained weights. A new run's folder is
+        new, so `last` finds something only under a fixed `dirpath`: the run's own file is what resumes it."""
+        callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+        if any(c._find_last_checkpoints(self.trainer) for c in callbacks):
+            return
+        raise SeqlitError("--ckpt_path last: no last checkpoint to resume (a new run's folder holds none): to "
+                          "continue a run pass its file, e.g. --ckpt_path runs/seqlit/<run>/checkpoints/last.ckpt "
+                          "(or leave --ckpt_path out to start afresh)")
 
     def before_run(self) -> None:
         self.check_data()
@@ -181,8 +194,11 @@ class SeqlitCLI(LightningCLI):
         given = callbacks + list(config.get("callbacks") or [])
         if self.subcommand in ("fit", "validate", "test") and not any(isinstance(c, RunResults) for c in given):
             callbacks.append(RunResults())  # results.json in the run folder: what the benchmark reads
+        if self.subcommand == "fit" and not any(isinstance(c, Throughput) for c in given):
+            callbacks.append(Throughput())  # results.json's tokens_per_s, the README's throughput figure
         if self.subcommand == "fit":  # SLURM pre-emption saves at a step all ranks agree on (a no-op elsewhere)
             callbacks.append(RequeueAtStepBoundary())
+            callbacks.append(StoreRunSettings(self.config.fit))  # what validate/test/predict bring back
         if self.subcommand in ("fit", "predict"):  # SIGTERM / Ctrl-C: a resumable fit, a predict that stops
             callbacks.append(StopOnSignal())
         if self.subcommand == "predict":
@@ -202,7 +218,12 @@ class SeqlitCLI(LightningCLI):
             # checkpoint is restored, for resuming; the test must see the averaged ones, the checkpoint's state_dict,
             # as a fresh `test --ckpt_path` does.
             self.trainer.callbacks = [c for c in self.trainer.callbacks if not isinstance(c, WeightAveraging)]
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
+            if not best:  # no validation ran (a fit shorter than one epoch, or val_check_interval beyond it)
+                print("[seqlit] test_after_fit: no best checkpoint (no validation ran): testing the final weights",
+                      file=sys.stderr)
+            # the path itself, not "best": Lightning would warn that it picks the first of several ModelCheckpoints
+            # (seqlit's own MidEpochCheckpoint is one), which is the one that wrote `best`
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
 
 
 def trainer_defaults() -> dict:
@@ -228,18 +249,11 @@ def checkpoint_config(argv: list[str]) -> list[str]:
     """
     if not argv or argv[0] not in TRAINER_SUBCOMMANDS:
         return argv
-    path = None
-    for i, arg in enumerate(argv):
-        if arg == "--ckpt_path" and i + 1 < len(argv):
-            path = argv[i + 1]
-        elif arg.startswith("--ckpt_path="):
-            path = arg.split("=", 1)[1]
-    if not path or path in ("best", "last", "hpc", "registry"):
+    given = option_values(argv, "--ckpt_path")
+    path = given[-1] if given else None
+    if not path or path in CKPT_ALIASES:
         return argv
-    local = local_path(path)
-    if local is not None and not os.path.isfile(local):
-        raise SeqlitError(f"--ckpt_path {path!r} does not exist ({tried(path if '://' not in path else local, in_configs=False)}): pass a .ckpt file written by "
-                          "`seqlit fit`, e.g. runs/seqlit/<run>/checkpoints/last.ckpt")
+    check_ckpt_path(path)
     ckpt = load_checkpoint(path)
     config: dict = {}
     for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
@@ -248,6 +262,7 @@ def checkpoint_config(argv: list[str]) -> list[str]:
             config[key] = {"class_path": trusted_class_path(stored["_class_path"], path), "init_args": init_args}
     if "data" in config:
         config["data"]["init_args"]["vocab_from"] = path
+    config.update(stored_settings(ckpt, path))  # first in argv: the command line still overrides them
     if not config:
         return argv
     fd, tmp = tempfile.mkstemp(prefix="seqlit-ckpt-", suffix=".yaml")

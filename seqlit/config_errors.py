@@ -50,6 +50,16 @@ def _keys(class_path: str) -> list[str]:
         return []
 
 
+def _refusal(class_path: str, option: str) -> str:
+    """Why a data module refuses `predict_file` (its `predict_hint`: a language model generates), else nothing."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        hint = getattr(getattr(importlib.import_module(module), name), "predict_hint", None)
+    except (ImportError, AttributeError, ValueError):
+        return ""
+    return f"; {hint}" if option == "predict_file" and isinstance(hint, str) else ""
+
+
 def _suggest(word: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(sorted(set(candidates)))}"
@@ -101,6 +111,8 @@ def summarize(message: str) -> str:
         inner = difflib.get_close_matches(option, _params("seqlit.nn.Recurrent"), n=1, cutoff=0.6) \
             if "backbone" in params and not close else []
         hint = f"; did you mean 'backbone.{inner[0]}'?" if inner else _suggest(option, params)
+        if close and close[0] == option:  # a base class takes the key, this one refuses it: no spelling to suggest
+            hint = f": {class_path.rpartition('.')[2]} does not take it{_refusal(class_path, option)}"
         return f"unknown key '{section}.init_args.{option}' for {class_path}{hint}"
     m = re.search(r"class_path '[^']+':\s*Parser key \"([^\"]+)\":\s*Type .*? expects a function or a callable class: "
                   r"Parser key \"([^\"]+)\":\s*Expected a typing\.Literal\[([^\]]*)\]\. Got value: (\S+?)\.", message, re.S)

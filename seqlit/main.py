@@ -17,6 +17,7 @@ from seqlit.commands import top_level
 from seqlit.config_errors import summarize
 from seqlit.config_source import with_source
 from seqlit.errors import SeqlitError
+from seqlit.prechecks import precheck
 
 
 def run(argv: list[str]) -> None:
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     if status is not None:
         sys.exit(status)
     try:
+        precheck(argv)  # a missing config or checkpoint file, before the import of torch
         with signals.handled():
             run(argv)
     except BaseException as err:

@@ -21,9 +21,14 @@ WARNINGS = [
     (r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint", ("validate", "test", "predict")),
     # evaluation writes no checkpoint, so where checkpoints would go does not matter
     (r"The dirpath has changed from", ("validate", "test", "predict")),
+    # evaluation draws nothing at random (dropout off, data in file order): the seed cannot change its result
+    (r"No seed found, seed set to", ("validate", "test", "predict")),
 ]
 # a resumed run writes into its own checkpoint folder (seqlit/continuation.py): of course it is not empty
-RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",))]
+RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",)),
+            # Lightning's Timer exists only while `trainer.max_time` is set; seqlit/continuation.py reads the
+            # checkpoint's spent time itself (check_time_left), so a resume without max_time loses nothing
+            (r"Be aware that when using `ckpt_path`.* Please add the following callbacks: \['Timer'\]\.$", ("fit",))]
 # Lightning's log lines (rank_zero_info) that are advertisements, not information about the run
 LOG_LINES = ("💡 Tip: For seamless cloud logging",)
 
@@ -44,6 +49,10 @@ def quiet(subcommand: str | None, resuming: bool = False) -> None:
     for message, where in WARNINGS + (RESUMING if resuming else []):
         if where is None or subcommand in where:
             warnings.filterwarnings("ignore", message=message)
+    # datasets' "Generating train split" bars: seqlit's data modules count what they read in one line of their own
+    import datasets
+
+    datasets.disable_progress_bars()
     for name in ("lightning_fabric.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
         log = logging.getLogger(name)
         if not any(isinstance(f, _DropLines) for f in log.filters):

@@ -59,3 +59,16 @@ def test_fresh_checkpoint_loads_in_plain_python(tmp_path, task):
                "--num_threads", "1", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     assert_loads_without_trainer(tmp_path / "checkpoints" / "last.ckpt")
     check_predict_text(tmp_path, task, tmp_path / "checkpoints" / "last.ckpt")
+
+
+@pytest.mark.parametrize("task, other", [("Classifier", "tagger"), ("Tagger", "language_model"),
+                                         ("LanguageModel", "seq2seq")])
+def test_another_tasks_checkpoint_is_one_line(task, other):
+    """`Classifier.load_from_checkpoint(<a tagger's file>)` was a raw TypeError about `casing_dim`."""
+    from seqlit.errors import SeqlitError
+    import seqlit.tasks as tasks
+
+    written_by = load_checkpoint(LEGACY / f"{other}.ckpt")["hyper_parameters"]["_class_path"].rsplit(".", 1)[1]
+    with pytest.raises(SeqlitError, match=rf"written by another task \({written_by}\): use {written_by}\.load_from_checkpoint$"):
+        getattr(tasks, task).load_from_checkpoint(LEGACY / f"{other}.ckpt")
+    assert getattr(tasks, written_by).load_from_checkpoint(LEGACY / f"{other}.ckpt") is not None

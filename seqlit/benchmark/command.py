@@ -16,7 +16,7 @@ from datetime import datetime
 
 from seqlit import signals
 from seqlit.benchmark import compare, dependencies, leaderboard, provenance, results, tracking
-from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry, runs_dir
+from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry
 from seqlit.benchmark.seeds import summarize
 from seqlit.commands import parse_flags
 from seqlit.benchmark.suite import load_suite, matches, select
@@ -99,9 +99,8 @@ def main(argv: list[str]) -> None:
                 print(f"[benchmark] {i}/{len(entries)} {label}: not run, {why}", flush=True)
                 row = not_run(entry, suite.name, why, seed=seed, run_id=run_id, provenance=source)
             else:
-                print(f"[benchmark] {i}/{len(entries)} {label} "
-                      f"(log: {os.path.join(runs_dir(out), entry.name)}/<version>.log)", flush=True)
-                row = run_entry(resolved, suite.name, out, args.data_root, seed=seed, run_id=run_id, provenance=source)
+                row = run_entry(resolved, suite.name, out, args.data_root, seed=seed, run_id=run_id, provenance=source,
+                                announce=f"[benchmark] {i}/{len(entries)} {label}")
                 metrics = ", ".join(f"{k} {leaderboard.fmt(v)}" for k, v in row["metrics"].items())
                 print(f"[benchmark]   {row['status']} in {row['wall_s']:.0f} s: {metrics or 'no test metrics'}; "
                       f"{leaderboard.fmt(row['tokens_per_s'])} train tokens/s; peak {row['peak_mem_mb']:.0f} MB; "

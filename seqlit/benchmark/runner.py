@@ -133,13 +133,16 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, 
 
 
 def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None, seed: int | None = None,
-              run_id: str | None = None, provenance: dict | None = None) -> dict:
+              run_id: str | None = None, provenance: dict | None = None, announce: str | None = None) -> dict:
     """Train and test one entry (with `seed`, if given); its record (status 'ok' or 'failed (...)').
 
-    `run_id` is shared by the records of the entry's seeds; `provenance` is `provenance.collect()`."""
+    `run_id` is shared by the records of the entry's seeds; `provenance` is `provenance.collect()`;
+    `announce`, if given, is printed first with the path of the run's log (known only once its version is)."""
     version = datetime.now().strftime("%Y%m%d-%H%M%S") + ("" if seed is None else f"-seed{seed}")
     run_dir = os.path.join(runs_dir(out_dir), entry.name, version)
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+    if announce is not None:
+        print(f"{announce} (log: {run_dir}.log)", flush=True)
     cmd = fit_command(entry, out_dir, version, data_root, seed)
     code, wall, peak_mb, cpu_s = run_child(cmd, entry.env, run_dir + ".log")
     threads = int(entry.env.get("OMP_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)

@@ -9,6 +9,8 @@ benchmark runner, a sweep script) reads this file instead of scraping them:
      "tokens_per_s": 61883.0,                        # training throughput (the Throughput callback), or null
      "best_checkpoint": ".../checkpoints/best-epoch=0-step=30.ckpt",   # or null
      "ckpt_path": null,                              # the checkpoint the last stage loaded, if any
+     "tested": ".../best-epoch=0-step=30.ckpt",       # what a test in this process scored: a checkpoint,
+                                                     # "final weights" (no best checkpoint yet), or null: no test
      "model": {"task": "LanguageModel", "backbone": {...}, "params": 24249},   # SeqTask.describe()
      "device": "cpu: 1 threads, torch 2.13.0+cpu", "global_step": 30, "epoch": 0,
      "validation": [{"step": 15, "time_s": 3.1, "metrics": {"val/bpc": 4.7, ...}}, ...]}
@@ -110,6 +112,7 @@ class RunResults(pl.Callback):
             "tokens_per_s": self.metrics.get("train/tokens_per_s"),
             "best_checkpoint": _absolute(best) if best else None,
             "ckpt_path": _absolute(trainer.ckpt_path) if trainer.ckpt_path else None,
+            "tested": self.tested(trainer) if "test" in self.stages else None,
             "model": pl_module.describe() if hasattr(pl_module, "describe") else {"task": type(pl_module).__name__},
             "device": device_name(pl_module.device),
             "global_step": trainer.global_step,
@@ -118,6 +121,11 @@ class RunResults(pl.Callback):
         }
         text = json.dumps(results, indent=2) + "\n"
         write_atomically(os.path.join(folder, FILENAME), lambda f: f.write(text.encode("utf-8")))
+
+    @staticmethod
+    def tested(trainer) -> str:
+        """Which weights the test scored: a checkpoint, or "final weights" (test_after_fit with no best checkpoint)."""
+        return _absolute(trainer.ckpt_path) if trainer.ckpt_path else "final weights"
 
     @staticmethod
     def add_evaluation(run: str, trainer, pl_module, stage: str) -> None:

@@ -30,7 +30,9 @@ Checkpoints also carry what a mid-epoch resume needs to continue exactly as an u
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -321,6 +323,7 @@ class SeqTask(pl.LightningModule):
             raise SeqlitError("seqlit loads checkpoints with weights_only=True only: loading any other way can run code")
         checkpoint = load_checkpoint(checkpoint_path)
         stored = checkpoint.get("hyper_parameters") or {}
+        cls.check_written_by(stored, checkpoint_path)
         init_args = stored_init_args(stored, checkpoint_path) if "_class_path" in stored else \
             {k: v for k, v in stored.items() if k != "data_spec"}
         spec = stored.get("data_spec")
@@ -329,6 +332,20 @@ class SeqTask(pl.LightningModule):
         model.load_state_dict(checkpoint["state_dict"], strict=strict)
         model._checkpoint_data = data_module_from_checkpoint(checkpoint, checkpoint_path)
         return model if map_location is None else model.to(map_location)
+
+    @classmethod
+    def check_written_by(cls, stored: dict, checkpoint_path) -> None:
+        """Refuse another task's checkpoint in one line: its init arguments would fail as a raw TypeError
+        (`Classifier` given a tagger's `casing_dim`). A checkpoint naming no class is left to the loader."""
+        from seqlit.checkpoint_io import trusted_class_path
+
+        if "_class_path" not in stored:
+            return
+        module, _, name = trusted_class_path(stored["_class_path"], checkpoint_path).rpartition(".")
+        written_by = getattr(importlib.import_module(module), name, None)
+        if isinstance(written_by, type) and not issubclass(written_by, cls):
+            raise SeqlitError(f"checkpoint {os.fspath(checkpoint_path)!r} was written by another task ({name}): "
+                              f"use {name}.load_from_checkpoint")
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.upgrade_state_dict(checkpoint["state_dict"])

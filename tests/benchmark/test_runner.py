@@ -87,3 +87,12 @@ def test_a_run_without_results_json_failed(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "run_child", fake_child(RESULTS, code=3))
     row = run_entry(ENTRY, "s", str(tmp_path), None)
     assert row["status"] == "failed (exit 3)"
+
+
+def test_the_announced_log_path_is_the_real_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "run_child", fake_child(RESULTS))
+    row = run_entry(ENTRY, "s", str(tmp_path), None, seed=1, announce="[benchmark] 1/1 conll-bilstm")
+    (line,) = capsys.readouterr().out.splitlines()
+    logged = line.split("(log: ", 1)[1].rstrip(")")
+    assert line.startswith("[benchmark] 1/1 conll-bilstm (log: ") and "<version>" not in line
+    assert os.path.samefile(logged, tmp_path / row["log"])

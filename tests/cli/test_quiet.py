@@ -11,7 +11,8 @@ from tests.cli.test_fit_test_generate import TINY
 from tests.conftest import REPO, run_seqlit
 
 NOISE = ["litlogger", "anonymous setting has no effect", "git root", "LeafSpec", "Please add the following callbacks",
-         "dirpath has changed", "to return all indices", "exists and is not empty"]
+         "dirpath has changed", "to return all indices", "exists and is not empty", "Generating train split",
+         "No seed found", "multiple `ModelCheckpoint`"]
 LOUD = {"WANDB_SILENT": "false", "OMP_NUM_THREADS": "1"}
 
 
@@ -28,10 +29,13 @@ def args(tmp_path) -> list[str]:
 
 
 def test_fit_resume_test_and_predict_are_quiet(tmp_path, args):
-    fit = run_seqlit("fit", *args, "--trainer.max_steps", "4", "--test_after_fit", "true", cwd=tmp_path, env=LOUD)
+    # max_time makes Lightning's Timer, which the resume below lacks; checkpoint_every_n_steps a second ModelCheckpoint
+    fit = run_seqlit("fit", *args, "--trainer.max_steps", "4", "--test_after_fit", "true", "--trainer.max_time",
+                     "00:00:30:00", "--checkpoint_every_n_steps", "2", cwd=tmp_path, env=LOUD)
     assert noise(fit) == [], fit.stderr[-3000:]
     (last,) = tmp_path.glob("runs/seqlit/*/checkpoints/last.ckpt")
-    resumed = run_seqlit("fit", *args, "--trainer.max_steps", "6", "--ckpt_path", str(last), cwd=tmp_path, env=LOUD)
+    resumed = run_seqlit("fit", *args, "--trainer.max_steps", "6", "--ckpt_path", str(last),
+                         "--checkpoint_every_n_steps", "2", cwd=tmp_path, env=LOUD)
     assert noise(resumed) == [], resumed.stderr[-3000:]
     test = run_seqlit("test", "--ckpt_path", str(last), "--num_threads", "1", cwd=tmp_path, env=LOUD)
     assert "test/ppl" in test.stdout and noise(test) == [], test.stderr[-3000:]
@@ -44,4 +48,4 @@ def test_fit_resume_test_and_predict_are_quiet(tmp_path, args):
 
 def test_debug_shows_everything(tmp_path, args):
     proc = run_seqlit("fit", *args, "--trainer.max_steps", "2", cwd=tmp_path, env={**LOUD, "SEQLIT_DEBUG": "1"})
-    assert {"litlogger", "anonymous setting has no effect", "git root"} <= set(noise(proc))
+    assert {"litlogger", "anonymous setting has no effect", "git root", "Generating train split"} <= set(noise(proc))

@@ -313,6 +313,3 @@ def run_cli(argv: list[str]) -> None:
             parser_kwargs={"exit_on_error": False, "prog": "python -m seqlit"},
             results=results,
         )
-
-
-from seqlit.main import main, user_error  # noqa: E402  the entry point, kept importable from here

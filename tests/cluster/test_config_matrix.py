@@ -13,7 +13,7 @@ variables a one-task job sets.
 A case this machine cannot run is skipped with the reason seqlit gives, and only that: the bf16-mixed of the
 cluster configs on a CPU without bf16 LSTM kernels (seqlit/precision.py; AVX2-only CPUs).
 
-The runs are in this process (`seqlit.cli.main`), which saves the interpreter's start-up per run; the
+The runs are in this process (`seqlit.main.main`), which saves the interpreter's start-up per run; the
 process group, the environment and the working directory are restored after each.
 """
 
@@ -33,7 +33,7 @@ import yaml
 
 from seqlit.benchmark.runner import fit_command
 from seqlit.benchmark.suite import load_suite
-from seqlit.cli import main
+from seqlit.main import main
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 TASK_CONFIGS = {

@@ -17,7 +17,7 @@ import pytest
 
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.checkpoint_io import load_checkpoint
-from seqlit.cli import main
+from seqlit.main import main
 from tests.conftest import REPO, run_seqlit
 
 # The task config's own model; only the data and the step budget are small.

@@ -20,8 +20,9 @@ MAP_BATCH = 1000  # rows per `Dataset.map` call: big enough to amortise the call
 
 
 def column(ds: datasets.Dataset, name: str) -> np.ndarray:
-    """Column `name` of `ds` as a numpy array (in `ds`'s row order, selections included)."""
-    return np.asarray(ds.with_format("numpy", columns=[name])[name])
+    """Column `name` of `ds` as a numpy array (in `ds`'s row order, selections included), read as one Arrow array."""
+    values = ds.select_columns([name]).with_format("arrow")[:][name]
+    return values.to_numpy() if len(values) else np.zeros(0, dtype=np.int64)
 
 
 def batches(ds: datasets.Dataset, *names: str, size: int = 10_000) -> Iterator[dict[str, pa.Array]]:

@@ -92,7 +92,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     @property
     def eval_batch_size(self) -> int:
         """`batch_size`, or less where the split is too small to give every rank a batch."""
-        return max(1, min(self.batch_size, math.ceil(len(self.lengths) / self.num_replicas)))
+        # floor, not ceil: 4 examples on 3 ranks in batches of ceil(4/3) = 2 are 2 batches, one rank without any
+        return max(1, min(self.batch_size, len(self.lengths) // self.num_replicas))
 
     def __len__(self) -> int:
         if self.shuffle:

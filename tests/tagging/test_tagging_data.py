@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import datasets
 import pytest
-import torch
 
 from data_modules.tagging import CASINGS, IGNORE, TaggingData, casing
 from data_modules.tagging_files import predict_sentences, tokenize

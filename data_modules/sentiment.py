@@ -38,44 +38,25 @@ memory and nobody is surprised.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Literal
 
 import datasets
+import numpy as np
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import Dataset
 
+from data_modules import sentiment_encode
+from data_modules.arrow import batches, column, mapped
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import pad
 from data_modules.carving import carve
+from data_modules.sentiment_encode import TOKEN, UNLABELLED, label_id, tokenize  # noqa: F401  (this module's API)
 from data_modules.subword import SubwordVocab
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
-TOKEN = re.compile(r"\w+(?=n't\b)|n't\b|'\w+|\w+(?:-\w+)*|[^\w\s]")
-UNLABELLED = -1
 CARVED = "carved"  # the split `carve_validation` adds
-
-
-def tokenize(text: str, lowercase: bool = True) -> list[str]:
-    return TOKEN.findall(text.lower() if lowercase else text)
-
-
-class Examples(Dataset):
-    """Encoded examples of one split; `index` is each row's position in its source; `words` each text's words
-    (one per id; None for subword pieces)."""
-
-    def __init__(self, ids: list[list[int]], labels: list[int], texts: list[str], index: list[int],
-                 words: list[list[str]] | None = None):
-        self.ids, self.labels, self.texts, self.index, self.words = ids, labels, texts, index, words
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> tuple[list[int], int, str, int, list[str] | None]:
-        return self.ids[i], self.labels[i], self.texts[i], self.index[i], None if self.words is None else self.words[i]
 
 
 class SentimentData(SeqDataModule):
@@ -194,12 +175,15 @@ class SentimentData(SeqDataModule):
         self.label_names = self.label_names or label_names_of(self.rows("train"), self.label_column, self.path)
         if len(self.label_names) < 2:
             raise SeqlitError(f"{self.path!r}: classification needs two or more labels, found {self.label_names}")
-        texts = self.rows("train")[self.text_column][:]
-        tokens = (tokenize(t or "", self.lowercase)[: self.max_length] for t in texts)
+        tokens = (tokenize(t or "", self.lowercase)[: self.max_length]
+                  for batch in batches(self.rows("train"), self.text_column) for t in batch[self.text_column].to_pylist())
         if self.tokenizer == "bpe":
             self.vocab = SubwordVocab.train(tokens, "bpe", vocab_size=self.subword_vocab_size, specials=(PAD, UNK))
-        else:
-            self.vocab = Vocab.build(tokens, specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
+        else:  # counted as they stream by, never a list of the split's words
+            counts = Counter()
+            for words in tokens:
+                counts.update(words)
+            self.vocab = Vocab.build([counts.elements()], specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
         rank_zero_info(f"[seqlit] {self.tokenizer} vocabulary: {len(self.vocab)} tokens from the training split; "
                        f"labels {self.label_names}")
 
@@ -222,50 +206,50 @@ class SentimentData(SeqDataModule):
                 "label_names": list(self.label_names), "tokenizer": self.tokenizer}
 
     # -- examples -----------------------------------------------------------------
-    def encode(self, name: str, texts: list[str], labels: list[int], index: list[int]) -> Examples:
-        """Tokenize, truncate (counting the cuts) and map to ids (keeping the words, for `word`); empty texts raise."""
-        ids, words, cut = [], [], 0
-        for i, text in zip(index, texts):
-            tokens = tokenize(text or "", self.lowercase)
-            if not tokens:
-                raise SeqlitError(f"{name}: text {i} (counting from 0) has no words: remove it or give it some text")
-            encoded = self.vocab.encode(tokens)  # one id per word, or per piece for bpe
-            cut += len(encoded) > self.max_length
-            ids.append(encoded[: self.max_length])
-            words.append(tokens[: self.max_length])
-        self.truncated[name] = cut
+    def encode(self, name: str, ds: datasets.Dataset, label_column: str | None, scored: bool) -> datasets.Dataset:
+        """Rows of `ds` tokenized, truncated (counting the cuts) and mapped to ids in one cached `Dataset.map`."""
+        feature = ds.features.get(label_column) if label_column else None
+        vocab = self.vocab.to_state()["tokenizer"] if self.tokenizer == "bpe" else tuple(self.vocab.tokens)
+        examples = mapped(ds, sentiment_encode.encode, text_column=self.text_column, label_column=label_column,
+                          names=list(self.label_names), stored_names=list(feature.names) if hasattr(feature, "names") else None,
+                          kind=self.tokenizer, vocab=vocab, lowercase=self.lowercase, max_length=self.max_length,
+                          scored=scored, where=f"{self.path!r} split {name!r}", name=name)
+        if not len(examples):  # every row unlabelled (`encode_split` says so): no columns to read
+            self.truncated[name] = 0
+            return examples
+        cut = self.truncated[name] = int(column(examples, "cut").sum())
         if cut:
-            rank_zero_info(f"[seqlit] {name}: {cut} of {len(ids)} texts were longer than "
+            rank_zero_info(f"[seqlit] {name}: {cut} of {len(examples)} texts were longer than "
                            f"data.max_length={self.max_length} tokens and were truncated")
-        return Examples(ids, labels, [t or "" for t in texts], index, words if self.tokenizer == "word" else None)
+        return examples.remove_columns("cut")
 
-    def encode_split(self, name: str, stage: str) -> Examples:
-        """A split's examples: every row for `predict`; else the labelled rows only (and some must remain)."""
+    def encode_split(self, name: str, stage: str) -> datasets.Dataset:
+        """A split's examples, in Arrow: every row for `predict`; else the labelled rows only (and some must remain)."""
         ds = self.rows(name)
-        labels = label_ids(ds, self.label_column, self.label_names, f"{self.path!r} split {name!r}")
         scored = stage != "predict"
-        rows = [i for i, y in enumerate(labels) if y != UNLABELLED] if scored else list(range(len(ds)))
-        if scored and not rows:
+        examples = self.encode(name, ds, self.label_column, scored)
+        if scored and not len(examples):
             raise SeqlitError(
                 f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
                 "point data.init_args.val_split / test_split at a labelled split (SST-2: validation), "
                 "or run `predict` on it"
             )
-        if scored and len(rows) < len(ds):
-            rank_zero_info(f"[seqlit] {name}: {len(ds) - len(rows)} unlabelled rows left out of scoring")
-        texts = ds[self.text_column][:]  # a list; row-by-row reads of a Column are slow
-        return self.encode(name, [texts[i] for i in rows], [labels[i] for i in rows], rows)
+        if scored and len(examples) < len(ds):
+            rank_zero_info(f"[seqlit] {name}: {len(ds) - len(examples)} unlabelled rows left out of scoring")
+        return examples
 
-    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> Examples:
+    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> datasets.Dataset:
         """Texts of `predict_file` (JSON lines: `text_column` or `text`); `index` is the 0-based line number."""
         index, texts = self.line_texts(lines, self.text_column, "text")
-        return self.encode(str(self.predict_file), texts, [UNLABELLED] * len(texts), index)
+        examples = self.encode(str(self.predict_file), datasets.Dataset.from_dict({self.text_column: texts}), None, False)
+        return examples.map(lambda row, i: {"index": index[i]}, with_indices=True)  # in memory: never cached
 
-    def lengths(self, examples: Examples) -> list[int]:
-        return [len(x) for x in examples.ids]
+    def lengths(self, examples: datasets.Dataset) -> np.ndarray:
+        return column(examples, "length")
 
-    def collate(self, batch: list[tuple]) -> dict:
-        return classification_batch(batch, self.vocab.pad_id)
+    def collate(self, batch: list[dict]) -> dict:
+        return classification_batch([(e["ids"], e["label"], e["text"], e["index"], e.get("words")) for e in batch],
+                                    self.vocab.pad_id)
 
 
 def classification_batch(batch: list[tuple], pad_id: int) -> dict:
@@ -302,17 +286,4 @@ def label_ids(ds, column: str, names: list[str], where: str) -> list[int]:
     feature = ds.features[column]
     stored_names = list(feature.names) if hasattr(feature, "names") else None
     lookup = {n: i for i, n in enumerate(names)}
-    ids = []
-    for row, value in enumerate(ds[column][:]):
-        if value is None or value == UNLABELLED:
-            ids.append(UNLABELLED)
-            continue
-        if isinstance(value, int) and stored_names is not None and 0 <= value < len(stored_names):
-            value = stored_names[value]  # map by name: the checkpoint's order may differ from the file's
-        if isinstance(value, str) and value in lookup:
-            ids.append(lookup[value])
-        elif isinstance(value, int) and not isinstance(value, bool) and stored_names is None and 0 <= value < len(lookup):
-            ids.append(value)
-        else:
-            raise SeqlitError(f"{where} row {row}: label {value!r} is not one of {names} (-1 marks an unlabelled row)")
-    return ids
+    return [label_id(value, lookup, stored_names, names, f"{where} row {row}") for row, value in enumerate(ds[column][:])]

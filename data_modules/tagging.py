@@ -43,35 +43,25 @@ skipped; each prediction's `index` is its 0-based line number in the file.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import datasets
+import numpy as np
+import pyarrow.compute as pc
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 
+from data_modules import tagging_encode
+from data_modules.arrow import batches, column, flat_values, mapped
 from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.bucketing import pad
 from data_modules.loading import load_splits
+from data_modules.tagging_encode import CASINGS, casing  # noqa: F401  (casing: part of this module's API)
 from data_modules.tagging_files import conll_readers, predict_sentences
 from seqlit.errors import SeqlitError
-from seqlit.metrics import to_iob2
 from seqlit.vocab import PAD, UNK, Vocab
 
-CASINGS = ("<pad>", "lower", "upper", "title", "digit", "other")
 IGNORE = -100  # tag id at padded positions (cross-entropy's ignore_index)
-
-def casing(token: str) -> int:
-    """Index into CASINGS of a token's capitalisation class."""
-    if any(c.isdigit() for c in token):
-        return 4
-    if token.islower():
-        return 1
-    if token.isupper():
-        return 2
-    if token.istitle():
-        return 3
-    return 5
 
 
 class TaggingData(SeqDataModule):
@@ -148,58 +138,36 @@ class TaggingData(SeqDataModule):
         self.chars: Vocab | None = None
         self.tag_names: list[str] | None = None
         self.rare_start = 0
-        self._sentences: dict[str, tuple[list[list[str]], list[list[str]]]] | None = None
+        self._sentences: dict[str, datasets.Dataset] | None = None
         self._label_names: list[str] | None = None
 
     # -- reading -------------------------------------------------------------
     def load(self) -> datasets.DatasetDict:
         return load_splits(self.path, self.name, readers=conll_readers(self.tokens_column, self.tags_column))
 
-    def sentences(self) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
-        """Each split as (token lists, tag-name lists), checked."""
+    def sentences(self) -> dict[str, datasets.Dataset]:
+        """Each split checked and normalised (`tokens`, `tags` as names, IOB2 unless `keep_iob1`), in Arrow."""
         if self._sentences is None:
             self._label_names = self.tag_names_arg or _classlabel_names(self.splits().get("train"), self.tags_column)
             self._sentences = {split: self._read_split(split) for split in SPLITS}
             if not self.keep_iob1:
-                self._convert_iob1()
+                self._report_iob1()
         return self._sentences
 
-    def _read_split(self, split: str) -> tuple[list[list[str]], list[list[str]]]:
+    def _read_split(self, split: str) -> datasets.Dataset:
         ds = self.split(split, tokens_column=self.tokens_column, tags_column=self.tags_column)
-        names = self.tag_names_arg or _classlabel_names(ds, self.tags_column) or self._label_names
-        all_tokens, all_tags = list(ds[self.tokens_column]), []
-        for i, (tokens, tags) in enumerate(zip(all_tokens, ds[self.tags_column])):
-            where = f"{self.path!r} split {split!r} sentence {i}"
-            if not tokens:
-                raise SeqlitError(f"{where} has no tokens: remove empty sentences from the data")
-            if tags is None or len(tags) != len(tokens):
-                raise SeqlitError(f"{where}: {len(tokens)} tokens but {len(tags or [])} {self.tags_column}: give one tag per token")
-            all_tags.append([self._tag_name(t, names, where) for t in tags])
-        if not all_tokens:
+        if len(ds) == 0:
             raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
-        return all_tokens, all_tags
+        names = self.tag_names_arg or _classlabel_names(ds, self.tags_column) or self._label_names
+        return mapped(ds, tagging_encode.normalise, tokens_column=self.tokens_column, tags_column=self.tags_column,
+                      names=names, iob2=not self.keep_iob1, where=f"{self.path!r} split {split!r}")
 
-    def _tag_name(self, tag, names: list[str] | None, where: str) -> str:
-        if isinstance(tag, str):
-            return tag
-        if names is None:
-            raise SeqlitError(f"{where}: {self.tags_column} holds integer ids without ClassLabel names: set --data.init_args.tag_names")
-        if not 0 <= tag < len(names):
-            raise SeqlitError(
-                f"{where}: {self.tags_column} value {tag} is outside the {len(names)} tag names "
-                f"({', '.join(names)}): fix the data or set --data.init_args.tag_names"
-            )
-        return names[tag]
-
-    def _convert_iob1(self) -> None:
-        """IOB1 -> IOB2 in every split (an I-X that opens a span becomes B-X), counted in one info line."""
+    def _report_iob1(self) -> None:
+        """One info line counting the spans IOB1 -> IOB2 changed (an I-X that opens a span became B-X)."""
         counts, made = {}, set()
         for split in SPLITS:
-            tokens, tags = self._sentences[split]
-            converted = [to_iob2(t) for t in tags]
-            changed = [b for old, new in zip(tags, converted) for a, b in zip(old, new) if a != b]
-            counts[split], made = len(changed), made | set(changed)
-            self._sentences[split] = tokens, converted
+            counts[split], opened = flat_values(self._sentences[split], "opened")
+            made |= opened
         if not made:
             return
         missing = sorted(made - set(self._label_names or made))
@@ -214,16 +182,20 @@ class TaggingData(SeqDataModule):
     # -- vocabulary ----------------------------------------------------------
     def word_key(self, token: str) -> str:
         """The word-vocabulary form of a token."""
-        key = token.lower() if self.lowercase else token
-        return re.sub(r"\d", "0", key) if self.normalize_digits else key
+        return tagging_encode.word_key(token, self.lowercase, self.normalize_digits)
 
     def build_vocab(self) -> None:
-        tokens, tags = self.sentences()["train"]
-        counts = Counter(self.word_key(t) for sentence in tokens for t in sentence)
-        self.vocab = Vocab.build([counts.elements()], specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
-        self.rare_start = next((i for i, w in enumerate(self.vocab.tokens) if counts.get(w) == 1), len(self.vocab))
-        self.chars = Vocab.build((t for sentence in tokens for t in sentence), specials=(PAD, UNK))
-        self.tag_names = self._label_names or sorted({t for sentence in tags for t in sentence}, key=lambda t: (t != "O", t))
+        """Words, characters and tags counted over the training split a batch at a time (no list of its tokens)."""
+        words, chars, tags = Counter(), Counter(), set()
+        for batch in batches(self.sentences()["train"], "tokens", "tags"):
+            for sentence in batch["tokens"].to_pylist():
+                words.update(self.word_key(t) for t in sentence)
+                chars.update(c for t in sentence for c in t)
+            tags.update(pa_flat_unique(batch["tags"]))
+        self.vocab = Vocab.build([words.elements()], specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
+        self.rare_start = next((i for i, w in enumerate(self.vocab.tokens) if words.get(w) == 1), len(self.vocab))
+        self.chars = Vocab.build([chars.elements()], specials=(PAD, UNK))
+        self.tag_names = self._label_names or sorted(tags, key=lambda t: (t != "O", t))
         rank_zero_info(f"[seqlit] vocabulary: {len(self.vocab):,} words ({len(self.vocab) - self.rare_start:,} seen once), "
                        f"{len(self.chars)} characters, {len(self.tag_names)} tags, from the training split")
 
@@ -243,58 +215,69 @@ class TaggingData(SeqDataModule):
                 "rare_start": self.rare_start, "char_vocab_size": len(self.chars), "char_pad_id": self.chars.pad_id,
                 "num_casings": len(CASINGS), "label_names": list(self.tag_names), "keeps_iob1": self.keep_iob1}
 
-    # -- tensors ---------------------------------------------------------------
+    # -- examples --------------------------------------------------------------
+    def encoding(self, stage: str) -> dict:
+        """`tagging_encode.encode`'s options: the vocabularies and settings that decide the ids (its cache key)."""
+        return {"words": tuple(self.vocab.tokens), "chars": tuple(self.chars.tokens), "lowercase": self.lowercase,
+                "normalize_digits": self.normalize_digits, "max_word_length": self.max_word_length,
+                "max_length": self.max_length if stage == "train" else None, "tags_column": self.tags_column}
+
     def encode(self, tokens: list[str]) -> dict:
-        """Word ids, casing ids and a (tokens, characters) id matrix of one sentence."""
-        chars = [self.chars.encode(t[: self.max_word_length]) or [self.chars.pad_id] for t in tokens]
-        char_ids, _ = pad(chars, self.chars.pad_id)
-        return {
-            "input_ids": torch.tensor(self.vocab.encode(self.word_key(t) for t in tokens)),
-            "casing": torch.tensor([casing(t) for t in tokens]),
-            "chars": char_ids,
-            "tokens": list(tokens),  # the words as written: char LM features read them
-        }
+        """Word ids, casing ids and character ids per token of one sentence (what `encode_split` writes per row)."""
+        row = tagging_encode.encode({"tokens": [tokens]}, [0], tag_names=None, where="", **self.encoding("predict"))
+        return {key: values[0] for key, values in row.items()}
 
     def encode_lines(self, lines: list[tuple[int, str | dict]]) -> list[dict]:
         return [{**self.encode(e["tokens"]), **e} for e in predict_sentences(lines, self.predict_file)]
 
-    def encode_split(self, split: str, stage: str) -> list[dict]:
-        tag_index = {t: i for i, t in enumerate(self.tag_names)}
-        examples, cut = [], 0
-        for i, (tokens, tags) in enumerate(zip(*self.sentences()[split])):
-            if stage == "train" and self.max_length and len(tokens) > self.max_length:
-                tokens, tags, cut = tokens[: self.max_length], tags[: self.max_length], cut + 1
-            unknown = next((t for t in tags if t not in tag_index), None)
-            if unknown is not None:
-                raise SeqlitError(
-                    f"{self.path!r} split {split!r} sentence {i}: {self.tags_column} value {unknown!r} is not among the "
-                    f"tag names ({', '.join(self.tag_names)}): list every tag in --data.init_args.tag_names"
-                )
-            examples.append({**self.encode(tokens), "tags": torch.tensor([tag_index[t] for t in tags])})
+    def encode_split(self, split: str, stage: str) -> datasets.Dataset:
+        """The split encoded once into Arrow (`Dataset.map`, cached by fingerprint); rows are read per batch."""
+        examples = mapped(self.sentences()[split], tagging_encode.encode, tag_names=tuple(self.tag_names),
+                          where=f"{self.path!r} split {split!r}", **self.encoding(stage))
+        cut = int(column(examples, "cut").sum())
         if cut:
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
-        return examples
+        return examples.select_columns(["input_ids", "casing", "chars", "tokens", "tags", "length"])
 
-    def lengths(self, examples: list[dict]) -> list[int]:
-        return [len(e["input_ids"]) for e in examples]
+    def lengths(self, examples) -> np.ndarray:
+        if isinstance(examples, datasets.Dataset):
+            return column(examples, "length")
+        return np.array([e["length"] for e in examples], dtype=np.int64)
 
     def collate(self, examples: list[dict]) -> dict:
         """Pad to the batch's longest sentence (and word); keep the words, and raw text fields for prediction."""
         words, lengths = pad([e["input_ids"] for e in examples], self.vocab.pad_id)
         casings, _ = pad([e["casing"] for e in examples], 0)
-        longest_word = max(e["chars"].size(1) for e in examples)
-        chars = torch.full((len(examples), words.size(1), longest_word), self.chars.pad_id, dtype=torch.long)
-        for i, e in enumerate(examples):
-            chars[i, : e["chars"].size(0), : e["chars"].size(1)] = e["chars"]
-        batch = {"input_ids": words, "casing": casings, "chars": chars, "lengths": lengths,
-                 "tokens": [e["tokens"] for e in examples]}
+        batch = {"input_ids": words, "casing": casings, "chars": char_tensor(examples, words.size(1), self.chars.pad_id),
+                 "lengths": lengths, "tokens": [e["tokens"] for e in examples]}
         if "tags" in examples[0]:
             batch["tags"], _ = pad([e["tags"] for e in examples], IGNORE)
         if "text" in examples[0]:
             for key in ("index", "text", "offsets"):
                 batch[key] = [e[key] for e in examples]
         return batch
+
+
+def char_tensor(examples: list[dict], longest: int, pad_id: int) -> torch.Tensor:
+    """(batch, tokens, characters) ids from each example's per-token id lists, scattered in one indexing step."""
+    words = [w for e in examples for w in e["chars"]]
+    word_len = torch.tensor([len(w) for w in words], dtype=torch.long)
+    out = torch.full((len(examples), longest, int(word_len.max())), pad_id, dtype=torch.long)
+    sentence_len = torch.tensor([len(e["chars"]) for e in examples], dtype=torch.long)
+    sentence = torch.repeat_interleave(torch.arange(len(examples)), sentence_len)
+    token = torch.cat([torch.arange(n) for n in sentence_len.tolist()])
+    starts = torch.cumsum(word_len, 0) - word_len
+    position = torch.arange(int(word_len.sum())) - torch.repeat_interleave(starts, word_len)
+    out[torch.repeat_interleave(sentence, word_len), torch.repeat_interleave(token, word_len), position] = \
+        torch.tensor([c for w in words for c in w], dtype=torch.long)
+    return out
+
+
+def pa_flat_unique(column) -> list:
+    """The distinct values of an Arrow list column."""
+    return pc.unique(pc.list_flatten(column)).to_pylist()
+
 
 def _classlabel_names(ds: datasets.Dataset | None, column: str) -> list[str] | None:
     """The ClassLabel names of a column of tag lists, if it has them."""

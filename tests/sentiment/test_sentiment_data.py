@@ -50,7 +50,7 @@ def test_partly_unlabelled_rows_are_left_out_of_scoring(tmp_path):
     texts, labels = sentences(10, offset=500)
     write_split(folder / "validation.parquet", texts, labels[:6] + [-1] * 4)
     dm = SentimentData(path=str(folder))
-    assert dm.encoded("validation").index == list(range(6))
+    assert dm.encoded("validation")["index"][:] == list(range(6))
 
 
 def test_string_labels_and_configured_names(tmp_path):
@@ -58,16 +58,16 @@ def test_string_labels_and_configured_names(tmp_path):
                                                   for t, y in zip(*sentences(20))))
     dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y")
     assert dm.data_spec["label_names"] == ["neg", "pos"]
-    assert dm.encoded("train").labels[:2] == [1, 0]
+    assert dm.encoded("train")["label"][:2] == [1, 0]
     dm = SentimentData(path=str(tmp_path / "train.jsonl"), text_column="text", label_column="y", label_names=["pos", "neg"])
-    assert dm.encoded("train").labels[:2] == [0, 1]
+    assert dm.encoded("train")["label"][:2] == [0, 1]
 
 
 def test_labels_map_by_name_to_the_checkpoint_order(tmp_path):
     """Data whose ClassLabel lists the names in another order than the model's still gets the model's ids."""
     write_split(tmp_path / "train.parquet", sentences(4)[0], [1, 0, 1, 0])  # ClassLabel(negative, positive)
     dm = SentimentData(path=str(tmp_path), label_names=["positive", "negative"])
-    assert dm.encoded("train").labels == [0, 1, 0, 1]
+    assert dm.encoded("train")["label"][:] == [0, 1, 0, 1]
 
 
 def test_multiclass(tmp_path):
@@ -119,7 +119,7 @@ def test_long_documents_are_truncated_and_counted(tmp_path, caplog):
     dm = SentimentData(path=str(tmp_path), max_length=50)
     with caplog.at_level(logging.INFO):
         examples = dm.encoded("train")
-    assert [len(x) for x in examples.ids] == [50, 3, 50]
+    assert [len(x) for x in examples["ids"][:]] == [50, 3, 50]
     assert dm.truncated["train"] == 2
     assert "train: 2 of 3 texts were longer than data.max_length=50" in caplog.text
 
@@ -131,14 +131,14 @@ def test_predict_file_lines_and_jsonl(sst_dir, tmp_path):
     raw.write_text("What a wonderful film!\n\n  \nDull.\n", encoding="utf-8")
     dm.predict_file = str(raw)
     examples = dm.encode_lines(dm.predict_lines())
-    assert examples.index == [0, 3] and examples.texts == ["What a wonderful film!", "Dull."]
+    assert examples["index"][:] == [0, 3] and examples["text"][:] == ["What a wonderful film!", "Dull."]
     jsonl = tmp_path / "raw.jsonl"
     jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n{"other": 1}\n', encoding="utf-8")
     dm.predict_file = str(jsonl)
     with pytest.raises(SeqlitError, match=r"raw.jsonl:3: each line needs a 'sentence' or 'text' string"):
         dm.encode_lines(dm.predict_lines())
     jsonl.write_text('{"sentence": "great"}\n{"text": "boring"}\n', encoding="utf-8")
-    assert dm.encode_lines(dm.predict_lines()).texts == ["great", "boring"]
+    assert dm.encode_lines(dm.predict_lines())["text"][:] == ["great", "boring"]
 
 
 def test_vocab_round_trips_through_state(sst_dir):

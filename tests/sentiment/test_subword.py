@@ -46,7 +46,7 @@ def test_trained_on_the_training_split_only(sst_dir):
     validation = dm.encoded("validation")
     kazoo = dm.vocab.encode([ONLY_IN_VALIDATION])
     assert dm.vocab.decode(kazoo).count("<unk>") >= 2  # k and z: characters never seen in training
-    assert all(ids[-len(kazoo):] == kazoo for ids in validation.ids)
+    assert all(ids[-len(kazoo):] == kazoo for ids in validation["ids"][:])
     # trained on train + validation, the same settings would have learnt the word
     words = [tokenize(t) for t in dm.split("train")["sentence"][:] + dm.split("validation")["sentence"][:]]
     assert "▁kazoo" in SubwordVocab.train(words, vocab_size=120).tokenizer.get_vocab()
@@ -71,12 +71,12 @@ def test_batches_lengths_and_truncation_count_pieces(sst_dir, caplog):
     lengths = batch["lengths"].tolist()
     assert batch["input_ids"].shape == (8, max(lengths))
     for row, n, i in zip(batch["input_ids"].tolist(), lengths, batch["index"].tolist()):
-        assert row[:n] == train.ids[train.index.index(i)] and set(row[n:]) <= {dm.vocab.pad_id}
+        assert row[:n] == train["ids"][:][train["index"][:].index(i)] and set(row[n:]) <= {dm.vocab.pad_id}
     longest = max(len(dm.vocab.encode(tokenize(t))) for t in dm.split("validation")["sentence"][:])
     short = bpe_data(sst_dir, max_length=longest - 1)
     with caplog.at_level(logging.INFO):
         cut = short.encoded("validation")
-    assert max(map(len, cut.ids)) == longest - 1 and short.truncated["validation"] >= 1
+    assert max(map(len, cut["ids"][:])) == longest - 1 and short.truncated["validation"] >= 1
     assert f"were longer than data.max_length={longest - 1}" in caplog.text
 
 

@@ -28,7 +28,7 @@ def modules() -> dict[str, ast.Module]:
 
 
 def imports(name: str, tree: ast.Module, known: set[str], is_package: bool) -> set[str]:
-    """The project modules `name` imports: `from a import b` counts `a` and, where it is a module, `a.b`."""
+    """The project modules `name` imports: `from a import b` counts `a.b` where it is a module, else `a`."""
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -39,7 +39,10 @@ def imports(name: str, tree: ast.Module, known: set[str], is_package: bool) -> s
                 parts = name.split(".") if is_package else name.split(".")[:-1]
                 parts = parts[: len(parts) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
-            targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            submodules = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+            # `from package import module` runs the package's __init__ as `import package.module` does: the
+            # edge is to the module; other names come from `base` itself
+            targets = submodules if len(submodules) == len(node.names) else [base, *submodules]
         else:
             continue
         out |= {t for t in targets if t in known and t != name}

@@ -21,11 +21,11 @@ import json
 import sys
 from pathlib import Path
 
+import datasets
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data_modules.sentiment import classification_batch  # noqa: E402
 from seqlit.callbacks.samples import encode_prompt, with_condition  # noqa: E402
 from seqlit.checkpoint_io import import_class, load_checkpoint, stored_init_args  # noqa: E402
 from seqlit.errors import SeqlitError  # noqa: E402
@@ -49,8 +49,9 @@ def judge(classifier, cdm, texts: list[str]) -> list[str | None]:
     out: list[str | None] = [None] * len(texts)
     keep = [i for i, t in enumerate(texts) if t.strip()]
     if keep:
-        examples = cdm.encode("samples", [texts[i] for i in keep], [0] * len(keep), keep)
-        batch = classification_batch([examples[j] for j in range(len(examples))], cdm.vocab.pad_id)
+        rows = datasets.Dataset.from_dict({cdm.text_column: [texts[i] for i in keep], "index": keep})
+        examples = cdm.encode("samples", rows, None, False)
+        batch = cdm.collate([examples[j] for j in range(len(examples))])
         for i, k in zip(keep, classifier(batch["input_ids"], batch["lengths"]).argmax(-1).tolist()):
             out[i] = classifier.label_names[k]
     return out

@@ -21,7 +21,8 @@ def test_fit_into_a_file_url_with_the_default_logger(tiny_corpus, tmp_path):
     cwd, root = tmp_path / "cwd", tmp_path / "root"
     cwd.mkdir()
     args = [*FIT, "--data.init_args.path", str(tiny_corpus), "--trainer.default_root_dir", root.as_uri()]
-    run_seqlit("fit", *args, "--trainer.max_steps", "6", cwd=cwd)
+    local = {"WANDB_DIR": str(cwd / "runs")}  # where W&B's files go unset (CI sets WANDB_DIR): runs/wandb
+    run_seqlit("fit", *args, "--trainer.max_steps", "6", cwd=cwd, env=local)
 
     (run,) = (root / "seqlit").iterdir()  # <root>/<project>/<W&B run id>
     assert {p.name for p in run.iterdir()} == {"checkpoints", "config.yaml", "results.json"}
@@ -33,7 +34,7 @@ def test_fit_into_a_file_url_with_the_default_logger(tiny_corpus, tmp_path):
     assert list((cwd / "runs" / "wandb").glob(f"offline-run-*-{run.name}"))  # the same run id: synced as today
 
     last = f"{root.as_uri()}/seqlit/{run.name}/checkpoints/last.ckpt"
-    run_seqlit("fit", *args, "--trainer.max_steps", "9", "--test_after_fit", "false", "--ckpt_path", last, cwd=cwd)
+    run_seqlit("fit", *args, "--trainer.max_steps", "9", "--test_after_fit", "false", "--ckpt_path", last, cwd=cwd, env=local)
     resumed = [json.loads(p.read_text()) for p in root.glob("seqlit/*/results.json")]
     assert sorted(r["global_step"] for r in resumed) == [6, 9]
     assert next(r for r in resumed if r["global_step"] == 9)["ckpt_path"] == last

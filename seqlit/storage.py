@@ -8,8 +8,8 @@ A target is a local path or an fsspec URL (`file:///…`, `memory://…`, `s3://
   power loss. The temporary file is created with mode 0666 minus the user's umask, like any file the user
   writes (not mkstemp's 0600, which hides checkpoints from colleagues on a shared cluster). Its name,
   `.tmp-<target name>-<random>`, never ends in `.ckpt`, so a leftover from a killed writer is never taken
-  for a checkpoint, and the next write of the same target removes such leftovers (one writer per target:
-  rank zero).
+  for a checkpoint. A writer removes only its own temporary file: another process's `.tmp-*` beside the
+  same target may be a write in progress (runs sharing a folder), so a killed writer's leftover stays.
 * **Remote**: fsspec's own transaction: the file is committed (e.g. an S3 multipart upload completed) only
   when the write has succeeded, and discarded otherwise.
 """
@@ -85,11 +85,7 @@ def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None
         return
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    prefix = f"{TMP_PREFIX}{name}-"
-    for stale in os.listdir(folder):
-        if stale.startswith(prefix):
-            os.remove(os.path.join(folder, stale))
-    tmp = os.path.join(folder, prefix + secrets.token_hex(4))
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}-{secrets.token_hex(4)}")
     try:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
             write(f)

@@ -65,13 +65,15 @@ def test_missing_and_foreign_files(tmp_path):
         load_checkpoint(tmp_path / "plain.pt")
 
 
-def test_stray_temporary_file_of_a_killed_writer_is_ignored_and_cleaned(tmp_path):
-    # what a writer killed mid-save leaves: a hidden temporary file that no checkpoint glob matches
+def test_stray_temporary_file_is_ignored_and_kept(tmp_path):
+    # a killed writer's leftover, or another run's write in progress: no checkpoint glob matches it, and it is
+    # not this writer's to delete
     stray = tmp_path / ".tmp-last.ckpt-deadbeef"
     stray.write_bytes(b"half a checkpoint")
     assert not list(tmp_path.glob("*.ckpt"))
     SafeCheckpointIO().save_checkpoint({"state_dict": {}, "epoch": 3}, tmp_path / "last.ckpt")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [stray.name, "last.ckpt"]
+    assert stray.read_bytes() == b"half a checkpoint"
     assert load_checkpoint(tmp_path / "last.ckpt")["epoch"] == 3
 
 

@@ -34,6 +34,7 @@ to that run's `evaluations` list, and writes nothing otherwise.
 from __future__ import annotations
 
 import json
+import fcntl
 import os
 import time
 
@@ -131,16 +132,33 @@ class RunResults(pl.Callback):
     def add_evaluation(run: str, trainer, pl_module, stage: str) -> None:
         """Append this evaluation of one of `run`'s checkpoints to `run`'s results.json (`evaluations`)."""
         path = os.path.join(run, FILENAME)
-        results = {}
-        if os.path.isfile(path):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    results = json.load(f)
-            except ValueError:
-                rank_zero_warn(f"[seqlit] {path} is not JSON: this {stage}'s results are not added to it")
-                return
-        results.setdefault("evaluations", []).append({
+        entry = {
             "stage": stage, "ckpt_path": _absolute(trainer.ckpt_path), "metrics": _floats(trainer.callback_metrics),
-            "device": device_name(pl_module.device), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        text = json.dumps(results, indent=2) + "\n"
-        write_atomically(path, lambda f: f.write(text.encode("utf-8")))
+            "device": device_name(pl_module.device), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        append_evaluation(path, entry, stage)
+
+
+def append_evaluation(path: str, entry: dict, stage: str) -> None:
+    """Add `entry` to `path`'s `evaluations` under an exclusive flock on the run folder itself: evaluations of
+    one run's checkpoints may run at the same time, and a read-modify-write without a lock loses updates. The
+    folder is locked rather than a sibling `.lock` file so that the run folder holds no extra file."""
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        _append_locked(path, entry, stage)
+    finally:
+        os.close(folder)  # closing the descriptor releases the lock
+
+
+def _append_locked(path: str, entry: dict, stage: str) -> None:
+    results = {}
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                results = json.load(f)
+        except ValueError:
+            rank_zero_warn(f"[seqlit] {path} is not JSON: this {stage}'s results are not added to it")
+            return
+    results.setdefault("evaluations", []).append(entry)
+    text = json.dumps(results, indent=2) + "\n"
+    write_atomically(path, lambda f: f.write(text.encode("utf-8")))

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export CI=true HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-export HF_HOME="$scratch/hf" WANDB_DIR="$scratch/wandb" WANDB_CACHE_DIR="$scratch/wandb-cache" WANDB_CONFIG_DIR="$scratch/wandb-config"
+export HF_HOME="$scratch/hf" WANDB_DIR="$scratch/wandb" WANDB_CACHE_DIR="$scratch/wandb-cache" WANDB_CONFIG_DIR="$scratch/wandb-config" WANDB_DATA_DIR="$scratch/wandb-data"
 
 start=$(date +%s)
 python3 -m venv "$scratch/venv"

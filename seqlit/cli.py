@@ -41,8 +41,10 @@ from typing import Optional
 
 import torch
 import yaml
-from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar, Timer, WeightAveraging
+from pytorch_lightning.callbacks import (LearningRateMonitor, ModelCheckpoint, ProgressBar, RichProgressBar, Timer,
+                                         WeightAveraging)
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import Logger, WandbLogger
 from pytorch_lightning.plugins.io import CheckpointIO
 
 from data_modules.base import SeqDataModule
@@ -53,6 +55,7 @@ from seqlit.callbacks.numerical_guard import NumericalGuard
 from seqlit.callbacks.predictions import JsonlPredictionWriter
 from seqlit.callbacks.requeue import RequeueAtStepBoundary
 from seqlit.callbacks.run_results import RunResults
+from seqlit.callbacks.test_table import TestPredictionsTable
 from seqlit.callbacks.throughput import Throughput
 from seqlit.callbacks.url_root import CheckpointsUnderRoot
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
@@ -70,7 +73,7 @@ from seqlit.seeds import check_seed
 from seqlit.storage import check_writable
 from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
-from seqlit.wandb_online import offline_unless_reachable
+from seqlit.wandb_online import offline_as_mode, offline_unless_reachable
 
 class SeqlitCLI(LightningCLI):
     def __init__(self, *args, results=None, **kwargs):
@@ -115,6 +118,7 @@ class SeqlitCLI(LightningCLI):
             raise SeqlitError(problem)
         no_logger_unless_asked(self.subcommand, config.trainer, sys.argv[1:])
         self._url_root = str(config.trainer.default_root_dir) if keeps_wandb_local(config.trainer) else None
+        offline_as_mode(config.trainer)
         logs_under_root(config.trainer)  # before continue_logger, which finds the run's folder under the logger's
         if self._continues_run():
             continue_logger(config.trainer, config.ckpt_path)
@@ -201,6 +205,13 @@ class SeqlitCLI(LightningCLI):
             callbacks.append(StoreRunSettings(self.config.fit))  # what validate/test/predict bring back
         if self.subcommand in ("fit", "predict"):  # SIGTERM / Ctrl-C: a resumable fit, a predict that stops
             callbacks.append(StopOnSignal())
+        loggers = config.get("logger")
+        loggers = loggers if isinstance(loggers, list) else [loggers]
+        if self.subcommand == "fit" and any(isinstance(lg, Logger) for lg in loggers) and \
+                not any(isinstance(c, LearningRateMonitor) for c in given):
+            callbacks.append(LearningRateMonitor())  # the schedule beside the loss it shapes
+        if self.subcommand in ("fit", "test") and any(isinstance(lg, WandbLogger) for lg in loggers):
+            callbacks.append(TestPredictionsTable())  # test/predictions: the first test outputs beside the scores
         if self.subcommand == "predict":
             callbacks.append(JsonlPredictionWriter(self.config.predict.predict_output, self.results))
         plugins = config.get("plugins") or []
@@ -228,12 +239,14 @@ class SeqlitCLI(LightningCLI):
 
 def trainer_defaults() -> dict:
     """The trainer settings seqlit changes: W&B logging (offline unless WANDB_MODE says otherwise: `main` sets
-    it to offline unless the user chose; `offline` is written out so that `--print_config` shows it), and no
+    it to offline unless the user chose; the mode is written out so that `--print_config` shows it) with the best
+    and last checkpoints as the run's model artifacts (`log_model`, uploaded by `wandb sync` for offline runs), and no
     distributed sampler, since seqlit's samplers shard data across ranks themselves (bucketed batches, LM streams).
     """
     offline = os.environ.get("WANDB_MODE", "offline") in ("offline", "dryrun")
     return {"logger": {"class_path": "pytorch_lightning.loggers.WandbLogger",
-                       "init_args": {"save_dir": DEFAULT_SAVE_DIR, "project": "seqlit", "offline": offline}},
+                       "init_args": {"save_dir": DEFAULT_SAVE_DIR, "project": "seqlit",
+                                     "mode": "offline" if offline else "online", "log_model": True}},
             "use_distributed_sampler": False}
 
 

@@ -6,16 +6,19 @@ shared by all runs. Here the config goes into the run's own folder (the
 parent of its `checkpoints/`), and if a file is already there (a resumed run,
 a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced.
 The folder may be an fsspec URL (`--trainer.default_root_dir memory://…`); the
-file is written atomically (`seqlit.storage`) and follows the user's umask.
+file is written atomically (`seqlit.storage`) and follows the user's umask. A W&B run gets the same config as
+its run config, so runs compare and filter by any setting.
 """
 
 from __future__ import annotations
 
 import os
 
+import yaml
 from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import SaveConfigCallback
+from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
 from seqlit.storage import write_atomically
@@ -59,3 +62,7 @@ class RunConfigSaver(SaveConfigCallback):
             text = self.parser.dump(self.config, skip_none=False)
             write_atomically(path, lambda f: f.write(text.encode("utf-8")))
         rank_zero_info(f"[seqlit] config saved to {path}")
+        for logger in trainer.loggers:  # the run's W&B config: all of config.yaml, not only the module's arguments
+            if isinstance(logger, WandbLogger):
+                logger.experiment.config.update(yaml.safe_load(self.parser.dump(self.config, skip_none=False)),
+                                                allow_val_change=True)

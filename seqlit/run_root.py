@@ -18,6 +18,7 @@ W&B writes through the local file system, so its files stay local (`wandb_local_
 from __future__ import annotations
 
 import os
+import sys
 
 DEFAULT_SAVE_DIR = "runs"  # where seqlit's default logger writes when no default_root_dir is given
 
@@ -52,6 +53,9 @@ def logs_under_root(trainer_config) -> None:
     for logger in _loggers(trainer_config):
         args = logger.init_args
         save_dir = args.get("save_dir")
+        if _is_wandb(logger) and remote and args.get("log_model"):
+            args["log_model"] = False  # W&B adds local files only; the checkpoints are kept under the URL root
+            print(f"[seqlit] W&B gets no checkpoint artifacts: they stay under {root}", file=sys.stderr)
         if _is_wandb(logger) and save_dir in (None, DEFAULT_SAVE_DIR):
             args["save_dir"] = wandb_local_dir() if remote else str(root)
         elif _is_wandb(logger) and remote:

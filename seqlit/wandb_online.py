@@ -68,7 +68,19 @@ def wants_online(logger) -> bool:
     from pytorch_lightning.loggers import WandbLogger
 
     mode = os.environ.get("WANDB_MODE", "online")  # seqlit.main.main sets offline unless the user chose
-    return isinstance(logger, WandbLogger) and mode in ("online", "run") and not logger._offline
+    return (isinstance(logger, WandbLogger) and mode in ("online", "run") and not logger._offline
+            and logger._wandb_init.get("mode") != "offline")
+
+
+def offline_as_mode(trainer_config) -> None:
+    """`offline: true` on a WandbLogger becomes wandb's own `mode: offline` (in place). Lightning refuses `offline`
+    with `log_model` ("checkpoints cannot be uploaded in offline mode"), yet wandb keeps an offline run's artifacts
+    for `wandb sync` to upload, as it does its metrics."""
+    loggers = trainer_config.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        args = getattr(logger, "init_args", None)
+        if args is not None and str(logger.class_path).endswith("WandbLogger") and args.get("offline"):
+            args["offline"], args["mode"] = False, "offline"
 
 
 def offline_unless_reachable(loggers) -> None:

@@ -50,3 +50,17 @@ def history(path: Path) -> list[dict]:
         if rec.WhichOneof("record_type") == "history":
             rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in rec.history.item})
     return rows
+
+
+def config(path: Path) -> dict:
+    """The run config (`wandb.config`): top-level keys with their decoded values, last update winning."""
+    out = {}
+    for rec in records(path):
+        if rec.WhichOneof("record_type") == "config":
+            out.update({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in rec.config.update})
+    return out
+
+
+def artifacts(path: Path) -> list:
+    """The artifacts the run logged (name, type, aliases, manifest), as `wandb sync` will upload them."""
+    return [rec.artifact for rec in records(path) if rec.WhichOneof("record_type") == "artifact"]

@@ -200,6 +200,11 @@ class SeqTask(pl.LightningModule):
     def on_test_epoch_end(self):
         self.log_stage("test")
 
+    def table_rows(self, batch: dict) -> list[dict[str, str]]:
+        """A test batch as rows of the W&B predictions table (seqlit/callbacks/test_table.py): the input, the gold
+        answer and the model's, as strings. None by default: a language model's test split is one stream."""
+        return []
+
     def main_backbone(self) -> Backbone:
         """The backbone that names the model (the encoder of an encoder–decoder)."""
         return self.backbone

@@ -170,6 +170,11 @@ class Classifier(SeqTask):
             metric.update(probs[:, 1] if isinstance(metric, BinaryAUROC) else probs, labels)
         return F.cross_entropy(logits, labels), labels.numel()
 
+    def table_rows(self, batch: dict) -> list[dict[str, str]]:
+        predicted = self(batch["input_ids"], batch["lengths"], batch.get("tokens")).argmax(-1).tolist()
+        return [{"text": text, "gold": self.label_names[g], "predicted": self.label_names[p]}
+                for text, g, p in zip(batch["texts"], batch["labels"].tolist(), predicted)]
+
     def predict_step(self, batch, batch_idx) -> list[dict]:
         """One JSON-ready record per text: its index, text, predicted label and class probabilities."""
         probs = self(batch["input_ids"], batch["lengths"], batch.get("tokens")).softmax(-1).tolist()

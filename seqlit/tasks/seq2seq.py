@@ -279,6 +279,11 @@ class Seq2Seq(SeqTask):
         metrics["exact_match"].update(torch.tensor([float(h == r) for h, r in zip(hypotheses, references)], device=self.device))
         return loss, (batch["target_out"] != self.pad_id).sum()
 
+    def table_rows(self, batch: dict) -> list[dict[str, str]]:
+        translations = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))
+        return [{"source": s, "reference": r, "translation": t}
+                for s, r, t in zip(batch["sources"], batch["references"], translations)]
+
     def predict_step(self, batch, batch_idx) -> list[dict]:
         """One JSON-ready record per source sentence: its index (line number), text and translation."""
         translations = self.texts(self.translate(batch["source_ids"], batch["source_lengths"]))

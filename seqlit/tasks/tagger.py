@@ -268,6 +268,15 @@ class Tagger(SeqTask):
                             "tags": tags, "entities": entities})
         return records
 
+    def table_rows(self, batch: dict) -> list[dict[str, str]]:
+        mask = self.mask(batch)
+        paths = self.decode(self.emissions(batch), mask).tolist()
+        rows = []
+        for tokens, path, gold in zip(batch["tokens"], paths, batch["tags"].tolist()):
+            rows.append({"tokens": " ".join(tokens), "gold": " ".join(self.tag_names[t] for t in gold[: len(tokens)]),
+                         "predicted": " ".join(self.tag_names[t] for t in path[: len(tokens)])})
+        return rows
+
     # -- epoch ends -----------------------------------------------------------
     def on_test_epoch_end(self):
         """The test report adds F1 per entity type (`test/f1_PER` …) and prints the table."""

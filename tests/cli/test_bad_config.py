@@ -43,6 +43,6 @@ def test_debug_env_shows_traceback(tmp_path):
 def test_print_config_works(tmp_path):
     proc = run_seqlit("fit", "--config", QUICK, "--print_config", cwd=tmp_path)
     assert "class_path: seqlit.tasks.LanguageModel" in proc.stdout
-    assert "    offline: true\n" in proc.stdout  # what the run will do: W&B logs offline unless WANDB_MODE says otherwise
+    assert "    mode: offline\n" in proc.stdout  # what the run will do: W&B logs offline unless WANDB_MODE says otherwise
     online = run_seqlit("fit", "--config", QUICK, "--print_config", cwd=tmp_path, env={"WANDB_MODE": "online"})
-    assert "    offline: false\n" in online.stdout
+    assert "    mode: online\n" in online.stdout

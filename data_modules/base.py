@@ -6,7 +6,9 @@ allow it (`split_fractions`), cuts validation and test out of a source that
 ships a training split only. `encoded(stage)` reads, checks and encodes what a
 stage serves (train, validation, test: a split; predict: `predict_file`, or a
 split) once, and the four loaders batch it: bucketed by length, dealt to DDP
-ranks, shuffled by (seed, epoch) for training only, resumable mid-epoch. A
+ranks, shuffled by (seed, epoch) for training only, resumable mid-epoch; a
+`predict_file` is checked whole and then streamed, chunk by chunk
+(data_modules/predict_stream.py), so its size never reaches memory. A
 task's module supplies only what is its own: which columns it reads,
 `encode_split` / `encode_lines` (rows or raw lines -> examples), `lengths`,
 `collate` and its vocabularies.

@@ -6,7 +6,9 @@ allow it (`split_fractions`), cuts validation and test out of a source that
 ships a training split only. `encoded(stage)` reads, checks and encodes what a
 stage serves (train, validation, test: a split; predict: `predict_file`, or a
 split) once, and the four loaders batch it: bucketed by length, dealt to DDP
-ranks, shuffled by (seed, epoch) for training only, resumable mid-epoch. A
+ranks, shuffled by (seed, epoch) for training only, resumable mid-epoch; a
+`predict_file` is checked whole and then streamed, chunk by chunk
+(data_modules/predict_stream.py), so its size never reaches memory. A
 task's module supplies only what is its own: which columns it reads,
 `encode_split` / `encode_lines` (rows or raw lines -> examples), `lengths`,
 `collate` and its vocabularies.
@@ -26,7 +28,6 @@ drawn with, and a `--ckpt_path` run draws the same ones whatever its own seed.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,8 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from data_modules.bucketing import BucketBatchSampler
-from data_modules.loading import load_splits, read_lines
+from data_modules.loading import load_splits
+from data_modules.predict_stream import check_all, chunks, stream_loader
 from data_modules.resumable import ResumableLoader
 from seqlit.checkpoint_io import load_checkpoint
 from seqlit.errors import SeqlitError
@@ -77,6 +79,7 @@ class SeqDataModule(pl.LightningDataModule):
         self._vocab_ready = False
         self._splits: datasets.DatasetDict | None = None
         self._encoded: dict[str, Any] = {}
+        self.predict_line_count: int | None = None  # lines of `predict_file`, once read to its end
 
     # -- subclass hooks ----------------------------------------------------
     def build_vocab(self) -> None:
@@ -147,25 +150,19 @@ class SeqDataModule(pl.LightningDataModule):
         return ds
 
     def predict_lines(self) -> list[tuple[int, str | dict]]:
-        """`predict_file`'s non-blank lines and their 0-based numbers: text, or JSON objects for `.jsonl` / `.json`."""
-        path, name = Path(self.predict_file).expanduser(), f"data.predict_file {self.predict_file!r}"
-        if not path.is_file():
-            raise SeqlitError(f"{name} does not exist ({tried(self.predict_file)}): pass a text file (one {self.predict_unit} per line) or a .jsonl file")
-        jsonl, lines = path.suffix.lower() in (".jsonl", ".json"), []
-        for n, line in enumerate(read_lines(path, name)):
-            if not line.strip():
-                continue
-            if jsonl:
-                try:
-                    line = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise SeqlitError(f"{self.predict_file}:{n + 1}: not valid JSON ({err.msg}): write one JSON object per line") from err
-                if not isinstance(line, dict):
-                    raise SeqlitError(f"{self.predict_file}:{n + 1}: not a JSON object: write one JSON object per line")
-            lines.append((n, line))
+        """`predict_file`'s non-blank lines and their 0-based numbers: text, or JSON objects for `.jsonl` / `.json`
+        (all of them in a list: `predict` itself streams them, data_modules/predict_stream.py)."""
+        self.check_predict_file()
+        lines = [line for _, chunk in chunks(self, 1 << 16) for line in chunk]
         if not lines:
-            raise SeqlitError(f"{name} holds no {self.predict_unit}s: write one {self.predict_unit} per line")
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no {self.predict_unit}s: "
+                              f"write one {self.predict_unit} per line")
         return lines
+
+    def check_predict_file(self) -> None:
+        if not Path(self.predict_file).expanduser().is_file():
+            raise SeqlitError(f"data.predict_file {self.predict_file!r} does not exist ({tried(self.predict_file)}): "
+                              f"pass a text file (one {self.predict_unit} per line) or a .jsonl file")
 
     def line_texts(self, lines: list[tuple[int, str | dict]], *keys: str) -> tuple[list[int], list[str]]:
         """Line numbers and texts of `predict_lines()`: each plain line, or the first of `keys` a JSON line holds."""
@@ -183,8 +180,12 @@ class SeqDataModule(pl.LightningDataModule):
         """What `stage` (train, validation, test, predict) serves, read, checked and encoded once."""
         if stage not in self._encoded:
             self.ensure_vocab()
-            if stage == "predict" and self.predict_file:
-                self._encoded[stage] = self.encode_lines(self.predict_lines())
+            if stage == "predict" and self.predict_file:  # read and checked here, streamed by `loader`
+                self.check_predict_file()
+                if not check_all(self):
+                    raise SeqlitError(f"data.predict_file {self.predict_file!r} holds no {self.predict_unit}s: "
+                                      f"write one {self.predict_unit} per line")
+                self._encoded[stage] = self.predict_file
             elif stage == "predict" and self.predict_split is None:
                 raise SeqlitError(f"{type(self).__name__} has nothing to predict: {self.predict_hint}")
             else:
@@ -224,6 +225,8 @@ class SeqDataModule(pl.LightningDataModule):
     def loader(self, stage: str) -> DataLoader:
         """Batches of `stage`'s examples, bucketed by length and dealt to ranks; shuffled for training only."""
         examples, (rank, world), train = self.encoded(stage), self.world(), stage == "train"
+        if stage == "predict" and self.predict_file:
+            return stream_loader(self, rank, world)
         size = self.batch_size if train else self.eval_batch_size
         lengths = self.lengths(examples)
         pool = self.bucket_pool or len(lengths) // size + 1

@@ -65,12 +65,12 @@ from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.long_work import check_predict_file, check_window
 from seqlit.precision import check_precision
+from seqlit.predict_output import check_output, predict_inputs
 from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
 from seqlit.quiet import quiet, quiet_wandb
 from seqlit.run_config import RunConfigSaver
 from seqlit.run_settings import StoreRunSettings, stored_settings
 from seqlit.seeds import check_seed
-from seqlit.storage import check_writable
 from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
 from seqlit.wandb_online import offline_as_mode, offline_unless_reachable
@@ -96,6 +96,8 @@ class SeqlitCLI(LightningCLI):
         parser.add_argument("--predict_output", type=str, default="-",
                             help="predict: JSON-lines file for the predictions, the first of them also shown "
                                  "readably ('-': the JSON lines on standard output, and nothing else there).")
+        parser.add_argument("--overwrite", type=bool, default=False,
+                            help="predict: replace an existing --predict_output file (refused otherwise)")
 
     def _set_seed(self) -> None:
         quiet(self.subcommand, resuming=self._continues_run())  # before seeding, which warns when no seed is given
@@ -111,8 +113,8 @@ class SeqlitCLI(LightningCLI):
                 raise SeqlitError(f"num_threads must be a positive number, got {threads}")
             torch.set_num_threads(threads)
         config = self.config[self.subcommand] if self.subcommand else self.config
-        if self.subcommand == "predict" and config.predict_output != "-":
-            check_writable(config.predict_output, "--predict_output")
+        if self.subcommand == "predict":
+            check_output(config.predict_output, predict_inputs(config), config.overwrite, self.results)
         problem = nonpositive_count(config)
         if problem:
             raise SeqlitError(problem)
@@ -166,6 +168,8 @@ class SeqlitCLI(LightningCLI):
         check_precision(self.trainer.precision, self.model, device)
         check_memory = self._get(self.config, "check_memory")
         if self.subcommand == "predict":
+            if self.config_init.predict.get("return_predictions") is None:  # Lightning would keep every record
+                self.config_init.predict["return_predictions"] = False
             check_predict_file(getattr(self.datamodule, "predict_file", None), self.model, device, check_memory)
         if self.subcommand == "fit":
             check_window(self.datamodule, self.model, device, check_memory)

@@ -83,11 +83,9 @@ def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None
         with fs.transaction, fs.open(target, "wb") as f:
             f.write(buffer.getbuffer())
         return
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}-{secrets.token_hex(4)}")
+    tmp, fd = open_temporary(path)
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
+        with open(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -96,7 +94,21 @@ def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
-    fd = os.open(folder, os.O_RDONLY)
+    fsync_folder(os.path.dirname(os.path.abspath(path)))
+
+
+def open_temporary(path: str) -> tuple[str, int]:
+    """(name, descriptor) of a new hidden temporary file beside local `path` (its folder created), mode 0666
+    minus the umask: what `write_atomically` writes, and what `predict` streams its lines into."""
+    folder, name = os.path.split(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}-{secrets.token_hex(4)}")
+    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+
+def fsync_folder(folder: str) -> None:
+    """Make a rename in `folder` survive a power loss."""
+    fd = os.open(folder or ".", os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

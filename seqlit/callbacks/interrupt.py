@@ -14,7 +14,8 @@ exited 0 with no final checkpoint and no results.json. Built on that, for `fit`:
   `seqlit.main` exits 128 + the signal (143 for SIGTERM).
 
 `predict` has no such check in Lightning (SIGTERM was logged and ignored): here the next batch does not start.
-Its records are written once, at the end, atomically, so an interrupted predict leaves no output file.
+Its records stream into the output as they are predicted; interrupted, the writer keeps the whole lines written
+and says where it stopped (seqlit/callbacks/predictions.py).
 """
 
 from __future__ import annotations
@@ -77,12 +78,7 @@ class StopOnSignal(Callback):
         signum = signals.received() or (signal.SIGTERM if trainer.received_sigterm else None)
         if signum is None:
             return
-        if trainer.state.fn == "predict":
-            done = trainer.predict_loop.batch_progress.current.completed
-            signals.say(f"[seqlit] predict stopped by {signals.name(signum)} after {done} batch(es): "
-                        "no predictions were written")
-            return
-        if trainer.state.fn != "fit":
+        if trainer.state.fn != "fit":  # predict: its writer says what it wrote (seqlit/callbacks/predictions.py)
             return
         if self._token is None:  # the sanity check, or setting up: nothing trained, nothing to save
             signals.say(f"[seqlit] fit stopped by {signals.name(signum)} before training started: nothing was saved")

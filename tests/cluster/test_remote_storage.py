@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from types import SimpleNamespace
@@ -59,8 +60,11 @@ def test_run_folder_on_file_url_follows_the_umask(tiny_corpus, tmp_path):
     try:
         run_seqlit("fit", *TINY, "--data.init_args.path", str(tiny_corpus), "--trainer.max_steps", "2",
                    "--trainer.default_root_dir", f"file://{tmp_path}/run", cwd=tmp_path)
-        JsonlPredictionWriter(f"file://{tmp_path}/out/predictions.jsonl").write_on_epoch_end(
-            SimpleNamespace(world_size=1, is_global_zero=True, datamodule=None), None, [[{"index": 1}, {"index": 0}]], None)
+        writer, trainer = JsonlPredictionWriter(f"file://{tmp_path}/out/predictions.jsonl", io.StringIO()), \
+            SimpleNamespace(world_size=1, is_global_zero=True, datamodule=None)
+        writer.on_predict_start(trainer, None)
+        writer.on_predict_batch_end(trainer, None, [{"index": 1}, {"index": 0}], {}, 0)
+        writer.on_predict_epoch_end(trainer, None)
     finally:
         os.umask(old)
     written = [tmp_path / "run" / "checkpoints" / "last.ckpt", tmp_path / "run" / "config.yaml",

@@ -9,10 +9,12 @@ shards are uneven; a sentence scored twice would add its spans twice to the F1 c
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
 
+from data_modules.predict_stream import CHUNK_BATCHES
 from tests.conftest import REPO
 from tests.ddp.ddp_helpers import (assert_same_metrics, fit_two_processes, one_and_two, predict_two_processes,
                                    resume_in_one_process)
@@ -61,6 +63,15 @@ def test_two_process_predict_writes_every_sentence_once_in_order(run):
     lines = ["Maria works for Siemens in Hong Kong.", "", "John Smith lives in Paris .", "Olga visited Berlin.",
              "   ", "Reuters said on Monday that Ali Khan left.", "In 1996, Peter van Dijk visited Lagos.",
              "Maria lives in New York.", "Siemens said that Olga left."]
-    records = predict_two_processes(last, lines, cwd=tmp)  # 7 sentences in batches of 3: 2 batches on rank 0, 1 on rank 1
+    records = predict_two_processes(last, lines, cwd=tmp)  # one chunk (data_modules/predict_stream.py): rank 0's
     assert [r["text"] for r in records] == [line for line in lines if line.strip()]
     assert all(len(r["tags"]) == len(r["tokens"]) for r in records)
+
+
+def test_two_process_predict_merges_the_ranks_chunks_in_order(run):
+    """Chunks of 50 batches of 3 lines go to the ranks in turn (0, 1, 0): the merged file is in input order."""
+    tmp, last = run
+    lines = [("" if i % 7 == 3 else f"Maria works in Paris {i} .") for i in range(2 * CHUNK_BATCHES * 3 + 20)]
+    shutil.rmtree(tmp / "predict_out", ignore_errors=True)  # the other predict test's
+    records = predict_two_processes(last, lines, cwd=tmp)
+    assert [r["text"] for r in records] == [line for line in lines if line.strip()]

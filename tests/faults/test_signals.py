@@ -113,15 +113,20 @@ def test_a_signal_before_training_stops_at_once_and_saves_nothing(uninterrupted)
 
 
 @pytest.mark.parametrize("signum, code", [("SIGTERM", 143), ("SIGINT", 130)])
-def test_predict_stops_at_the_next_batch_and_writes_nothing_partial(tmp_path, signum, code):
+def test_predict_stops_at_the_next_batch_and_keeps_the_whole_lines_written(tmp_path, signum, code):
+    batch, done = 4, 3
     (tmp_path / "in.txt").write_text("".join(f"Maria works in Paris {i} .\n" for i in range(200)), encoding="utf-8")
     proc = run_seqlit("predict", "--ckpt_path", str(LEGACY / "tagger.ckpt"), "--data.init_args.predict_file", "in.txt",
-                      "--data.init_args.eval_batch_size", "4", "--predict_output", "out.jsonl", "--num_threads", "1",
-                      "--trainer.enable_progress_bar", "false", *signal_at(3, signum), cwd=tmp_path, check=False)
+                      "--data.init_args.eval_batch_size", str(batch), "--predict_output", "out.jsonl", "--num_threads", "1",
+                      "--trainer.enable_progress_bar", "false", *signal_at(done, signum), cwd=tmp_path, check=False)
     assert proc.returncode == code, proc.stderr[-2000:]
-    assert f"predict stopped by {signum} after 3 batch(es): no predictions were written" in proc.stderr
+    n = batch * done  # the batches before the signal, whose lines (all alike) come first
+    assert (f"predict stopped by {signum} after {n} record(s): out.jsonl holds whole lines only, the records of "
+            f"input lines 1-{n}; to finish, predict the input from line {n + 1} on (tail -n +{n + 1} in.txt)") in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temporary file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.jsonl"]  # no temporary file left
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["index"] for r in records] == list(range(n))
 
 
 def test_sigterm_stops_the_benchmark_after_the_running_entry_saves(tmp_path):

@@ -101,9 +101,6 @@ class Classifier(SeqTask):
             for _ in range(ensemble))
         self.track_metrics()
 
-    legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
-                            "keep_bias", "orthogonal_init")
-
     def metrics(self):
         """Accuracy and macro F1; AUROC of the second class when binary."""
         num_classes = len(self.label_names)
@@ -141,16 +138,6 @@ class Classifier(SeqTask):
         """(B, C) log of the readers' mean class probabilities (for one reader: its log-softmax)."""
         log_probs = self.member_logits(input_ids, lengths, tokens).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.readers))
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """Checkpoints from before `ensemble` kept one reader's weights at the top level: they load as reader 0;
-        0.1 called each reader's backbone `rnn`."""
-        for key in [k for k in state if k.split(".")[0] in ("embedding", "rnn", "pool", "out")]:
-            state[f"readers.0.{key}"] = state.pop(key)
-        for key in [k for k in state if k.split(".")[0] == "readers" and k.split(".")[2] == "rnn"]:
-            parts = key.split(".")
-            state[".".join(parts[:2] + ["backbone"] + parts[3:])] = state.pop(key)
 
     # -- loops ----------------------------------------------------------------
     def training_step(self, batch, batch_idx):

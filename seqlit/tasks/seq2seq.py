@@ -134,25 +134,6 @@ class Seq2Seq(SeqTask):
     def describe(self):
         return {**super().describe(), "decoder": self.decoder.describe()}
 
-    @classmethod
-    def upgrade_hparams(cls, hparams: dict) -> dict:
-        """0.1's one-layer decoder cell (`decoder_kind`, `decoder_hidden_size`) becomes the `decoder:` section."""
-        if "decoder" in hparams:
-            return hparams
-        hparams = dict(hparams)
-        kind, size = hparams.pop("decoder_kind", "gru"), hparams.pop("decoder_hidden_size", None)
-        size = size or hparams.get("hidden_size", 256) * (2 if hparams.get("bidirectional", True) else 1)
-        new = super().upgrade_hparams(hparams)
-        new["decoder"] = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": kind, "hidden_size": size}}
-        return new
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, Tensor]) -> None:
-        """0.1 called the encoder `encoder` and decoded with a torch cell `cell` (the decoder's layer 0)."""
-        SeqTask.rename_prefix(state, "encoder", "backbone")
-        for key in [k for k in state if k.startswith("cell.")]:
-            state[f"decoder.rnn.{key[len('cell.'):]}_l0"] = state.pop(key)
-
     # -- model -----------------------------------------------------------------------------
     def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, State]:
         """(memory (B, S, M), mask (B, S), attention keys or None, the decoder's first state)."""

@@ -108,7 +108,6 @@ class Tagger(SeqTask):
     monitor_mode = "max"
     task_name = "tagging"
     word_embedding_path = "word_embedding"
-    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "label_names")
 
@@ -180,21 +179,6 @@ class Tagger(SeqTask):
 
     def head(self):
         return "crf" if self.crf is not None else None
-
-    @classmethod
-    def upgrade_hparams(cls, hparams: dict) -> dict:
-        """0.1 called the word vectors' size `word_dim` (every other task: `embedding_dim`)."""
-        hparams = dict(hparams)
-        if "word_dim" in hparams:
-            hparams["embedding_dim"] = hparams.pop("word_dim")
-        return super().upgrade_hparams(hparams)
-
-    @staticmethod
-    def upgrade_spec(spec: dict) -> dict:
-        """0.1's spec called the tags `tag_names`."""
-        if "tag_names" in spec:
-            spec["label_names"] = spec.pop("tag_names")
-        return spec
 
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:

@@ -21,7 +21,7 @@ from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, Multicl
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.reader import Pooling, Reader
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import SeqTask
 from seqlit.transfer import Pretrained, pretrained as transfer
 
@@ -78,12 +78,10 @@ class Classifier(SeqTask):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
-        if not 0.0 <= word_dropout < 1.0:
-            raise SeqlitError(f"model.word_dropout must lie in [0, 1), got {word_dropout}")
+        check("Classifier", Rate, word_dropout=word_dropout)
+        check("Classifier", PositiveInt, ensemble=ensemble)
         if word_dropout and data_spec.get("unk_id") is None:
             raise SeqlitError("model.word_dropout needs a vocabulary with <unk>: set it to 0 for this data module")
-        if ensemble < 1:
-            raise SeqlitError(f"model.ensemble must be 1 or more readers, got {ensemble}")
         self.char_lms = transfer.char_lm_features(self)
         contextual = 0 if self.char_lms is None else self.char_lms.output_size
         tokenizer = data_spec.get("tokenizer")

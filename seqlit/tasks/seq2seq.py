@@ -32,7 +32,7 @@ from torchmetrics.text import SacreBLEUScore
 from seqlit.errors import SeqlitError
 from seqlit.nn.attention import build_attention
 from seqlit.nn.backbone import BackboneFactory, State, activation, map_state
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import Bridge, SeqTask
 from seqlit.transfer import Pretrained
 
@@ -98,8 +98,7 @@ class Seq2Seq(SeqTask):
         pretrained: Pretrained | None = None,
     ):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
-        if beam_size < 1 or max_output_length < 1:
-            raise SeqlitError(f"model.beam_size and model.max_output_length must be positive, got {beam_size}, {max_output_length}")
+        check("Seq2Seq", PositiveInt, beam_size=beam_size, max_output_length=max_output_length)
         self.save_hyperparameters()
         self.monitor, self.monitor_mode = monitor, "min" if monitor == "val/loss" else "max"
         self.decode, self.beam_size, self.alpha, self.max_output_length = decode, beam_size, alpha, max_output_length

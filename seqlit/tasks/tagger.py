@@ -31,7 +31,7 @@ from seqlit.metrics import SpanF1, bio_spans
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.crf import CRF
 from seqlit.nn.recurrent import Recurrent
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import SeqTask
 from seqlit.transfer import Pretrained, pretrained as transfer
 
@@ -134,10 +134,8 @@ class Tagger(SeqTask):
     ):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
-        for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk),
-                        ("word_dropout", word_dropout)):
-            if not 0.0 <= p < 1.0:
-                raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
+        check("Tagger", Rate, embedding_dropout=embedding_dropout, dropout=dropout, rare_unk=rare_unk,
+              word_dropout=word_dropout)
         spec = data_spec
         self.tag_names = list(spec["label_names"])
         self.rare_unk, self.word_dropout = rare_unk, word_dropout

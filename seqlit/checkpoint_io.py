@@ -27,6 +27,7 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
 from seqlit.storage import local_path, tried, write_atomically
+from seqlit.upgrades import upgrade
 
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
@@ -43,15 +44,10 @@ def trusted_class_path(class_path: object, path: str | os.PathLike) -> str:
 
 
 def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
-    """A class's init arguments as checkpoint `path` stores them, upgraded to today's layout.
-
-    Every class they name (a `backbone:` section's `class_path` …) must be seqlit's own, like the
-    class itself; a task's `upgrade_hparams` moves the options of older layouts into today's sections.
-    """
-    cls = import_class(trusted_class_path(stored["_class_path"], path))
+    """A class's init arguments as checkpoint `path` stores them; every class they name (a `backbone:`
+    section's `class_path` …) must be seqlit's own, like the class itself."""
+    trusted_class_path(stored["_class_path"], path)
     init_args = {k: v for k, v in stored.items() if not k.startswith("_") and k != "data_spec"}
-    if hasattr(cls, "upgrade_hparams"):
-        init_args = cls.upgrade_hparams(init_args)
 
     def check(value):
         if isinstance(value, dict):
@@ -65,6 +61,46 @@ def stored_init_args(stored: dict[str, Any], path: str | os.PathLike) -> dict[st
 
     check(init_args)
     return init_args
+
+
+def stored_config(ckpt: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """The `model:` and `data:` sections (`class_path`, `init_args`) checkpoint `path` stores, in today's layout:
+    what the CLI puts before the command line's own config, and what `model_from_checkpoint` builds."""
+    config = {}
+    for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
+        if stored and "_class_path" in stored:
+            config[key] = {"class_path": trusted_class_path(stored["_class_path"], path),
+                           "init_args": stored_init_args(stored, path)}
+    return config
+
+
+def model_from_checkpoint(path: str | os.PathLike, task: type | None = None, strict: bool = True,
+                          ckpt: dict[str, Any] | None = None, **overrides):
+    """The task checkpoint `path` holds, with its weights and its data module (vocabulary, tokenizer): the one
+    way seqlit turns a checkpoint into a model in Python (`Task.load_from_checkpoint`, `generate`).
+
+    Read with `weights_only=True` and upgraded from older layouts (`load_checkpoint`); `task`, when given, is the
+    class the caller expects: another task's checkpoint is one line naming the task that wrote it, instead of a
+    TypeError about init arguments the caller's task does not take. `overrides` replace stored init arguments;
+    `ckpt`: the checkpoint at `path` when the caller has read it already.
+    """
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
+    stored = ckpt.get("hyper_parameters") or {}
+    section = stored_config(ckpt, path).get("model")
+    if section is None and task is None:
+        raise SeqlitError(f"checkpoint {os.fspath(path)!r} names no model class: load it with its task's "
+                          "load_from_checkpoint (e.g. seqlit.tasks.Tagger.load_from_checkpoint)")
+    cls = task if section is None else import_class(section["class_path"])
+    if task is not None and not (isinstance(cls, type) and issubclass(cls, task)):
+        name = section["class_path"].rpartition(".")[2]
+        raise SeqlitError(f"checkpoint {os.fspath(path)!r} was written by another task ({name}): "
+                          f"use {name}.load_from_checkpoint")
+    init_args = section["init_args"] if section else {k: v for k, v in stored.items() if k != "data_spec"}
+    model = cls(**{"data_spec": stored.get("data_spec"), **init_args, **overrides})
+    model.on_load_checkpoint(ckpt)
+    model.load_state_dict(ckpt["state_dict"], strict=strict)
+    model._checkpoint_data = data_module_from_checkpoint(ckpt, path)
+    return model
 
 
 def data_module_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike):
@@ -88,7 +124,8 @@ def import_class(class_path: str):
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint with `weights_only=True`, turning every failure into one clear line."""
+    """Read a checkpoint with `weights_only=True`, turning every failure into one clear line; a checkpoint of an
+    older layout comes back in today's (`seqlit.upgrades`)."""
     path = os.fspath(path)
     fs, local = get_filesystem(path), local_path(path)
     if not (os.path.isfile(local) if local is not None else fs.isfile(path)):
@@ -112,7 +149,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         ) from err
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise SeqlitError(f"checkpoint {path!r} is not a Lightning checkpoint (no 'state_dict'); pass a .ckpt written by `seqlit fit`")
-    return ckpt
+    return upgrade(ckpt)
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -132,9 +169,7 @@ def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodu
     vocabulary built from other data, another task's checkpoint) ends the run
     before anything is written, instead of deep inside `load_state_dict`.
     """
-    theirs, ours = dict(ckpt["state_dict"]), model.state_dict()
-    if hasattr(model, "upgrade_state_dict"):
-        model.upgrade_state_dict(theirs)
+    theirs, ours = ckpt["state_dict"], model.state_dict()
     if getattr(model, "strict_loading", True):
         missing, unexpected = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
         if missing or unexpected:

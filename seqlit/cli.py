@@ -58,7 +58,7 @@ from seqlit.callbacks.run_results import RunResults
 from seqlit.callbacks.test_table import TestPredictionsTable
 from seqlit.callbacks.throughput import Throughput
 from seqlit.callbacks.url_root import CheckpointsUnderRoot
-from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_config
 from seqlit.config_errors import nonpositive_count
 from seqlit.continuation import check_time_left, continue_logger
 from seqlit.errors import SeqlitError
@@ -272,11 +272,7 @@ def checkpoint_config(argv: list[str]) -> list[str]:
         return argv
     check_ckpt_path(path)
     ckpt = load_checkpoint(path)
-    config: dict = {}
-    for key, stored in (("model", ckpt.get("hyper_parameters")), ("data", ckpt.get("datamodule_hyper_parameters"))):
-        if stored and "_class_path" in stored:
-            init_args = stored_init_args(stored, path)
-            config[key] = {"class_path": trusted_class_path(stored["_class_path"], path), "init_args": init_args}
+    config = stored_config(ckpt, path)
     if "data" in config:
         config["data"]["init_args"]["vocab_from"] = path
     config.update(stored_settings(ckpt, path))  # first in argv: the command line still overrides them

@@ -15,7 +15,7 @@ import sys
 import torch
 
 from seqlit import signals
-from seqlit.checkpoint_io import import_class, load_checkpoint, stored_init_args, trusted_class_path
+from seqlit.checkpoint_io import import_class, load_checkpoint, model_from_checkpoint, stored_config
 from seqlit.commands import parse_flags
 from seqlit.errors import SeqlitError
 from seqlit.generation import stream
@@ -25,22 +25,15 @@ from seqlit.seeds import MAX_SEED, check_seed
 def load_language_model(ckpt_path: str):
     """(model in eval mode, data module holding the vocabulary) from a checkpoint alone."""
     ckpt = load_checkpoint(ckpt_path)
-    hparams = dict(ckpt.get("hyper_parameters") or {})
-    data_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
-    model_cls, data_cls = hparams.get("_class_path"), data_hparams.get("_class_path")
-    if model_cls and data_cls:  # importing runs code: only seqlit's own classes
-        model_cls, data_cls = trusted_class_path(model_cls, ckpt_path), trusted_class_path(data_cls, ckpt_path)
-    if not model_cls or not data_cls or not hasattr(import_class(model_cls), "step"):
+    model_cls = stored_config(ckpt, ckpt_path).get("model", {}).get("class_path")
+    if model_cls is None or not hasattr(import_class(model_cls), "step"):
         raise SeqlitError(f"checkpoint {ckpt_path!r} is not a language model (model: {model_cls}); "
                           "generate needs a checkpoint of seqlit.tasks.LanguageModel or ConditionalLanguageModel")
-    spec = hparams.get("data_spec")
-    model_cls = import_class(model_cls)
-    model = model_cls(data_spec=None if spec is None else model_cls.upgrade_spec(dict(spec)), **stored_init_args(hparams, ckpt_path))
-    model.upgrade_state_dict(ckpt["state_dict"])
-    model.load_state_dict(ckpt["state_dict"])
-    dm = import_class(data_cls)(**stored_init_args(data_hparams, ckpt_path), vocab_from=ckpt_path)
-    dm.ensure_vocab()
-    return model.eval(), dm
+    model = model_from_checkpoint(ckpt_path, ckpt=ckpt)
+    if model._checkpoint_data is None:
+        raise SeqlitError(f"checkpoint {ckpt_path!r} holds no vocabulary (no data module state): generate needs "
+                          "a checkpoint written by `seqlit fit`")
+    return model.eval(), model._checkpoint_data
 
 
 MAX_TOKENS = 10_000_000  # a few hours of sampling on a CPU: a larger bound is a typo (1e20), not a plan

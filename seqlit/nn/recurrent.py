@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlit.nn.backbone import Backbone, State
 from seqlit.nn.cells import NONLINEARITIES, gru_cell, lstm_cell, rnn_cell
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 
 KINDS = ("rnn", "gru", "lstm")
 BACKENDS = ("fused", "scratch")
@@ -89,12 +89,8 @@ class Recurrent(Backbone):
         _check_choice("kind", kind, KINDS)
         _check_choice("backend", backend, BACKENDS)
         _check_choice("nonlinearity", nonlinearity, tuple(NONLINEARITIES))
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Recurrent: {name} must be a positive integer, got {value!r}")
-        for name, value in (("dropout", dropout), ("weight_dropout", weight_dropout)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-                raise ValueError(f"Recurrent: {name} must be a number in [0, 1), got {value!r}")
+        check("Recurrent", PositiveInt, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        check("Recurrent", Rate, dropout=dropout, weight_dropout=weight_dropout)
         if kind != "rnn" and nonlinearity != "tanh":
             raise ValueError(
                 f"Recurrent: nonlinearity applies only to kind='rnn', got {nonlinearity!r} for kind={kind!r}"

@@ -1,7 +1,8 @@
 """Argument types that say their own range, so a config's bad size or rate is refused when it is parsed.
 
 jsonargparse checks these when a config or the command line gives the value (one error naming the key);
-in Python they are plain ints and floats, and the modules check them themselves.
+in Python annotations check nothing, so a constructor hands its sizes and rates to `check`, which asks the
+same types (no second copy of the ranges) and names the argument.
 
 A parsed value keeps its type (an `int` subclass), also when a config swaps the section's class: the
 value `hidden_size: 200` parsed for `seqlit.nn.Recurrent` stays a `PositiveInt` when the command line
@@ -18,4 +19,21 @@ Rate = restricted_number_type("Rate", float, [(">=", 0), ("<", 1)], docstring="a
 yaml.SafeDumper.add_representer(PositiveInt, yaml.representer.SafeRepresenter.represent_int)
 yaml.SafeDumper.add_representer(Rate, yaml.representer.SafeRepresenter.represent_float)
 
-__all__ = ["PositiveInt", "Rate"]
+WHAT = {PositiveInt: "a positive integer", Rate: "a number in [0, 1)"}
+
+
+def check(owner: str, kind: type, **values) -> None:
+    """Refuse, in one ValueError naming `owner` and the argument, the first value `kind` does not take.
+
+    Stricter than `kind(value)` alone, which would round 4.0 to 4 and read True as 1."""
+    for name, value in values.items():
+        plain = isinstance(value, int) if kind is PositiveInt else isinstance(value, int | float)
+        try:
+            if isinstance(value, bool) or not plain:
+                raise TypeError(value)
+            kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{owner}: {name} must be {WHAT[kind]}, got {value!r}") from None
+
+
+__all__ = ["PositiveInt", "Rate", "check"]

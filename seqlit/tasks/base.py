@@ -30,9 +30,7 @@ Checkpoints also carry what a mid-epoch resume needs to continue exactly as an u
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -273,87 +271,23 @@ class SeqTask(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[resume.KEY] = resume.gather(self, self.resume_state())
 
-    # options that 0.1 took at the top level of model.init_args and that now belong to the backbone section;
-    # `copied` ones keep a meaning of their own in the task (e.g. `dropout` on the backbone's outputs)
-    legacy_backbone_keys: tuple[str, ...] = ("kind", "backend", "hidden_size", "num_layers", "bidirectional")
-    legacy_copied_keys: tuple[str, ...] = ("dropout",)
-    legacy_prefixes: tuple[tuple[str, str], ...] = ()  # (old module path, today's): weights `upgrade_state_dict` moves
-
-    @classmethod
-    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
-        """The init arguments of a checkpoint written before the `backbone:` section, in today's shape.
-
-        Called by the CLI on the hyper-parameters a checkpoint stores; today's are returned as they are.
-        """
-        if "backbone" in hparams:
-            return hparams
-        new = {k: v for k, v in hparams.items() if k not in cls.legacy_backbone_keys}
-        init_args = {k: hparams[k] for k in cls.legacy_backbone_keys + cls.legacy_copied_keys if k in hparams}
-        new["backbone"] = {"class_path": "seqlit.nn.Recurrent", "init_args": init_args}
-        return new
-
-    @staticmethod
-    def upgrade_spec(spec: dict[str, Any]) -> dict[str, Any]:
-        """A data_spec stored by an older version, with today's keys (the CLI re-links it from the data instead)."""
-        return spec
-
-    @classmethod
-    def upgrade_state_dict(cls, state: dict[str, torch.Tensor]) -> None:
-        """Rename in place the weights of checkpoints written before a task's layout changed (`legacy_prefixes`).
-
-        Called on every checkpoint loaded, and by `check_fits` before it compares keys.
-        """
-        for old, new in cls.legacy_prefixes:
-            cls.rename_prefix(state, old, new)
-
-    @staticmethod
-    def rename_prefix(state: dict[str, torch.Tensor], old: str, new: str) -> None:
-        """Move every weight under `old` (a dotted module path) to `new`, in place."""
-        for key in [k for k in state if k.startswith(old + ".")]:
-            state[new + key[len(old):]] = state.pop(key)
-
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, weights_only: bool = True,
                              **kwargs):
-        """The task a checkpoint holds, for inference in plain Python (no Trainer needed).
-
-        Lightning's own loader, but through seqlit's: read with `weights_only=True`, every class the
-        checkpoint names checked to be seqlit's, and checkpoints of older layouts upgraded
-        (`upgrade_hparams`, `upgrade_state_dict`). `kwargs` override stored init arguments. The data module
-        the checkpoint stores is kept (vocabulary and tokenizer), for `predict_text`.
+        """The task a checkpoint holds, for inference in plain Python (no Trainer needed), through seqlit's
+        loader (`seqlit.checkpoint_io.model_from_checkpoint`) instead of Lightning's: read with
+        `weights_only=True`, every class it names checked to be seqlit's, older layouts upgraded, another
+        task's checkpoint refused in one line. `kwargs` override stored init arguments; the checkpoint's data
+        module (vocabulary and tokenizer) is kept, for `predict_text`.
         """
-        from seqlit.checkpoint_io import data_module_from_checkpoint, load_checkpoint, stored_init_args
+        from seqlit.checkpoint_io import model_from_checkpoint
 
         if not weights_only:
             raise SeqlitError("seqlit loads checkpoints with weights_only=True only: loading any other way can run code")
-        checkpoint = load_checkpoint(checkpoint_path)
-        stored = checkpoint.get("hyper_parameters") or {}
-        cls.check_written_by(stored, checkpoint_path)
-        init_args = stored_init_args(stored, checkpoint_path) if "_class_path" in stored else \
-            {k: v for k, v in stored.items() if k != "data_spec"}
-        spec = stored.get("data_spec")
-        model = cls(**{"data_spec": None if spec is None else cls.upgrade_spec(dict(spec)), **init_args, **kwargs})
-        model.on_load_checkpoint(checkpoint)
-        model.load_state_dict(checkpoint["state_dict"], strict=strict)
-        model._checkpoint_data = data_module_from_checkpoint(checkpoint, checkpoint_path)
+        model = model_from_checkpoint(checkpoint_path, cls, strict=strict, **kwargs)
         return model if map_location is None else model.to(map_location)
 
-    @classmethod
-    def check_written_by(cls, stored: dict, checkpoint_path) -> None:
-        """Refuse another task's checkpoint in one line: its init arguments would fail as a raw TypeError
-        (`Classifier` given a tagger's `casing_dim`). A checkpoint naming no class is left to the loader."""
-        from seqlit.checkpoint_io import trusted_class_path
-
-        if "_class_path" not in stored:
-            return
-        module, _, name = trusted_class_path(stored["_class_path"], checkpoint_path).rpartition(".")
-        written_by = getattr(importlib.import_module(module), name, None)
-        if isinstance(written_by, type) and not issubclass(written_by, cls):
-            raise SeqlitError(f"checkpoint {os.fspath(checkpoint_path)!r} was written by another task ({name}): "
-                              f"use {name}.load_from_checkpoint")
-
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.upgrade_state_dict(checkpoint["state_dict"])
         self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))
 
     def on_train_start(self) -> None:

@@ -21,7 +21,7 @@ from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, Multicl
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.reader import Pooling, Reader
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import SeqTask
 from seqlit.transfer import Pretrained, pretrained as transfer
 
@@ -78,12 +78,10 @@ class Classifier(SeqTask):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
         self.label_names = list(data_spec["label_names"])
-        if not 0.0 <= word_dropout < 1.0:
-            raise SeqlitError(f"model.word_dropout must lie in [0, 1), got {word_dropout}")
+        check("Classifier", Rate, word_dropout=word_dropout)
+        check("Classifier", PositiveInt, ensemble=ensemble)
         if word_dropout and data_spec.get("unk_id") is None:
             raise SeqlitError("model.word_dropout needs a vocabulary with <unk>: set it to 0 for this data module")
-        if ensemble < 1:
-            raise SeqlitError(f"model.ensemble must be 1 or more readers, got {ensemble}")
         self.char_lms = transfer.char_lm_features(self)
         contextual = 0 if self.char_lms is None else self.char_lms.output_size
         tokenizer = data_spec.get("tokenizer")
@@ -100,9 +98,6 @@ class Classifier(SeqTask):
                    self.build_backbone(backbone, embedding_dim + contextual), **reader)
             for _ in range(ensemble))
         self.track_metrics()
-
-    legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
-                            "keep_bias", "orthogonal_init")
 
     def metrics(self):
         """Accuracy and macro F1; AUROC of the second class when binary."""
@@ -141,16 +136,6 @@ class Classifier(SeqTask):
         """(B, C) log of the readers' mean class probabilities (for one reader: its log-softmax)."""
         log_probs = self.member_logits(input_ids, lengths, tokens).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.readers))
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, torch.Tensor]) -> None:
-        """Checkpoints from before `ensemble` kept one reader's weights at the top level: they load as reader 0;
-        0.1 called each reader's backbone `rnn`."""
-        for key in [k for k in state if k.split(".")[0] in ("embedding", "rnn", "pool", "out")]:
-            state[f"readers.0.{key}"] = state.pop(key)
-        for key in [k for k in state if k.split(".")[0] == "readers" and k.split(".")[2] == "rnn"]:
-            parts = key.split(".")
-            state[".".join(parts[:2] + ["backbone"] + parts[3:])] = state.pop(key)
 
     # -- loops ----------------------------------------------------------------
     def training_step(self, batch, batch_idx):

@@ -74,8 +74,6 @@ class ConditionalLanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "conditional_lm"
-    # the one-field layout had one table, `condition_embedding`: it is the first (only) field's
-    legacy_prefixes = (("condition_embedding", "condition_embeddings.0"),)
     required_spec = ("vocab_size", "pad_id", "level", "condition_fields")
 
     def __init__(
@@ -116,13 +114,6 @@ class ConditionalLanguageModel(SeqTask):
 
     def head(self) -> str | None:
         return f"cond-{self.mode}"
-
-    @staticmethod
-    def upgrade_spec(spec: dict) -> dict:
-        """The one-field layout linked one `condition_names` list: one field (the data module knows its name)."""
-        if "condition_names" in spec and "condition_fields" not in spec:
-            spec = {**spec, "condition_fields": {"condition": list(spec.pop("condition_names"))}}
-        return spec
 
     # -- model ---------------------------------------------------------------
     def condition_vector(self, conditions: torch.Tensor) -> torch.Tensor:

@@ -62,7 +62,6 @@ class LanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "language_modeling"
-    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "level")
 
     def __init__(
@@ -120,8 +119,6 @@ class LanguageModel(SeqTask):
         self.train_nll = MeanMetric().set_dtype(torch.float64)
         self.track_metrics()
         self._state = {"train": None, "val": None, "test": None}
-
-    legacy_backbone_keys = ("kind", "backend", "hidden_size", "num_layers", "nonlinearity", "weight_dropout")
 
     # -- model ---------------------------------------------------------------
     def features(self, input_ids: torch.Tensor, state=None):

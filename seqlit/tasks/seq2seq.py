@@ -32,7 +32,7 @@ from torchmetrics.text import SacreBLEUScore
 from seqlit.errors import SeqlitError
 from seqlit.nn.attention import build_attention
 from seqlit.nn.backbone import BackboneFactory, State, activation, map_state
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import Bridge, SeqTask
 from seqlit.transfer import Pretrained
 
@@ -98,8 +98,7 @@ class Seq2Seq(SeqTask):
         pretrained: Pretrained | None = None,
     ):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
-        if beam_size < 1 or max_output_length < 1:
-            raise SeqlitError(f"model.beam_size and model.max_output_length must be positive, got {beam_size}, {max_output_length}")
+        check("Seq2Seq", PositiveInt, beam_size=beam_size, max_output_length=max_output_length)
         self.save_hyperparameters()
         self.monitor, self.monitor_mode = monitor, "min" if monitor == "val/loss" else "max"
         self.decode, self.beam_size, self.alpha, self.max_output_length = decode, beam_size, alpha, max_output_length
@@ -133,25 +132,6 @@ class Seq2Seq(SeqTask):
 
     def describe(self):
         return {**super().describe(), "decoder": self.decoder.describe()}
-
-    @classmethod
-    def upgrade_hparams(cls, hparams: dict) -> dict:
-        """0.1's one-layer decoder cell (`decoder_kind`, `decoder_hidden_size`) becomes the `decoder:` section."""
-        if "decoder" in hparams:
-            return hparams
-        hparams = dict(hparams)
-        kind, size = hparams.pop("decoder_kind", "gru"), hparams.pop("decoder_hidden_size", None)
-        size = size or hparams.get("hidden_size", 256) * (2 if hparams.get("bidirectional", True) else 1)
-        new = super().upgrade_hparams(hparams)
-        new["decoder"] = {"class_path": "seqlit.nn.Recurrent", "init_args": {"kind": kind, "hidden_size": size}}
-        return new
-
-    @staticmethod
-    def upgrade_state_dict(state: dict[str, Tensor]) -> None:
-        """0.1 called the encoder `encoder` and decoded with a torch cell `cell` (the decoder's layer 0)."""
-        SeqTask.rename_prefix(state, "encoder", "backbone")
-        for key in [k for k in state if k.startswith("cell.")]:
-            state[f"decoder.rnn.{key[len('cell.'):]}_l0"] = state.pop(key)
 
     # -- model -----------------------------------------------------------------------------
     def encode(self, source_ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None, State]:

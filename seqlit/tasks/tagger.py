@@ -31,7 +31,7 @@ from seqlit.metrics import SpanF1, bio_spans
 from seqlit.nn.backbone import BackboneFactory
 from seqlit.nn.crf import CRF
 from seqlit.nn.recurrent import Recurrent
-from seqlit.nn.types import PositiveInt, Rate
+from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import SeqTask
 from seqlit.transfer import Pretrained, pretrained as transfer
 
@@ -108,7 +108,6 @@ class Tagger(SeqTask):
     monitor_mode = "max"
     task_name = "tagging"
     word_embedding_path = "word_embedding"
-    legacy_prefixes = (("rnn", "backbone"),)  # 0.1 called the backbone `rnn`
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "label_names")
 
@@ -135,10 +134,8 @@ class Tagger(SeqTask):
     ):
         super().__init__(data_spec, lr, weight_decay, lr_schedule, pretrained)
         self.save_hyperparameters()
-        for name, p in (("embedding_dropout", embedding_dropout), ("dropout", dropout), ("rare_unk", rare_unk),
-                        ("word_dropout", word_dropout)):
-            if not 0.0 <= p < 1.0:
-                raise SeqlitError(f"model.{name} must be in [0, 1), got {p}")
+        check("Tagger", Rate, embedding_dropout=embedding_dropout, dropout=dropout, rare_unk=rare_unk,
+              word_dropout=word_dropout)
         spec = data_spec
         self.tag_names = list(spec["label_names"])
         self.rare_unk, self.word_dropout = rare_unk, word_dropout
@@ -180,21 +177,6 @@ class Tagger(SeqTask):
 
     def head(self):
         return "crf" if self.crf is not None else None
-
-    @classmethod
-    def upgrade_hparams(cls, hparams: dict) -> dict:
-        """0.1 called the word vectors' size `word_dim` (every other task: `embedding_dim`)."""
-        hparams = dict(hparams)
-        if "word_dim" in hparams:
-            hparams["embedding_dim"] = hparams.pop("word_dim")
-        return super().upgrade_hparams(hparams)
-
-    @staticmethod
-    def upgrade_spec(spec: dict) -> dict:
-        """0.1's spec called the tags `tag_names`."""
-        if "tag_names" in spec:
-            spec["label_names"] = spec.pop("tag_names")
-        return spec
 
     # -- model ---------------------------------------------------------------
     def emissions(self, batch: dict) -> Tensor:

@@ -50,9 +50,6 @@ def read_spec(path: str | os.PathLike) -> dict:
         raise SeqlitError(f"model.pretrained.char_lms: {path!r} is a {hparams.get('_class_path')!r} checkpoint, "
                           "not a seqlit language model")
     vocab = _vocabulary(ckpt, path)
-    from seqlit.tasks.language_model import LanguageModel  # its upgrade of older layouts (backbone keys)
-
-    hparams = LanguageModel.upgrade_hparams({k: v for k, v in hparams.items() if not k.startswith("_")})
     if hparams.get("adaptive_input"):
         raise SeqlitError(f"model.pretrained.char_lms: {path!r} embeds with adaptive_input; pretrain the char LM "
                           "with a plain embedding table (--model.init_args.adaptive_input false)")
@@ -126,9 +123,6 @@ class CharLMFeatures(nn.Module):
         described = []
         for lm, spec in zip(self.lms, specs):
             state = load_checkpoint(spec["path"])["state_dict"]
-            from seqlit.tasks.language_model import LanguageModel
-
-            LanguageModel.upgrade_state_dict(state)
             ours = {k: v for k, v in state.items() if k.startswith(("embedding.", "backbone."))}
             lm.load_state_dict(ours, strict=True)
             described.append(f"{spec['direction']} {spec['path']!r} ({lm.backbone.output_size} features)")

@@ -50,10 +50,7 @@ def read_language_model(path: str | os.PathLike) -> LanguageModelWeights:
     if class_path and not class_path.endswith("LanguageModel"):
         raise SeqlitError(f"model.pretrained.lm {path!r} is a {class_path} checkpoint, not a language model: "
                           "pass a checkpoint written by `seqlit fit` with seqlit.tasks.LanguageModel")
-    state = dict(ckpt["state_dict"])
-    from seqlit.tasks.language_model import LanguageModel  # the LM's own upgrade of older layouts (rnn -> backbone)
-
-    LanguageModel.upgrade_state_dict(state)
+    state = ckpt["state_dict"]
     if "embedding.weight" not in state:
         raise SeqlitError(f"model.pretrained.lm {path!r} has no plain word embedding ('embedding.weight'; an LM trained "
                           "with adaptive_input has none): pretrain the LM with adaptive_input false")

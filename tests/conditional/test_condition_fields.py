@@ -11,6 +11,7 @@ from data_modules import ConditionalData
 from data_modules.conditions import condition_ids, upgrade_state
 from seqlit.errors import SeqlitError
 from seqlit.tasks import ConditionalLanguageModel
+from seqlit.upgrades import upgrade
 from seqlit.vocab import UNK
 from tests.conditional.corpus import write_fields_corpus
 from tests.sentiment.corpus import LABELS, make_sst_dir, sentences
@@ -142,8 +143,11 @@ def test_each_field_changes_what_the_model_writes_except_in_none(mode):
 
 def test_a_one_field_spec_and_weights_of_the_old_layout_load():
     spec = {"vocab_size": 12, "pad_id": 0, "level": "word", "condition_names": ["negative", "positive"]}
-    m = ConditionalLanguageModel(ConditionalLanguageModel.upgrade_spec(dict(spec)), condition_dim=4)
-    state = {("condition_embedding.weight" if k == "condition_embeddings.0.weight" else k): v for k, v in m.state_dict().items()}
-    m.upgrade_state_dict(state)
-    m.load_state_dict(state)
+    today = ConditionalLanguageModel(dict(spec, condition_fields={"condition": spec["condition_names"]}), condition_dim=4)
+    state = {("condition_embedding.weight" if k == "condition_embeddings.0.weight" else k): v for k, v in today.state_dict().items()}
+    ckpt = upgrade({"hyper_parameters": {"_class_path": "seqlit.tasks.ConditionalLanguageModel", "data_spec": spec,
+                                         "condition_dim": 4}, "state_dict": state})
+    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if k != "_class_path"}
+    m = ConditionalLanguageModel(**hparams)
+    m.load_state_dict(ckpt["state_dict"])
     assert m.condition_fields == {"condition": ["negative", "positive"]}

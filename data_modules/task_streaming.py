@@ -41,10 +41,10 @@ SHUFFLE_BUFFER = 10_000  # examples in `datasets`' shuffle buffer (training only
 BUCKET_BATCHES = 50  # batches per length-sorted pool (training only), like `SeqDataModule.bucket_pool`
 
 
-def streamed_splits(path: str, name: str | None) -> datasets.IterableDatasetDict:
-    """`path`'s train/validation/test splits as streams with known columns; a stream cannot be carved into splits."""
+def streamed_splits(path: str, name: str | None, needed=SPLITS) -> datasets.IterableDatasetDict:
+    """`path`'s splits as streams with known columns, the `needed` ones checked: a stream cannot be carved into splits."""
     data = stream_splits(path, name)
-    missing = [s for s in SPLITS if s not in data]
+    missing = [s for s in dict.fromkeys(needed) if s not in data]
     if missing:
         raise SeqlitError(f"data.streaming needs {path!r} to ship its own {', '.join(missing)} split(s) (found: "
                           f"{', '.join(data)}): a stream cannot be cut into splits; pass a folder with "

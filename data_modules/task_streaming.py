@@ -37,7 +37,7 @@ from data_modules.base import SPLITS
 from data_modules.lm_streaming import StreamLoader, stream_splits
 from seqlit.errors import SeqlitError
 
-SHUFFLE_BUFFER = 10_000  # examples in `datasets`' shuffle buffer (training only)
+SHUFFLE_BUFFER = 1_000  # examples in `datasets`' shuffle buffer (training only)
 BUCKET_BATCHES = 50  # batches per length-sorted pool (training only), like `SeqDataModule.bucket_pool`
 
 

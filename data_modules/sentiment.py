@@ -31,6 +31,11 @@ does: the classifier's character-LM features (`pretrained.char_lms`) read
 each word's characters. Subword pieces have no such words; the spec's
 `tokenizer` lets the classifier refuse that pairing in one line.
 
+Streaming (`streaming: true`, data_modules/task_streaming.py): each split read
+as a `datasets` stream (parquet/json/csv files or a hub id), never materialised;
+the vocabulary (and string label names) from the first `vocab_max_rows`
+training rows, or `vocab_from`; training batches bucketed in bounded pools.
+
 Documents longer than `max_length` tokens are cut to their first `max_length`
 tokens, and each split logs how many were cut, so IMDB-length reviews fit in
 memory and nobody is surprised.
@@ -53,6 +58,7 @@ from data_modules.bucketing import pad
 from data_modules.carving import carve
 from data_modules.sentiment_encode import TOKEN, UNLABELLED, label_id, tokenize  # noqa: F401  (this module's API)
 from data_modules.subword import SubwordVocab
+from data_modules.task_streaming import first_batches, is_empty, stream_loader, streamed_map, streamed_splits
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
@@ -87,6 +93,10 @@ class SentimentData(SeqDataModule):
         batch_size / eval_batch_size: sentences per training / evaluation batch and device.
         seed: seed of the batch shuffling (None: the run's `seed_everything`).
         vocab_from: read the vocabulary and label names from this checkpoint instead.
+        streaming: read each split as a `datasets` stream, never materialised (task_streaming.py); the
+            source must ship its splits (no `carve_validation`).
+        vocab_max_rows: with `streaming`, build the vocabulary (and string label names) from the first
+            this many training rows, a bounded first pass (None: the whole training stream). Or give `vocab_from`.
     """
 
     def __init__(
@@ -112,6 +122,8 @@ class SentimentData(SeqDataModule):
         eval_batch_size: int = 256,
         seed: int | None = None,
         vocab_from: str | None = None,
+        streaming: bool = False,
+        vocab_max_rows: int | None = 1_000_000,
     ):
         super().__init__(path=path, name=name, val_split=val_split, test_split=test_split, predict_split=predict_split,
                          predict_file=predict_file, batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed,
@@ -122,6 +134,10 @@ class SentimentData(SeqDataModule):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
         positive("data.carve_validation", carve_validation, allow_none=True)
+        positive("data.vocab_max_rows", vocab_max_rows, allow_none=True)
+        if streaming and carve_validation:
+            raise SeqlitError("data.streaming reads each split once, front to back: it cannot carve data.carve_validation "
+                              "sentences out of train; drop carve_validation or set --data.init_args.streaming false")
         if carve_validation and val_split != CARVED:
             raise SeqlitError(f"data.carve_validation carves the validation split {CARVED!r} from train, but data.val_split is "
                               f"{val_split!r}: set --data.init_args.val_split {CARVED}")
@@ -133,10 +149,14 @@ class SentimentData(SeqDataModule):
         self.lowercase, self.tokenizer, self.subword_vocab_size = lowercase, tokenizer, subword_vocab_size
         self.max_vocab, self.min_freq, self.max_length = max_vocab, min_freq, max_length
         self.carve_validation, self.carve_seed = carve_validation, carve_seed
+        self.streaming, self.vocab_max_rows = streaming, vocab_max_rows
         self.vocab: Vocab | SubwordVocab | None = None
         self.truncated: dict[str, int] = {}
 
     # -- raw splits -------------------------------------------------------------
+    def load(self) -> datasets.DatasetDict:
+        return streamed_splits(self.path, self.name, ("train", self.val_split, self.test_split)) if self.streaming else super().load()
+
     def splits(self) -> datasets.DatasetDict:
         """The source's splits; with `carve_validation`, `carved` added and train without its phrases."""
         if self._splits is None:
@@ -166,17 +186,23 @@ class SentimentData(SeqDataModule):
     def rows(self, split: str):
         """One split of `path` as a `datasets.Dataset`, its columns checked."""
         ds = self.split(split, text_column=self.text_column, label_column=self.label_column)
-        if len(ds) == 0:
+        if is_empty(ds) if self.streaming else len(ds) == 0:
             raise SeqlitError(f"{self.path!r}: the {split} split is empty")
         return ds
 
     # -- vocabulary -------------------------------------------------------------
     def build_vocab(self) -> None:
-        self.label_names = self.label_names or label_names_of(self.rows("train"), self.label_column, self.path)
+        train = self.rows("train")
+        if self.streaming:  # bounded first passes: the first vocab_max_rows rows' labels, then their texts
+            first = lambda col: (v for b in first_batches(train.select_columns([col]), self.vocab_max_rows) for v in b[col])  # noqa: E731
+            self.label_names = self.label_names or label_names_of(train, self.label_column, self.path, first(self.label_column))
+            texts = first(self.text_column)
+        else:
+            self.label_names = self.label_names or label_names_of(train, self.label_column, self.path)
+            texts = (t for batch in batches(train, self.text_column) for t in batch[self.text_column].to_pylist())
         if len(self.label_names) < 2:
             raise SeqlitError(f"{self.path!r}: classification needs two or more labels, found {self.label_names}")
-        tokens = (tokenize(t or "", self.lowercase)[: self.max_length]
-                  for batch in batches(self.rows("train"), self.text_column) for t in batch[self.text_column].to_pylist())
+        tokens = (tokenize(t or "", self.lowercase)[: self.max_length] for t in texts)
         if self.tokenizer == "bpe":
             self.vocab = SubwordVocab.train(tokens, "bpe", vocab_size=self.subword_vocab_size, specials=(PAD, UNK))
         else:  # counted as they stream by, never a list of the split's words
@@ -210,10 +236,12 @@ class SentimentData(SeqDataModule):
         """Rows of `ds` tokenized, truncated (counting the cuts) and mapped to ids in one cached `Dataset.map`."""
         feature = ds.features.get(label_column) if label_column else None
         vocab = self.vocab.to_state()["tokenizer"] if self.tokenizer == "bpe" else tuple(self.vocab.tokens)
-        examples = mapped(ds, sentiment_encode.encode, text_column=self.text_column, label_column=label_column,
+        examples = (streamed_map if self.streaming and isinstance(ds, datasets.IterableDataset) else mapped)(ds, sentiment_encode.encode, text_column=self.text_column, label_column=label_column,
                           names=list(self.label_names), stored_names=list(feature.names) if hasattr(feature, "names") else None,
                           kind=self.tokenizer, vocab=vocab, lowercase=self.lowercase, max_length=self.max_length,
                           scored=scored, where=f"{self.path!r} split {name!r}", name=name)
+        if isinstance(examples, datasets.IterableDataset):  # encoded as it is read: no truncation count up front
+            return examples.remove_columns("cut")
         if not len(examples):  # every row unlabelled (`encode_split` says so): no columns to read
             self.truncated[name] = 0
             return examples
@@ -228,6 +256,12 @@ class SentimentData(SeqDataModule):
         ds = self.rows(name)
         scored = stage != "predict"
         examples = self.encode(name, ds, self.label_column, scored)
+        if self.streaming:
+            if scored and is_empty(examples):  # reads up to the first labelled row
+                raise SeqlitError(f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
+                                  "point data.init_args.val_split / test_split at a labelled split (SST-2: validation), "
+                                  "or run `predict` on it")
+            return examples
         if scored and not len(examples):
             raise SeqlitError(
                 f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
@@ -243,6 +277,13 @@ class SentimentData(SeqDataModule):
         index, texts = self.line_texts(lines, self.text_column, "text")
         examples = self.encode(str(self.predict_file), datasets.Dataset.from_dict({self.text_column: texts}), None, False)
         return examples.map(lambda row, i: {"index": index[i]}, with_indices=True)  # in memory: never cached
+
+    def loader(self, stage: str):
+        if not self.streaming or stage == "predict" and self.predict_file:
+            return super().loader(stage)
+        train = stage == "train"
+        return stream_loader(self.encoded(stage), self.collate, self.batch_size if train else self.eval_batch_size,
+                             train, self.seed, *self.world())
 
     def lengths(self, examples: datasets.Dataset) -> np.ndarray:
         return column(examples, "length")
@@ -264,15 +305,15 @@ def classification_batch(batch: list[tuple], pad_id: int) -> dict:
     return out
 
 
-def label_names_of(train, column: str, path: str) -> list[str]:
+def label_names_of(train, column: str, path: str, values=None) -> list[str]:
     """Class names of a label column: its `ClassLabel` names, or the sorted string values of the training rows.
 
     A module function, not a method, so every data module that reads a label column (sentiment, the
-    conditional LM's condition) reads it the same way."""
+    conditional LM's condition) reads it the same way. `values`: the column's values to read instead (a stream's first rows)."""
     feature = train.features[column]
     if hasattr(feature, "names"):
         return list(feature.names)
-    values = {v for v in train[column][:] if v is not None and v != UNLABELLED}
+    values = {v for v in (train[column][:] if values is None else values) if v is not None and v != UNLABELLED}
     if all(isinstance(v, str) for v in values):
         return sorted(values)
     raise SeqlitError(

@@ -34,6 +34,11 @@ Long sentences: `max_length` truncates *training* sentences only (bounding
 memory and time per step); validation, test and prediction always see whole
 sentences, because dropping tokens there would change the score or lose output.
 
+Streaming (`streaming: true`, data_modules/task_streaming.py): each split read
+as a `datasets` stream (parquet/json/csv files or a hub id), never materialised;
+the vocabularies and tag set from the first `vocab_max_rows` training sentences
+(or `vocab_from`), training batches bucketed by length in bounded pools.
+
 Prediction (`predict_file`): a text file with one sentence per line, cut into
 tokens by a regex that keeps character offsets, or a JSON-lines file whose
 objects hold `"text"` (tokenized the same way) or `"tokens"` (a list, aligned
@@ -44,10 +49,10 @@ skipped; each prediction's `index` is its 0-based line number in the file.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import datasets
 import numpy as np
-import pyarrow.compute as pc
 import torch
 from pytorch_lightning.utilities import rank_zero_info
 
@@ -57,7 +62,8 @@ from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.bucketing import pad
 from data_modules.loading import load_splits
 from data_modules.tagging_encode import CASINGS, casing  # noqa: F401  (casing: part of this module's API)
-from data_modules.tagging_files import conll_readers, predict_sentences
+from data_modules.tagging_files import CONLL_SUFFIXES, conll_readers, predict_sentences
+from data_modules.task_streaming import first_batches, is_empty, stream_loader, streamed_map, streamed_splits
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
@@ -89,6 +95,10 @@ class TaggingData(SeqDataModule):
         predict_file: sentences to tag with `predict` (text lines or JSON lines).
         seed: seed of the bucketed shuffling (None: the run's `seed_everything`).
         vocab_from: read the vocabularies and tag names from this checkpoint instead.
+        streaming: read each split as a `datasets` stream, never materialised (task_streaming.py); the
+            source must ship train/validation/test splits as parquet/json/csv files or a hub id.
+        vocab_max_rows: with `streaming`, build the vocabularies and tag set from the first this many
+            training sentences, a bounded first pass (None: the whole training stream). Or give `vocab_from`.
     """
 
     # one pool, no length noise: most batches hold sentences of one length, which the
@@ -118,6 +128,8 @@ class TaggingData(SeqDataModule):
         predict_file: str | None = None,
         seed: int | None = None,
         vocab_from: str | None = None,
+        streaming: bool = False,
+        vocab_max_rows: int | None = 1_000_000,
     ):
         super().__init__(path=path, name=name, predict_file=predict_file, split_fractions=split_fractions,
                          batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, vocab_from=vocab_from)
@@ -125,6 +137,7 @@ class TaggingData(SeqDataModule):
             positive(f"data.{arg}", locals()[arg])
         positive("data.max_vocab", max_vocab, allow_none=True)
         positive("data.max_length", max_length, allow_none=True)
+        positive("data.vocab_max_rows", vocab_max_rows, allow_none=True)
         if num_workers < 0:
             raise SeqlitError(f"data.num_workers must be 0 or more, got {num_workers}")
         if tag_names is not None and len(set(tag_names)) != len(tag_names):
@@ -134,6 +147,7 @@ class TaggingData(SeqDataModule):
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
         self.max_vocab, self.min_freq, self.max_word_length, self.max_length = max_vocab, min_freq, max_word_length, max_length
         self.num_workers, self.keep_iob1 = num_workers, keep_iob1
+        self.streaming, self.vocab_max_rows = streaming, vocab_max_rows
         self.vocab: Vocab | None = None
         self.chars: Vocab | None = None
         self.tag_names: list[str] | None = None
@@ -143,6 +157,12 @@ class TaggingData(SeqDataModule):
 
     # -- reading -------------------------------------------------------------
     def load(self) -> datasets.DatasetDict:
+        if self.streaming:
+            local = Path(self.path).expanduser()
+            if any(f.name.lower().endswith(CONLL_SUFFIXES) for f in ([local] if local.is_file() else local.glob("*"))):
+                raise SeqlitError(f"data.streaming reads parquet/json/csv files or a hub id, not CoNLL text ({self.path!r}): "
+                                  "convert the files to parquet, or set --data.init_args.streaming false")
+            return streamed_splits(self.path, self.name)
         return load_splits(self.path, self.name, readers=conll_readers(self.tokens_column, self.tags_column))
 
     def sentences(self) -> dict[str, datasets.Dataset]:
@@ -150,16 +170,16 @@ class TaggingData(SeqDataModule):
         if self._sentences is None:
             self._label_names = self.tag_names_arg or _classlabel_names(self.splits().get("train"), self.tags_column)
             self._sentences = {split: self._read_split(split) for split in SPLITS}
-            if not self.keep_iob1:
+            if not self.keep_iob1 and not self.streaming:  # a stream is not read whole up front to count them
                 self._report_iob1()
         return self._sentences
 
     def _read_split(self, split: str) -> datasets.Dataset:
         ds = self.split(split, tokens_column=self.tokens_column, tags_column=self.tags_column)
-        if len(ds) == 0:
+        if is_empty(ds) if self.streaming else len(ds) == 0:
             raise SeqlitError(f"{self.path!r}: the {split} split has no sentences: give it some")
         names = self.tag_names_arg or _classlabel_names(ds, self.tags_column) or self._label_names
-        return mapped(ds, tagging_encode.normalise, tokens_column=self.tokens_column, tags_column=self.tags_column,
+        return (streamed_map if self.streaming else mapped)(ds, tagging_encode.normalise, tokens_column=self.tokens_column, tags_column=self.tags_column,
                       names=names, iob2=not self.keep_iob1, where=f"{self.path!r} split {split!r}")
 
     def _report_iob1(self) -> None:
@@ -187,17 +207,22 @@ class TaggingData(SeqDataModule):
     def build_vocab(self) -> None:
         """Words, characters and tags counted over the training split a batch at a time (no list of its tokens)."""
         words, chars, tags = Counter(), Counter(), set()
-        for batch in batches(self.sentences()["train"], "tokens", "tags"):
-            for sentence in batch["tokens"].to_pylist():
+        train = self.sentences()["train"]
+        rows = first_batches(train, self.vocab_max_rows) if self.streaming else \
+            ({k: v.to_pylist() for k, v in b.items()} for b in batches(train, "tokens", "tags"))
+        for batch in rows:
+            for sentence, sentence_tags in zip(batch["tokens"], batch["tags"]):
                 words.update(self.word_key(t) for t in sentence)
                 chars.update(c for t in sentence for c in t)
-            tags.update(pa_flat_unique(batch["tags"]))
+                tags.update(sentence_tags)
         self.vocab = Vocab.build([words.elements()], specials=(PAD, UNK), max_size=self.max_vocab, min_freq=self.min_freq)
         self.rare_start = next((i for i, w in enumerate(self.vocab.tokens) if words.get(w) == 1), len(self.vocab))
         self.chars = Vocab.build([chars.elements()], specials=(PAD, UNK))
         self.tag_names = self._label_names or sorted(tags, key=lambda t: (t != "O", t))
+        source = f"the first {self.vocab_max_rows or 'all'} training sentences (data.vocab_max_rows)" if self.streaming \
+            else "the training split"
         rank_zero_info(f"[seqlit] vocabulary: {len(self.vocab):,} words ({len(self.vocab) - self.rare_start:,} seen once), "
-                       f"{len(self.chars)} characters, {len(self.tag_names)} tags, from the training split")
+                       f"{len(self.chars)} characters, {len(self.tag_names)} tags, from {source}")
 
     def vocab_state(self) -> dict:
         return {"words": self.vocab.to_state(), "rare_start": self.rare_start, "chars": self.chars.to_state(),
@@ -231,14 +256,26 @@ class TaggingData(SeqDataModule):
         return [{**self.encode(e["tokens"]), **e} for e in predict_sentences(lines, self.predict_file)]
 
     def encode_split(self, split: str, stage: str) -> datasets.Dataset:
-        """The split encoded once into Arrow (`Dataset.map`, cached by fingerprint); rows are read per batch."""
+        """The split encoded once into Arrow (`Dataset.map`, cached by fingerprint); rows are read per batch.
+        Streaming: encoded lazily as the stream is read (no truncation count: the stream is not read up front)."""
+        columns = ["input_ids", "casing", "chars", "tokens", "tags", "length"]
+        if self.streaming:
+            return streamed_map(self.sentences()[split], tagging_encode.encode, tag_names=tuple(self.tag_names),
+                                where=f"{self.path!r} split {split!r}", **self.encoding(stage)).select_columns(columns)
         examples = mapped(self.sentences()[split], tagging_encode.encode, tag_names=tuple(self.tag_names),
                           where=f"{self.path!r} split {split!r}", **self.encoding(stage))
         cut = int(column(examples, "cut").sum())
         if cut:
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
-        return examples.select_columns(["input_ids", "casing", "chars", "tokens", "tags", "length"])
+        return examples.select_columns(columns)
+
+    def loader(self, stage: str):
+        if not self.streaming or stage == "predict" and self.predict_file:
+            return super().loader(stage)
+        train = stage == "train"
+        return stream_loader(self.encoded(stage), self.collate, self.batch_size if train else self.eval_batch_size,
+                             train, self.seed, *self.world())
 
     def lengths(self, examples) -> np.ndarray:
         if isinstance(examples, datasets.Dataset):
@@ -272,11 +309,6 @@ def char_tensor(examples: list[dict], longest: int, pad_id: int) -> torch.Tensor
     out[torch.repeat_interleave(sentence, word_len), torch.repeat_interleave(token, word_len), position] = \
         torch.tensor([c for w in words for c in w], dtype=torch.long)
     return out
-
-
-def pa_flat_unique(column) -> list:
-    """The distinct values of an Arrow list column."""
-    return pc.unique(pc.list_flatten(column)).to_pylist()
 
 
 def _classlabel_names(ds: datasets.Dataset | None, column: str) -> list[str] | None:

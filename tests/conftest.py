@@ -43,6 +43,10 @@ SLOW = (
     "conditional/test_conditional_cli.py::test_speaker", "conditional/test_conditional_cli.py::test_agreement",
     "conditional/test_conditional_cli.py::test_cpu_suite", "translation/test_translation_cli.py::test_multi30k",
     "translation/test_translation_cli.py::test_dates_configs", "cli/test_fit_test_generate.py::test_resume",
+    # streaming tagging/sentiment: ~10 s each on the 2-core machine (datasets' stream setup per loader)
+    "data/test_task_streaming.py::test_streaming_", "data/test_task_streaming.py::test_training_",
+    "data/test_task_streaming.py::test_ranks_", "data/test_task_streaming.py::test_a_mid_epoch",
+    "data/test_task_streaming.py::test_vocab_max_rows",
 )
 
 

@@ -334,6 +334,14 @@ class SeqTask(pl.LightningModule):
         return model if map_location is None else model.to(map_location)
 
     @classmethod
+    def from_pretrained(cls, path):
+        """The task a model folder (`python -m seqlit export`) or hub id holds, rebuilt without unpickling
+        anything: `seqlit.deploy.load`, refusing a folder of another task."""
+        from seqlit.deploy import load
+
+        return load(path, expected=cls)
+
+    @classmethod
     def check_written_by(cls, stored: dict, checkpoint_path) -> None:
         """Refuse another task's checkpoint in one line: its init arguments would fail as a raw TypeError
         (`Classifier` given a tagger's `casing_dim`). A checkpoint naming no class is left to the loader."""

@@ -10,15 +10,12 @@ import argparse
 from seqlit.commands import parse_flags
 from seqlit.errors import SeqlitError
 
-FORMATS = ("folder",)
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit export", description=__doc__.splitlines()[0], exit_on_error=False)
     p.add_argument("--ckpt_path", help="(required) checkpoint written by `seqlit fit` (e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--out", help="(required) folder to write: model.safetensors, config.json, vocab.json, README.md")
     p.add_argument("--overwrite", default="false", choices=("true", "false"), help="replace a non-empty --out folder")
-    p.add_argument("--format", default="folder", choices=FORMATS, help="what to write (folder: weights, config, vocabulary)")
     return p
 
 

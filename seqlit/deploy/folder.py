@@ -46,7 +46,7 @@ def folder_config(ckpt: dict[str, Any], ckpt_path: str) -> tuple[dict[str, Any],
     return config, dict(state)
 
 
-def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, formats: tuple[str, ...] = ()) -> Path:
+def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write the model folder of checkpoint `ckpt_path` to `out`; an existing non-empty `out` only with `overwrite`."""
     from safetensors.torch import save_file
 
@@ -74,10 +74,6 @@ def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, form
         # clones: tied weights (a language model's tied embedding) share storage, which safetensors refuses
         save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS),
                   metadata={"format": "pt"})
-        if "onnx" in formats:
-            from seqlit.deploy.onnx_export import write_onnx
-
-            write_onnx(model, tmp)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ COMMANDS = {
     "predict": "label or translate raw text with a checkpoint (--data.init_args.predict_file FILE)",
     "generate": "sample text from a language-model checkpoint",
     "benchmark": "run a benchmark suite, append its results, redraw the leaderboard",
+    "export": "write a checkpoint as a model folder (safetensors weights, JSON config, vocabulary, model card)",
 }
 
 

@@ -35,7 +35,9 @@ def _pyproject() -> dict:
 
 
 def _declared() -> set[str]:
-    names = _pyproject()["project"]["dependencies"]
+    project = _pyproject()["project"]
+    extras = project.get("optional-dependencies", {})  # seqlit/deploy imports the `export` extra's, lazily
+    names = project["dependencies"] + extras.get("export", []) + extras.get("runtime", [])
     return {re.split(r"[\[<>=!~ ;]", n, maxsplit=1)[0].lower().replace("_", "-") for n in names}
 
 

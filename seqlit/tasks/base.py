@@ -287,6 +287,14 @@ class SeqTask(pl.LightningModule):
         model = model_from_checkpoint(checkpoint_path, cls, strict=strict, **kwargs)
         return model if map_location is None else model.to(map_location)
 
+    @classmethod
+    def from_pretrained(cls, path):
+        """The task a model folder (`python -m seqlit export`) or hub id holds, rebuilt without unpickling
+        anything: `seqlit.deploy.load`, refusing a folder of another task."""
+        from seqlit.deploy import load
+
+        return load(path, expected=cls)
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))
 

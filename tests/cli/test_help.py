@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import run_seqlit
 
-EVERY_COMMAND = ["fit", "validate", "test", "predict", "generate", "benchmark"]
+EVERY_COMMAND = ["fit", "validate", "test", "predict", "generate", "benchmark", "export"]
 
 
 def listed(text: str) -> list[str]:

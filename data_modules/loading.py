@@ -74,6 +74,27 @@ def read_lines(path: Path, name: str | None = None) -> list[str]:
     return [line.rstrip("\r") for line in lines]
 
 
+def load_parallel_text(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
+    """`<stem>.<source_key>` + `<stem>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …).
+
+    Each stem is a split of its own, named by `datasets`' split keywords where it is one (`val.de` -> validation):
+    parallel corpora ship several test sets side by side (Multi30k: test_2016_flickr, test_2017_mscoco) that
+    must stay apart, where `datasets`' patterns would merge them into one `test`.
+    """
+    splits = {}
+    for source_file in sorted(folder.glob(f"*.{source_key}")):
+        stem = source_file.name[: -len(source_key) - 1]
+        target_file = folder / f"{stem}.{target_key}"
+        if not target_file.is_file():
+            raise SeqlitError(f"{str(source_file)!r} has no aligned target file {target_file.name!r} in the same folder")
+        sources, targets = read_lines(source_file), read_lines(target_file)
+        if len(sources) != len(targets):
+            raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
+                              f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
+        splits[SPLIT_NAMES.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
+    return datasets.DatasetDict(splits)
+
+
 def load_splits(path: str, name: str | None = None, readers: dict[str, Reader] | None = None) -> datasets.DatasetDict:
     """Load every split that `path` names. Never downloads when `path` exists on disk."""
     if not path:

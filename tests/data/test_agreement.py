@@ -29,7 +29,7 @@ def test_deterministic_and_fresh_each_epoch():
     assert texts(batches(a)) == texts(batches(b))
     assert texts(batches(a, epoch=1)) != texts(batches(a, epoch=0))
     assert texts(batches(a, "test", epoch=0)) == texts(batches(a, "test", epoch=3)), "held-out sets never change"
-    fixed = small(fresh_each_epoch=False)
+    fixed = make(fresh_each_epoch=False)
     assert texts(batches(fixed, epoch=1)) == texts(batches(fixed, epoch=0))
 
 

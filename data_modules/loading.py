@@ -119,6 +119,24 @@ def load_splits(path: str, name: str | None = None, readers: dict[str, Reader] |
     return _load_builder(kind, files, path)
 
 
+def stream_splits(path: str, name: str | None) -> datasets.IterableDatasetDict:
+    """`path` (a folder, a file or a hub id, found as `load_splits` finds them) as streamed splits: nothing read whole."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        try:
+            return datasets.load_dataset(path, name, streaming=True)
+        except Exception as err:  # the hub raises many types: connection, not found, offline
+            offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
+            why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else (str(err) or repr(err)).splitlines()[0]
+            raise SeqlitError(f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset could be "
+                              f"streamed{f' ({name})' if name else ''}: {why}; "
+                              "pass local files instead, e.g. --data.init_args.path path/to/folder of train/validation/test files") from err
+    files = _split_files(p, BUILDERS) if p.is_dir() else {"train": [p]}
+    builder = BUILDERS[_suffix(next(iter(files.values()))[0], BUILDERS)]
+    return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()}, streaming=True,
+                                 **builder_options(builder, files))
+
+
 def _suffix(p: Path, kinds: dict) -> str:
     """The longest known suffix that `p`'s name ends with, or ''."""
     name = p.name.lower()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data_modules.loading import load_splits
+from data_modules.loading import load_splits, stream_splits
 from data_modules.tagging import TaggingData
 from data_modules.tagging_files import predict_sentences
 from data_modules.translation import TranslationData
@@ -61,3 +61,8 @@ def test_predict_file_offsets_are_not_shifted(tmp_path, name, text):
     (sentence,) = predict_sentences(TaggingData(predict_file=path).predict_lines(), path)
     assert sentence["tokens"][0] == "John" and sentence["offsets"][0] == (0, 4)
     assert sentence["text"][slice(*sentence["offsets"][3])] == "Paris"
+
+
+def test_streamed_plain_text(tmp_path):
+    with_bom(tmp_path / "train.txt", "the cat\na dog\n")
+    assert [row["text"] for row in stream_splits(str(tmp_path), None)["train"]] == ["the cat", "a dog"]

@@ -63,7 +63,7 @@ def test_predict_files_read_the_same_way_in_every_task(tmp_path):
     lines = tmp_path / "in.jsonl"
     lines.write_text('{"de": "Der Hund sieht den Ball."}\n\n{"text": "Die Katze."}\n', encoding="utf-8")
     dm.predict_file = str(lines)
-    assert dm.encoded("predict").index == [0, 2] and dm.encoded("predict").sources == ["Der Hund sieht den Ball.", "Die Katze."]
+    assert dm.encoded("predict")["index"] == [0, 2] and dm.encoded("predict")["source"] == ["Der Hund sieht den Ball.", "Die Katze."]
     for content, message in [("{not json\n", r"in.jsonl:1: not valid JSON"), ('["a"]\n', r"in.jsonl:1: not a JSON object"),
                              ('{"en": "x"}\n', r"in.jsonl:1: each line needs a 'de' or 'text' string"),
                              ("\n  \n", r"holds no sentences: write one sentence per line")]:

@@ -44,7 +44,7 @@ def vocabulary(tokens: tuple[str, ...]) -> Vocab:
 
 def sides(batch: dict, source_key: str, target_key: str | None, translation_column: str, where: str) -> tuple[list, list]:
     """A batch's source and target texts: two columns, or the two keys of WMT-style `{de: …, en: …}` rows."""
-    if source_key in batch:
+    if source_key in batch and (target_key is None or target_key in batch):
         return batch[source_key], batch[target_key] if target_key else [None] * len(batch[source_key])
     rows, keys = batch[translation_column], (source_key, target_key)
     bad = next((r for r in rows if not (isinstance(r, dict) and all(k in r for k in keys))), None)

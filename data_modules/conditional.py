@@ -45,15 +45,17 @@ from pathlib import Path
 from typing import Literal
 
 import datasets
+import numpy as np
+import pyarrow.compute as pc
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import Dataset
 
+from data_modules import conditional_encode
+from data_modules.arrow import MAP_BATCH, batches, column
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import pad
 from data_modules.conditions import Fields, column_names, condition_ids, upgrade_state
 from data_modules.loading import read_text
-from data_modules.sentiment import UNLABELLED, label_ids, tokenize
 from seqlit.errors import SeqlitError
 from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
 
@@ -78,19 +80,6 @@ def block_split(n: int, block: int) -> dict[str, list[int]]:
         k = (i // block) % TEST_EVERY
         out["validation" if k == TEST_EVERY - 2 else "test" if k == TEST_EVERY - 1 else "train"].append(i)
     return out
-
-
-class Sequences(Dataset):
-    """Encoded sequences of one split: ([<bos>] + tokens, the condition's id in each field, source text)."""
-
-    def __init__(self, ids: list[list[int]], conditions: list[tuple[int, ...]], texts: list[str]):
-        self.ids, self.conditions, self.texts = ids, conditions, texts
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> tuple[list[int], tuple[int, ...], str]:
-        return self.ids[i], self.conditions[i], self.texts[i]
 
 
 class ConditionalData(SeqDataModule):
@@ -166,7 +155,7 @@ class ConditionalData(SeqDataModule):
         self.lowercase, self.max_vocab, self.min_freq, self.max_length = lowercase, max_vocab, min_freq, max_length
         self.vocab: Vocab | None = None
         self.condition_fields: Fields | None = None
-        self._rows: dict[str, tuple[list[str], list[tuple]]] = {}
+        self._rows: dict[str, datasets.Dataset] = {}
 
     # -- raw rows: (texts, raw conditions) per stage split -------------------------
     def load(self) -> datasets.DatasetDict:
@@ -194,42 +183,42 @@ class ConditionalData(SeqDataModule):
         arg = "condition_columns" if self.hparams.get("condition_columns") is not None else "label_column"
         return self.split(split, **{arg: column})
 
-    def rows(self, stage: str) -> tuple[list[str], list[tuple]]:
-        """(texts, each row's value per field, as stored or by name) of a stage (train, validation, test);
-        rows with a field missing or unlabelled left out."""
+    def rows(self, stage: str) -> datasets.Dataset:
+        """A stage's (train, validation, test) rows as `text` and `conditions` (one id per field) in Arrow;
+        rows with a field missing or unlabelled left out. Needs `condition_fields`."""
         if stage not in self._rows:
-            if self.source == "speakers":
-                ds = self.split(stage)
-                self._rows[stage] = (ds["text"][:], [(s,) for s in ds["speaker"][:]])
-            else:
-                self._rows[stage] = self._labelled(stage)
+            carved = self.source == "labels" and self.val_fraction is not None and stage in ("train", "validation")
+            name = stage if self.source == "speakers" else "train" if carved else \
+                {"train": "train", "validation": self.val_split, "test": self.test_split}[stage]
+            ds = self.split(name, text_column=self.text_column) if self.source == "labels" else self.split(name)
+            for c in self.columns if self.source == "labels" else ():
+                self.column(name, c)
+            if carved:
+                cut = len(ds) - max(1, int(len(ds) * self.val_fraction))
+                ds = ds.select(range(cut) if stage == "train" else range(cut, len(ds)))
+            fields = tuple((c, tuple(names), self._stored(ds, c), self._by_id(ds, c, names))
+                           for c, names in self.condition_fields.items())
+            rows = ds.map(conditional_encode.conditions, batched=True, batch_size=MAP_BATCH, with_indices=True,
+                          remove_columns=ds.column_names, desc="[seqlit] conditions",
+                          fn_kwargs={"text_column": "text" if self.source == "speakers" else self.text_column,
+                                     "fields": fields, "where": f"{self.path!r} split {name!r}"})
+            if not len(rows):
+                raise SeqlitError(f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
+                                  "point data.init_args.test_split at a labelled split (SST-2: validation)")
+            self._rows[stage] = rows
         return self._rows[stage]
 
-    def _labelled(self, stage: str) -> tuple[list[str], list[tuple]]:
-        carved = self.val_fraction is not None and stage in ("train", "validation")
-        name = "train" if carved else {"train": "train", "validation": self.val_split, "test": self.test_split}[stage]
-        ds = self.split(name, text_column=self.text_column)
-        for column in self.columns:
-            self.column(name, column)
-        if carved:
-            cut = len(ds) - max(1, int(len(ds) * self.val_fraction))
-            ds = ds.select(range(cut) if stage == "train" else range(cut, len(ds)))
-        values = list(zip(*(self._values(ds, column, f"{self.path!r} split {name!r} column {column!r}")
-                            for column in self.columns)))
-        texts = ds[self.text_column][:]
-        keep = [i for i, row in enumerate(values) if None not in row]
-        if not keep:
-            raise SeqlitError(f"{self.path!r}: the {name!r} split has no labels (all -1), so it cannot be scored: "
-                              "point data.init_args.test_split at a labelled split (SST-2: validation)")
-        return [texts[i] or "" for i in keep], [values[i] for i in keep]
+    @staticmethod
+    def _stored(ds: datasets.Dataset, column: str) -> tuple[str, ...] | None:
+        """The ClassLabel names a column's ids are stored under (None: plain values)."""
+        feature = ds.features[column]
+        return tuple(feature.names) if hasattr(feature, "names") else None
 
-    def _values(self, ds: datasets.Dataset, column: str, where: str) -> list[str | None]:
-        """Each row's value of `column` by name (None: missing or unlabelled). Ids of a ClassLabel or numbered column
-        map through its names, a value outside them one line naming `where` and the row; strings stay as they are."""
-        names = self.condition_fields[column]
-        if UNK not in names or hasattr(ds.features[column], "names"):
-            return [None if i == UNLABELLED else names[i] for i in label_ids(ds, column, names, where)]
-        return [None if v is None or v == UNLABELLED else str(v) for v in ds[column][:]]
+    @staticmethod
+    def _by_id(ds: datasets.Dataset, column: str, names: list[str]) -> bool:
+        """Whether a column's values must each be a known name or id (ClassLabel, numbers, names with no `<unk>`);
+        else they are strings, a name training never saw being `<unk>`."""
+        return UNK not in names or hasattr(ds.features[column], "names")
 
     # -- tokens ------------------------------------------------------------------
     # what every sequence starts with (a prompt follows it: `seqlit.callbacks.samples.encode_prompt`) and ends with
@@ -237,7 +226,7 @@ class ConditionalData(SeqDataModule):
 
     def tokenize(self, text: str) -> list[str]:
         """A text's tokens, then `<eos>`."""
-        return (tokenize(text, self.lowercase) if self.level == "word" else list(text)) + [EOS]
+        return conditional_encode.tokens(text, self.level, self.lowercase)
 
     def detokenize(self, tokens: list[str]) -> str:
         words = [t for t in tokens if t not in (BOS, EOS)]
@@ -246,16 +235,19 @@ class ConditionalData(SeqDataModule):
     # -- vocabularies ---------------------------------------------------------------
     def build_vocab(self) -> None:
         if self.source == "speakers":
-            texts, conditions = self.rows("train")
-            counts = Counter(s for s, in conditions)
+            counts = Counter()
+            for batch in batches(self.split("train"), "speaker"):
+                counts.update(batch["speaker"].to_pylist())
             self.condition_fields = {"speaker": [UNK] + sorted((s for s, c in counts.items() if c >= self.min_turns),
                                                                key=lambda s: (-counts[s], s))}
         else:
             self.condition_fields = {c: column_names(self.column("train", c), c, self.path, self.label_names_arg)
                                      for c in self.columns}
-            texts, _ = self.rows("train")
-        self.vocab = Vocab.build((self.tokenize(t) for t in texts), specials=(PAD, UNK, BOS, EOS),
-                                 max_size=self.max_vocab, min_freq=self.min_freq)
+        tokens = Counter()  # counted batch by batch, never a list of the split's tokens
+        for batch in batches(self.rows("train"), "text"):
+            for text in batch["text"].to_pylist():
+                tokens.update(self.tokenize(text))
+        self.vocab = Vocab.from_counts(tokens, specials=(PAD, UNK, BOS, EOS), max_size=self.max_vocab, min_freq=self.min_freq)
         fields = "; ".join(f"{f}: {len(n)} ({', '.join(n[:8])}{' …' if len(n) > 8 else ''})"
                            for f, n in self.condition_fields.items())
         rank_zero_info(f"[seqlit] {self.level} vocabulary: {len(self.vocab)} tokens; conditions {fields}")
@@ -286,31 +278,29 @@ class ConditionalData(SeqDataModule):
         return condition_ids(text, self.condition_fields)
 
     # -- examples -----------------------------------------------------------------
-    def encode_split(self, name: str, stage: str) -> Sequences:
-        texts, conditions = self.rows(stage)
-        lookups = [{n: i for i, n in enumerate(names)} for names in self.condition_fields.values()]
-        ids, cut = [], 0
-        for text in texts:
-            tokens = [BOS] + self.tokenize(text)
-            cut += len(tokens) - 1 > self.max_length
-            ids.append(self.vocab.encode(tokens[: self.max_length + 1]))
-        # a value training never saw is its field's <unk> (a ClassLabel field has none: its values are all known)
-        cond = [tuple(lookup.get(v, lookup.get(UNK)) for v, lookup in zip(row, lookups)) for row in conditions]
+    def encode_split(self, name: str, stage: str) -> datasets.Dataset:
+        rows = self.rows(stage)
+        examples = rows.map(conditional_encode.encode, batched=True, batch_size=MAP_BATCH, desc="[seqlit] encode",
+                            fn_kwargs={"level": self.level, "lowercase": self.lowercase,
+                                       "vocab": tuple(self.vocab.tokens), "max_length": self.max_length})
+        cut = int(column(examples, "cut").sum())
         if cut:
-            rank_zero_info(f"[seqlit] {stage}: {cut} of {len(ids)} sequences were longer than "
+            rank_zero_info(f"[seqlit] {stage}: {cut} of {len(examples)} sequences were longer than "
                            f"data.max_length={self.max_length} tokens: their first {self.max_length} are read")
-        for f, (field, lookup) in enumerate(zip(self.condition_fields, lookups)):
-            if UNK in lookup:
-                unk = sum(row[f] == lookup[UNK] for row in cond)
-                rank_zero_info(f"[seqlit] {stage}: {unk} of {len(cond)} sequences have an {UNK} {field}")
-        return Sequences(ids, cond, list(texts))
+        ids = pc.list_flatten(examples.select_columns(["conditions"]).with_format("arrow")[:]["conditions"])
+        ids = ids.to_numpy().reshape(len(examples), -1)
+        for f, (field, names) in enumerate(self.condition_fields.items()):
+            if UNK in names:  # a value training never saw is its field's <unk> (a ClassLabel field has none)
+                rank_zero_info(f"[seqlit] {stage}: {int((ids[:, f] == names.index(UNK)).sum())} of {len(examples)} "
+                               f"sequences have an {UNK} {field}")
+        return examples.remove_columns("cut")
 
-    def lengths(self, examples: Sequences) -> list[int]:
-        return [len(x) - 1 for x in examples.ids]
+    def lengths(self, examples: datasets.Dataset) -> np.ndarray:
+        return column(examples, "length")
 
-    def collate(self, batch: list[tuple]) -> dict:
+    def collate(self, batch: list[dict]) -> dict:
         """input_ids = [<bos>] + tokens, targets = tokens + [<eos>] (IGNORE where padded), conditions (B, F)."""
-        ids, conditions, texts = zip(*batch)
+        ids, conditions, texts = ([e[k] for e in batch] for k in ("ids", "conditions", "text"))
         input_ids, lengths = pad([x[:-1] for x in ids], self.vocab.pad_id)
         targets, _ = pad([x[1:] for x in ids], IGNORE)
         return {"input_ids": input_ids, "targets": targets, "lengths": lengths,

@@ -23,10 +23,13 @@ Example i of a split is a pure function of (seed, split, i).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date, timedelta
 
+import datasets
+
 from data_modules.base import SPLITS, positive
-from data_modules.translation import SPECIALS, ParallelData
+from data_modules.translation import ParallelData
 from seqlit.errors import SeqlitError
 from seqlit.vocab import Vocab
 
@@ -85,16 +88,25 @@ def split_days(seed: int) -> dict[str, list[date]]:
     return {"validation": days[:tenth], "test": days[tenth : 2 * tenth], "train": days[2 * tenth :]}
 
 
+def example(days: list[date], seed: int, split: str, i: int) -> tuple[str, str]:
+    """Pair i of a split: (human-readable, ISO), a pure function of (seed, split, i) and the split's days."""
+    rng = random.Random(f"dates-{seed}-{split}-{i}")
+    d = rng.choice(days)
+    return rng.choice(list(FORMATS.values()))(d, rng), d.isoformat()
+
+
 def generate(days: list[date], size: int, seed: int, split: str) -> tuple[list[str], list[str]]:
-    """`size` (human-readable, ISO) pairs; pair i depends only on (seed, split, i) and the split's days."""
-    formats = list(FORMATS.values())
-    sources, targets = [], []
+    """`size` (human-readable, ISO) pairs as two lists (a small split, to look at)."""
+    sources, targets = zip(*(example(days, seed, split, i) for i in range(size)))
+    return list(sources), list(targets)
+
+
+def rows(seed: int, split: str, size: int) -> Iterator[dict]:
+    """`Dataset.from_generator` source: the split's pairs as `{"source", "target"}` rows."""
+    days = split_days(seed)[split]
     for i in range(size):
-        rng = random.Random(f"dates-{seed}-{split}-{i}")
-        d = rng.choice(days)
-        sources.append(rng.choice(formats)(d, rng))
-        targets.append(d.isoformat())
-    return sources, targets
+        source, target = example(days, seed, split, i)
+        yield {"source": source, "target": target}
 
 
 class DatesData(ParallelData):
@@ -125,26 +137,18 @@ class DatesData(ParallelData):
             positive(f"data.{arg}", locals()[arg])
         self.save_hyperparameters(ignore=["vocab_from"])
         self.sizes = {"train": train_size, "validation": val_size, "test": test_size}
-        self._pairs: dict[str, tuple[list[str], list[str]]] = {}  # the vocabulary and the examples read train
+        self._generated: dict[str, datasets.Dataset] = {}
 
-    def tokenize_source(self, text: str) -> list[str]:
-        return list(text)
+    kind = "char"  # every character a token, on both sides
 
-    tokenize_target = tokenize_source
-
-    def detokenize_target(self, tokens: list[str]) -> str:
-        return "".join(tokens)
-
-    def pairs(self, split: str) -> tuple[list[str], list[str]]:
-        if split not in SPLITS:
-            raise SeqlitError(f"DatesData has splits {', '.join(SPLITS)}, not {split!r}")
-        if split not in self._pairs:
-            self._pairs[split] = generate(split_days(self.seed)[split], self.sizes[split], self.seed, split)
-        return self._pairs[split]
-
-    def build_vocab(self) -> None:
-        self.source_vocab, self.target_vocab = (Vocab.build(map(list, texts), specials=SPECIALS)
-                                                for texts in self.pairs("train"))
+    def pair_split(self, name: str) -> datasets.Dataset:
+        """A split's pairs, generated into the `datasets` cache once (keyed by seed, split and size), then memory-mapped."""
+        if name not in SPLITS:
+            raise SeqlitError(f"DatesData has splits {', '.join(SPLITS)}, not {name!r}")
+        if name not in self._generated:
+            self._generated[name] = datasets.Dataset.from_generator(
+                rows, gen_kwargs={"seed": self.seed, "split": name, "size": self.sizes[name]})
+        return self._generated[name]
 
     def vocab_state(self) -> dict:
         return {"source": self.source_vocab.to_state(), "target": self.target_vocab.to_state()}

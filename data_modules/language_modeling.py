@@ -54,8 +54,8 @@ from torch.utils.data import DataLoader
 
 from data_modules.base import SPLITS, SeqDataModule, positive
 from data_modules.corpora import is_embedded, load_embedded
-from data_modules.lm_streaming import StreamedWindows, StreamLoader, stream_splits
-from data_modules.loading import read_text
+from data_modules.lm_streaming import StreamedWindows, StreamLoader
+from data_modules.loading import read_text, stream_splits
 from data_modules.resumable import ResumableLoader
 from data_modules.streams import BPTTSampler, StreamWindows, batchify, rank_rows
 from data_modules.token_stream import LINES_PER_BATCH, clean, count_batch, encode_text, encoded_split, token_counts

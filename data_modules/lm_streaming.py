@@ -28,8 +28,6 @@ its beginning.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import datasets
@@ -39,29 +37,9 @@ import torch.distributed as dist
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, IterableDataset
 
-from data_modules.loading import BUILDERS, _split_files, _suffix
 from data_modules.token_stream import LINES_PER_BATCH, clean, encode_lines
-from seqlit.errors import SeqlitError
-from seqlit.storage import tried
 
 WINDOWS_PER_BLOCK = 64
-
-
-def stream_splits(path: str, name: str | None) -> datasets.IterableDatasetDict:
-    """`path` (a folder, a file or a hub id, found as loading.py finds them) as streamed splits."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        try:
-            return datasets.load_dataset(path, name, streaming=True)
-        except Exception as err:  # the hub raises many types: connection, not found, offline
-            offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
-            why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else (str(err) or repr(err)).splitlines()[0]
-            raise SeqlitError(f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset could be "
-                              f"streamed{f' ({name})' if name else ''}: {why}; "
-                              "pass local files instead, e.g. --data.init_args.path path/to/folder of train/validation/test files") from err
-    files = _split_files(p, BUILDERS) if p.is_dir() else {"train": [p]}
-    builder = BUILDERS[_suffix(next(iter(files.values()))[0], BUILDERS)]
-    return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()}, streaming=True)
 
 
 class StreamedWindows(IterableDataset):

@@ -15,7 +15,9 @@ one line that says how to pass local files instead.
 A task with a format of its own (CoNLL columns) passes `readers`: suffix ->
 function reading one file into a `datasets.Dataset`; it is found and checked
 like the rest. Every file is read as UTF-8 (`read_text`), and a file that is
-not names itself in one line.
+not names itself in one line. A byte-order mark at the start of a file (what
+Windows editors write) is dropped wherever text is read, so it never becomes
+part of a first word, sentence or line.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
 from seqlit.errors import SeqlitError
@@ -56,7 +59,7 @@ def read_text(path: Path, name: str | None = None) -> str:
     with opener(path, "rb") as f:
         data = f.read()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a leading byte-order mark dropped
     except UnicodeDecodeError as err:
         raise SeqlitError(f"{name or repr(str(path))} is not UTF-8 text ({err.reason} at byte {err.start}): "
                           "re-encode it as UTF-8") from err
@@ -69,6 +72,27 @@ def read_lines(path: Path, name: str | None = None) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
+
+
+def load_parallel_text(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
+    """`<stem>.<source_key>` + `<stem>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …).
+
+    Each stem is a split of its own, named by `datasets`' split keywords where it is one (`val.de` -> validation):
+    parallel corpora ship several test sets side by side (Multi30k: test_2016_flickr, test_2017_mscoco) that
+    must stay apart, where `datasets`' patterns would merge them into one `test`.
+    """
+    splits = {}
+    for source_file in sorted(folder.glob(f"*.{source_key}")):
+        stem = source_file.name[: -len(source_key) - 1]
+        target_file = folder / f"{stem}.{target_key}"
+        if not target_file.is_file():
+            raise SeqlitError(f"{str(source_file)!r} has no aligned target file {target_file.name!r} in the same folder")
+        sources, targets = read_lines(source_file), read_lines(target_file)
+        if len(sources) != len(targets):
+            raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
+                              f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
+        splits[SPLIT_NAMES.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
+    return datasets.DatasetDict(splits)
 
 
 def load_splits(path: str, name: str | None = None, readers: dict[str, Reader] | None = None) -> datasets.DatasetDict:
@@ -93,6 +117,24 @@ def load_splits(path: str, name: str | None = None, readers: dict[str, Reader] |
         return datasets.DatasetDict({split: datasets.concatenate_datasets([kind(f) for f in fs])
                                      for split, fs in files.items()})
     return _load_builder(kind, files, path)
+
+
+def stream_splits(path: str, name: str | None) -> datasets.IterableDatasetDict:
+    """`path` (a folder, a file or a hub id, found as `load_splits` finds them) as streamed splits: nothing read whole."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        try:
+            return datasets.load_dataset(path, name, streaming=True)
+        except Exception as err:  # the hub raises many types: connection, not found, offline
+            offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
+            why = "the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE=1)" if offline else (str(err) or repr(err)).splitlines()[0]
+            raise SeqlitError(f"data.path {path!r} is no local file or folder ({tried(path)}) and no hub dataset could be "
+                              f"streamed{f' ({name})' if name else ''}: {why}; "
+                              "pass local files instead, e.g. --data.init_args.path path/to/folder of train/validation/test files") from err
+    files = _split_files(p, BUILDERS) if p.is_dir() else {"train": [p]}
+    builder = BUILDERS[_suffix(next(iter(files.values()))[0], BUILDERS)]
+    return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()}, streaming=True,
+                                 **builder_options(builder, files))
 
 
 def _suffix(p: Path, kinds: dict) -> str:
@@ -124,18 +166,44 @@ def _split_files(folder: Path, kinds: dict[str, str | Reader]) -> dict[str, list
 
 def _load_builder(builder: str, files: dict[str, list[Path]], path: str) -> datasets.DatasetDict:
     """`datasets.load_dataset` on local files; its failures become one line naming the file at fault."""
-    tsv = builder == "csv" and any(f.name.lower().endswith(".tsv") for fs in files.values() for f in fs)
     try:
         return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()},
-                                     **({"delimiter": "\t"} if tsv else {}))
+                                     **builder_options(builder, files))
     except (UnicodeDecodeError, ValueError, datasets.exceptions.DatasetGenerationError) as err:
         decode = next((e for e in _chain(err) if isinstance(e, UnicodeDecodeError)), None)
         if decode is not None:
             for f in (f for fs in files.values() for f in fs):
                 read_text(f)  # raises, naming the file and the byte
             raise SeqlitError(f"{path!r} is not UTF-8 text ({decode.reason}): re-encode it as UTF-8") from err
+        if builder == "parquet":
+            mismatch = parquet_mismatch(files)
+            if mismatch:
+                raise SeqlitError(mismatch) from err
         cause = err.__cause__ or err
-        raise SeqlitError(f"cannot read {path!r} as {builder}: {str(cause).splitlines()[0]}") from err
+        raise SeqlitError(f"cannot read {path!r} as {builder}: {' '.join(str(cause).split())}") from err
+
+
+def builder_options(builder: str, files: dict[str, list[Path]]) -> dict:
+    """Options of the `datasets` builder for `files`: tabs for TSV; for plain text, a byte-order mark dropped
+    (the json and csv builders drop it themselves)."""
+    if builder == "text":
+        return {"encoding": "utf-8-sig"}
+    if builder == "csv" and any(f.name.lower().endswith(".tsv") for fs in files.values() for f in fs):
+        return {"delimiter": "\t"}
+    return {}
+
+
+def parquet_mismatch(files: dict[str, list[Path]]) -> str | None:
+    """One line naming a parquet file, a column and both types where a split's files disagree on a column's type
+    (read from the files' schemas, not from the error's wording), or None."""
+    for fs in files.values():
+        first, seen = fs[0], {f.name: f.type for f in pq.read_schema(fs[0])}
+        for f in fs[1:]:
+            for field in pq.read_schema(f):
+                if field.name in seen and field.type != seen[field.name]:
+                    return (f"{str(f)!r}: column {field.name!r} is {field.type}, but {seen[field.name]} in {str(first)!r} "
+                            "of the same split: give the column one type in every file of a split")
+    return None
 
 
 def _chain(err: BaseException | None):

@@ -15,13 +15,22 @@ Training examples are drawn afresh every epoch (from the seed, the epoch and
 the index, so runs are reproducible and resumable): the model cannot memorise
 its training set through the distractors, which is what it otherwise does at
 large L. Validation and test sets are fixed and disjoint in seed.
+
+The fixed sets (validation, test, and training with `fresh_each_epoch: false`)
+are generated once into the `datasets` cache (`Dataset.from_generator`, keyed
+by the seed, the split, its size, L, the lexicon and the vocabulary) and read
+back memory-mapped; fresh training examples are generated per index as they
+are drawn. Every example has L + 4 tokens: the lengths are one numpy array.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Iterator
 
+import datasets
+import numpy as np
 from torch.utils.data import Dataset
 
 from data_modules.base import SeqDataModule, positive
@@ -65,20 +74,31 @@ class Lexicon:
         return ["the", subject, "which", *clause, "<verb>"], label
 
 
-class AgreementExamples(Dataset):
-    """Example i of split `name` is a pure function of (seed, name, epoch, i)."""
+def example(lexicon: Lexicon, vocab: Vocab, length: int, seed: int, name: str, epoch: int, i: int) -> dict:
+    """Example i of split `name` at `epoch`: a pure function of its arguments."""
+    words, label = lexicon.example(random.Random(f"{seed}-{name}-{epoch}-{i}"), length)
+    return {"ids": vocab.encode(words), "label": label, "text": " ".join(words), "index": i}
 
-    def __init__(self, lexicon: Lexicon, vocab: Vocab, size: int, length: int, seed: int, name: str, epoch_fn=None):
+
+def rows(n_nouns: int, n_fillers: int, tokens: tuple[str, ...], size: int, length: int, seed: int, name: str) -> Iterator[dict]:
+    """`Dataset.from_generator` source: a fixed split's examples (epoch 0)."""
+    lexicon, vocab = Lexicon(n_nouns, n_fillers, seed), Vocab(list(tokens))
+    for i in range(size):
+        yield example(lexicon, vocab, length, seed, name, 0, i)
+
+
+class AgreementExamples(Dataset):
+    """Fresh training examples, drawn as they are asked for: example i is a pure function of (seed, name, epoch, i)."""
+
+    def __init__(self, lexicon: Lexicon, vocab: Vocab, size: int, length: int, seed: int, name: str, epoch_fn):
         self.lexicon, self.vocab, self.size, self.length = lexicon, vocab, size, length
         self.seed, self.name, self.epoch_fn = seed, name, epoch_fn
 
     def __len__(self) -> int:
         return self.size
 
-    def __getitem__(self, i: int):
-        epoch = self.epoch_fn() if self.epoch_fn else 0
-        words, label = self.lexicon.example(random.Random(f"{self.seed}-{self.name}-{epoch}-{i}"), self.length)
-        return self.vocab.encode(words), label, " ".join(words), i
+    def __getitem__(self, i: int) -> dict:
+        return example(self.lexicon, self.vocab, self.length, self.seed, self.name, self.epoch_fn(), i)
 
 
 class AgreementData(SeqDataModule):
@@ -138,13 +158,15 @@ class AgreementData(SeqDataModule):
     def _epoch(self) -> int:
         return self.trainer.current_epoch if self.fresh and self.trainer is not None else 0
 
-    def encode_split(self, name: str, stage: str) -> AgreementExamples:
-        train = stage == "train"
-        return AgreementExamples(self.lexicon, self.vocab, self.sizes[name], self.length, self.seed, name,
-                                 self._epoch if train else None)
+    def encode_split(self, name: str, stage: str) -> AgreementExamples | datasets.Dataset:
+        if stage == "train" and self.fresh:
+            return AgreementExamples(self.lexicon, self.vocab, self.sizes[name], self.length, self.seed, name, self._epoch)
+        return datasets.Dataset.from_generator(rows, gen_kwargs={
+            "n_nouns": self.n_nouns, "n_fillers": self.n_fillers, "tokens": tuple(self.vocab.tokens),
+            "size": self.sizes[name], "length": self.length, "seed": self.seed, "name": name})
 
-    def lengths(self, examples: AgreementExamples) -> list[int]:
-        return [self.length + 4] * len(examples)
+    def lengths(self, examples: AgreementExamples | datasets.Dataset) -> np.ndarray:
+        return np.full(len(examples), self.length + 4, dtype=np.int64)
 
-    def collate(self, batch: list[tuple]) -> dict:
-        return classification_batch(batch, self.vocab.pad_id)
+    def collate(self, batch: list[dict]) -> dict:
+        return classification_batch([(e["ids"], e["label"], e["text"], e["index"]) for e in batch], self.vocab.pad_id)

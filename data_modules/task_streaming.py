@@ -1,6 +1,6 @@
 """`streaming: true` for the example tasks (tagging, sentiment): batches from a stream, never a materialised split.
 
-The source is the LM's (`lm_streaming.stream_splits`: local files or a hub id,
+The source is the LM's (`loading.stream_splits`: local files or a hub id,
 `load_dataset(..., streaming=True)`, one code path) and each split is encoded
 lazily by the task's own batched `encode` function (`streamed_map`, the same
 function and options as the map-style `Dataset.map`, so a bad row raises the
@@ -34,7 +34,8 @@ from torch.utils.data import IterableDataset
 
 from data_modules.arrow import MAP_BATCH
 from data_modules.base import SPLITS
-from data_modules.lm_streaming import StreamLoader, stream_splits
+from data_modules.loading import stream_splits
+from data_modules.lm_streaming import StreamLoader
 from seqlit.errors import SeqlitError
 
 SHUFFLE_BUFFER = 1_000  # examples in `datasets`' shuffle buffer (training only)

@@ -16,143 +16,146 @@ vocabulary lacks still count as misses.
 from __future__ import annotations
 
 import os
-import re
+from collections import Counter
 from pathlib import Path
 
 import datasets
+import numpy as np
 import torch
 from pytorch_lightning.utilities import rank_zero_info
-from torch.utils.data import Dataset
 
+from data_modules import parallel_encode
+from data_modules.arrow import MAP_BATCH, column, mapped
 from data_modules.base import SeqDataModule, positive
 from data_modules.bucketing import pad
-from data_modules.loading import SPLIT_NAMES, read_lines
+from data_modules.loading import load_parallel_text
+from data_modules.parallel_encode import detokenize, nonempty, sides, tokenize
 from seqlit.errors import SeqlitError
 from seqlit.vocab import BOS, EOS, PAD, UNK, Vocab
 
 SPECIALS = (PAD, UNK, BOS, EOS)
-# words (with inner hyphens / apostrophes: "t-shirt", "don't") or single punctuation marks
-TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
-NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
-NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
-
-
-class Pairs(Dataset):
-    """Encoded pairs of one split. For raw text to translate, `target_ids` and `references` are None."""
-
-    def __init__(self, source_ids: list[list[int]], target_ids: list[list[int]] | None, sources: list[str],
-                 references: list[str] | None, index: list[int]):
-        self.source_ids, self.target_ids, self.sources, self.references, self.index = (
-            source_ids, target_ids, sources, references, index)
-
-    def __len__(self) -> int:
-        return len(self.source_ids)
-
-    def __getitem__(self, i: int) -> tuple:
-        if self.target_ids is None:
-            return self.source_ids[i], None, self.sources[i], None, self.index[i]
-        return self.source_ids[i], self.target_ids[i], self.sources[i], self.references[i], self.index[i]
-
-    def subset(self, keep: list[int]) -> Pairs:
-        pick = lambda items: None if items is None else [items[i] for i in keep]  # noqa: E731
-        return Pairs(*map(pick, (self.source_ids, self.target_ids, self.sources, self.references, self.index)))
 
 
 class ParallelData(SeqDataModule):
     """What every encoder–decoder data module shares. Subclasses implement the SeqDataModule vocabulary hooks plus
-    `tokenize_source`, `tokenize_target`, `detokenize_target` and `pairs(split)` (raw source and target texts)."""
+    `pair_split(name)` (a split holding `source_key` and `target_key` columns, or `translation_column` rows) and say
+    how text becomes tokens (`kind`: `word` or `char`; `lowercase`).
+
+    Splits stay in Arrow: pairs with an empty side are filtered out, the rest encoded by one cached
+    `Dataset.map` (data_modules/parallel_encode.py); the sampler reads the `length` column and `collate`
+    pads the rows of a batch."""
 
     predict_unit = "sentence"
-    source_key = "source"  # what a JSON line of `predict_file` holds the source text under (or under "text")
+    source_key, target_key, translation_column = "source", "target", "translation"  # the columns a split holds
+    kind, lowercase = "word", False
+    min_freq, max_vocab = 1, None
+    max_length: int | None = None  # training pairs with a longer side are skipped (None: keep all)
 
     def __init__(self, **data_args):
         super().__init__(**data_args)
         self.source_vocab: Vocab | None = None
         self.target_vocab: Vocab | None = None
 
-    # -- subclass hooks ---------------------------------------------------------------
-    def tokenize_source(self, text: str) -> list[str]:
+    # -- subclass hook ------------------------------------------------------------------
+    def pair_split(self, name: str) -> datasets.Dataset:
+        """Source split `name`, its columns checked."""
         raise NotImplementedError
 
-    def tokenize_target(self, text: str) -> list[str]:
-        raise NotImplementedError
+    # -- text -----------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[str]:
+        return tokenize(text, self.kind, self.lowercase)
 
     def detokenize_target(self, tokens: list[str]) -> str:
-        raise NotImplementedError
+        return detokenize(tokens, self.kind)
 
-    def pairs(self, split: str) -> tuple[list[str], list[str]]:
-        """Raw (sources, targets) of a split."""
-        raise NotImplementedError
+    def target_text(self, ids: list[int]) -> str:
+        """Model output ids (no <bos>/<eos>) -> text, as scored and as `predict` writes it."""
+        return self.detokenize_target(self.target_vocab.decode(ids))
 
-    def trim_training(self, pairs: Pairs) -> Pairs:
-        """Training pairs to keep (all, unless a subclass caps lengths)."""
-        return pairs
+    # -- raw pairs ------------------------------------------------------------------------
+    def _keys(self, where: str) -> dict:
+        return {"source_key": self.source_key, "target_key": self.target_key,
+                "translation_column": self.translation_column, "where": where}
+
+    def sentence_pairs(self, name: str) -> datasets.Dataset:
+        """Split `name` without its pairs that have an empty side (counted), in Arrow; some must remain."""
+        ds = self.pair_split(name)
+        kept = ds.filter(nonempty, batched=True, batch_size=MAP_BATCH, fn_kwargs=self._keys(f"{self.path!r} split {name!r}"),
+                         desc="[seqlit] nonempty")
+        if not len(kept):
+            raise SeqlitError(f"{self.path!r}: the {name!r} split holds no sentence pairs")
+        if len(kept) < len(ds):
+            rank_zero_info(f"[seqlit] {name}: {len(ds) - len(kept)} pairs with an empty side were dropped")
+        return kept
+
+    def pairs(self, name: str) -> tuple[list[str], list[str]]:
+        """(sources, targets) of split `name` as lists: to look at a small split (tests); loaders read Arrow."""
+        sources, targets = [], []
+        for batch in self.sentence_pairs(name).iter(batch_size=MAP_BATCH):
+            s, t = sides(batch, **self._keys(name))
+            sources += s
+            targets += t
+        return sources, targets
+
+    def token_counts(self, name: str) -> tuple[Counter, Counter]:
+        """Source and target token counts of split `name`, counted batch by batch (never a list of its tokens)."""
+        counts = Counter(), Counter()
+        for batch in self.sentence_pairs(name).iter(batch_size=MAP_BATCH):
+            for texts, side in zip(sides(batch, **self._keys(name)), counts):
+                for text in texts:
+                    side.update(self.tokenize(text))
+        return counts
 
     # -- shared -------------------------------------------------------------------------
+    def build_vocab(self) -> None:
+        self.source_vocab, self.target_vocab = (
+            Vocab.from_counts(c, specials=SPECIALS, max_size=self.max_vocab, min_freq=self.min_freq)
+            for c in self.token_counts("train"))
+
     def spec(self) -> dict:
         t = self.target_vocab
         return {"source_vocab_size": len(self.source_vocab), "target_vocab_size": len(t),
                 "source_pad_id": self.source_vocab.pad_id, "target_pad_id": t.pad_id,
                 "bos_id": t[BOS], "eos_id": t[EOS]}
 
-    def target_text(self, ids: list[int]) -> str:
-        """Model output ids (no <bos>/<eos>) -> text, as scored and as `predict` writes it."""
-        return self.detokenize_target(self.target_vocab.decode(ids))
+    def encode(self, name: str, ds: datasets.Dataset, target_key: str | None, max_length: int | None = None,
+               line_numbers: list[int] | None = None) -> datasets.Dataset:
+        """Pairs (or, without `target_key`, sources) of `ds` encoded in one cached `Dataset.map`."""
+        return mapped(ds, parallel_encode.encode, **{**self._keys(f"{self.path!r} split {name!r}"), "target_key": target_key},
+                      kind=self.kind, lowercase=self.lowercase, source_vocab=tuple(self.source_vocab.tokens),
+                      target_vocab=tuple(self.target_vocab.tokens), max_length=max_length,
+                      line_numbers=None if line_numbers is None else tuple(line_numbers), name=name)
 
-    def encode(self, name: str, sources: list[str], targets: list[str] | None, index: list[int]) -> Pairs:
-        src = [self.source_vocab.encode(self.tokenize_source(s)) for s in sources]
-        if any(not ids for ids in src):
-            raise SeqlitError(f"{name}: source {index[[len(i) for i in src].index(0)]} (counting from 0) is empty")
-        if targets is None:
-            return Pairs(src, None, sources, None, index)
-        tokens = [self.tokenize_target(t) for t in targets]
-        return Pairs(src, [self.target_vocab.encode(t) for t in tokens], sources,
-                     [self.detokenize_target(t) for t in tokens], index)
+    def encode_split(self, name: str, stage: str) -> datasets.Dataset:
+        ds = self.sentence_pairs(name)
+        cap = self.max_length if stage == "train" else None
+        examples = self.encode(name, ds, self.target_key, cap)
+        if cap is not None and not len(examples):
+            raise SeqlitError(f"{self.path!r}: every training pair is longer than data.max_length={cap} tokens")
+        if len(examples) < len(ds):
+            rank_zero_info(f"[seqlit] train: {len(ds) - len(examples)} pairs longer than data.max_length="
+                           f"{cap} tokens were skipped")
+        return examples
 
-    def encode_split(self, name: str, stage: str) -> Pairs:
-        sources, targets = self.pairs(name)
-        pairs = self.encode(name, sources, targets, list(range(len(sources))))
-        return self.trim_training(pairs) if stage == "train" else pairs
-
-    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> Pairs:
+    def encode_lines(self, lines: list[tuple[int, str | dict]]) -> datasets.Dataset:
         """Source sentences of `predict_file` (JSON lines: `source_key` or `text`); `index` is the 0-based line."""
         index, texts = self.line_texts(lines, self.source_key, "text")
-        return self.encode(str(self.predict_file), [t.strip() for t in texts], None, index)
+        ds = datasets.Dataset.from_dict({self.source_key: [t.strip() for t in texts]})  # in memory: never cached
+        return self.encode(str(self.predict_file), ds, None, line_numbers=index)
 
-    def lengths(self, examples: Pairs) -> list[int]:
-        return [len(x) for x in examples.source_ids]
+    def lengths(self, examples: datasets.Dataset) -> np.ndarray:
+        return column(examples, "length")
 
-    def collate(self, batch: list[tuple]) -> dict:
-        source_ids, target_ids, sources, references, index = zip(*batch)
-        ids, lengths = pad(source_ids, self.source_vocab.pad_id)
-        out = {"source_ids": ids, "source_lengths": lengths, "index": torch.tensor(index), "sources": list(sources)}
-        if target_ids[0] is not None:
+    def collate(self, batch: list[dict]) -> dict:
+        ids, lengths = pad([e["source_ids"] for e in batch], self.source_vocab.pad_id)
+        out = {"source_ids": ids, "source_lengths": lengths, "index": torch.tensor([e["index"] for e in batch]),
+               "sources": [e["source"] for e in batch]}
+        if "target_ids" in batch[0]:
             t = self.target_vocab
-            out["target_in"], _ = pad([[t[BOS], *y] for y in target_ids], t.pad_id)
-            out["target_out"], _ = pad([[*y, t[EOS]] for y in target_ids], t.pad_id)
-            out["references"] = list(references)
+            out["target_in"], _ = pad([[t[BOS], *e["target_ids"]] for e in batch], t.pad_id)
+            out["target_out"], _ = pad([[*e["target_ids"], t[EOS]] for e in batch], t.pad_id)
+            out["references"] = [e["reference"] for e in batch]
         return out
-
-
-def read_text_pairs(folder: Path, source_key: str, target_key: str) -> datasets.DatasetDict:
-    """`<stem>.<source_key>` + `<stem>.<target_key>` files, aligned line by line (`train.de`, `train.en`, …).
-
-    Each stem is a split of its own, named by `datasets`' split keywords where it is one (`val.de` -> validation):
-    parallel corpora ship several test sets side by side (Multi30k: test_2016_flickr, test_2017_mscoco) that
-    must stay apart, where `datasets`' patterns would merge them into one `test`.
-    """
-    splits = {}
-    for source_file in sorted(folder.glob(f"*.{source_key}")):
-        stem = source_file.name[: -len(source_key) - 1]
-        target_file = folder / f"{stem}.{target_key}"
-        if not target_file.is_file():
-            raise SeqlitError(f"{str(source_file)!r} has no aligned target file {target_file.name!r} in the same folder")
-        sources, targets = read_lines(source_file), read_lines(target_file)
-        if len(sources) != len(targets):
-            raise SeqlitError(f"misaligned parallel files: {source_file.name} has {len(sources)} lines but "
-                              f"{target_file.name} has {len(targets)}; line i of one must translate line i of the other")
-        splits[SPLIT_NAMES.get(stem.lower(), stem)] = datasets.Dataset.from_dict({source_key: sources, target_key: targets})
-    return datasets.DatasetDict(splits)
 
 
 class TranslationData(ParallelData):
@@ -211,59 +214,24 @@ class TranslationData(ParallelData):
         self.source_key, self.target_key, self.translation_column = source_key, target_key, translation_column
         self.lowercase, self.max_vocab, self.min_freq, self.max_length = lowercase, max_vocab, min_freq, max_length
 
-    # -- text ---------------------------------------------------------------------------
-    def tokenize(self, text: str) -> list[str]:
-        return TOKEN.findall(text.lower() if self.lowercase else text)
-
-    tokenize_source = tokenize_target = tokenize
-
-    def detokenize_target(self, tokens: list[str]) -> str:
-        return NO_SPACE_AFTER.sub(r"\1", NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
-
     # -- raw pairs ------------------------------------------------------------------------
     def load(self) -> datasets.DatasetDict:
         folder = Path(os.path.expanduser(self.path))
         if folder.is_dir() and any(folder.glob(f"*.{self.source_key}")):
-            return read_text_pairs(folder, self.source_key, self.target_key)
+            return load_parallel_text(folder, self.source_key, self.target_key)
         return super().load()
 
-    def pairs(self, split: str) -> tuple[list[str], list[str]]:
-        """Sources and targets of a split, columns checked; pairs with an empty side are dropped (and counted)."""
-        ds, keys = self.split(split), (self.source_key, self.target_key)
-        if all(k in ds.column_names for k in keys):
-            sources, targets = ds[self.source_key][:], ds[self.target_key][:]
-        elif self.translation_column in ds.column_names:
-            rows = ds[self.translation_column][:]
-            if rows and not all(isinstance(r, dict) and all(k in r for k in keys) for r in rows):
-                found = ", ".join(rows[0]) if isinstance(rows[0], dict) else type(rows[0]).__name__
-                raise SeqlitError(f"{self.path!r} split {split!r}: {self.translation_column!r} rows hold {found}, "
-                                  f"not {keys[0]!r} and {keys[1]!r}: set data.init_args.source_key / target_key")
-            sources, targets = [r[keys[0]] for r in rows], [r[keys[1]] for r in rows]
-        else:
-            raise SeqlitError(f"{self.path!r} split {split!r} has no columns {keys[0]!r} and {keys[1]!r} and no "
+    def pair_split(self, name: str) -> datasets.Dataset:
+        ds, keys = self.split(name), (self.source_key, self.target_key)
+        if not all(k in ds.column_names for k in keys) and self.translation_column not in ds.column_names:
+            raise SeqlitError(f"{self.path!r} split {name!r} has no columns {keys[0]!r} and {keys[1]!r} and no "
                               f"{self.translation_column!r} column (columns: {', '.join(ds.column_names)}): "
                               "set data.init_args.source_key / target_key / translation_column")
-        kept = [(s, t) for s, t in zip(sources, targets) if (s or "").strip() and (t or "").strip()]
-        if not kept:
-            raise SeqlitError(f"{self.path!r}: the {split!r} split holds no sentence pairs")
-        if len(kept) < len(sources):
-            rank_zero_info(f"[seqlit] {split}: {len(sources) - len(kept)} pairs with an empty side were dropped")
-        return [s for s, _ in kept], [t for _, t in kept]
-
-    def trim_training(self, pairs: Pairs) -> Pairs:
-        keep = [i for i, (s, t) in enumerate(zip(pairs.source_ids, pairs.target_ids)) if max(len(s), len(t)) <= self.max_length]
-        if not keep:
-            raise SeqlitError(f"{self.path!r}: every training pair is longer than data.max_length={self.max_length} tokens")
-        if len(keep) < len(pairs):
-            rank_zero_info(f"[seqlit] train: {len(pairs) - len(keep)} pairs longer than data.max_length="
-                           f"{self.max_length} tokens were skipped")
-        return pairs.subset(keep)
+        return ds
 
     # -- vocabularies -----------------------------------------------------------------------
     def build_vocab(self) -> None:
-        self.source_vocab, self.target_vocab = (
-            Vocab.build(map(self.tokenize, texts), specials=SPECIALS, max_size=self.max_vocab, min_freq=self.min_freq)
-            for texts in self.pairs("train"))
+        super().build_vocab()
         rank_zero_info(f"[seqlit] vocabularies from the training split: {self.source_key} {len(self.source_vocab)}, "
                        f"{self.target_key} {len(self.target_vocab)} words")
 

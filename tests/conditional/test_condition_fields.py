@@ -31,8 +31,8 @@ def test_each_condition_column_is_a_field_with_its_own_names(tmp_path):
     assert dm.data_spec["condition_fields"] == FIELDS
     train, val = dm.encoded("train"), dm.encoded("validation")
     assert len(train) == 12  # the two rows with a field missing are left out
-    assert train.conditions[:4] == [(1, 1), (1, 2), (2, 1), (2, 2)] and train.texts[1] == "smiles by the waves"
-    assert val.conditions[-1] == (2, 0)  # a place training never saw is the place's <unk>
+    assert train["conditions"][:4] == [[1, 1], [1, 2], [2, 1], [2, 2]] and train["text"][1] == "smiles by the waves"
+    assert val["conditions"][-1] == [2, 0]  # a place training never saw is the place's <unk>
     batch = dm.collate([train[0], train[3]])
     assert batch["conditions"].tolist() == [[1, 1], [2, 2]] and batch["conditions"].dtype == torch.long
 
@@ -50,7 +50,7 @@ def test_a_classlabel_column_and_a_string_column_together(tmp_path):
     dm = ConditionalData(path=str(folder), condition_columns=["label", "topic"], test_split="validation",
                          batch_size=4, eval_batch_size=4, seed=0)
     assert dm.data_spec["condition_fields"] == {"label": ["negative", "positive"], "topic": [UNK, "cast", "film"]}
-    assert dm.encoded("train").conditions[:3] == [(1, 1), (0, 2), (1, 2)]
+    assert dm.encoded("train")["conditions"][:3] == [[1, 1], [0, 2], [1, 2]]
 
 
 def test_condition_fields_travel_with_the_checkpoint_state(tmp_path):

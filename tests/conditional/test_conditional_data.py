@@ -37,15 +37,15 @@ def test_rare_and_unseen_speakers_are_unk(tmp_path):
     dm = speakers(tmp_path)
     assert dm.data_spec["condition_fields"] == {"speaker": [UNK, "ROMEO", "JULIET"]}  # NURSE speaks twice in training
     train, test = dm.encoded("train"), dm.encoded("test")
-    assert train.conditions[3] == train.conditions[5] == (0,)  # the NURSE's turns
-    assert test.conditions[-1] == (0,) and test.texts[-1] == "My lord."  # the PAGE never speaks in training
-    assert {test.conditions[i] for i in range(len(test) - 1)} == {(1,), (2,)}
+    assert train["conditions"][3] == train["conditions"][5] == [0]  # the NURSE's turns
+    assert test["conditions"][-1] == [0] and test["text"][-1] == "My lord."  # the PAGE never speaks in training
+    assert {tuple(test["conditions"][i]) for i in range(len(test) - 1)} == {(1,), (2,)}
 
 
 def test_speeches_are_characters_between_bos_and_eos(tmp_path):
     dm = speakers(tmp_path)
     examples = dm.encoded("validation")
-    assert dm.vocab.decode(examples.ids[1]) == [BOS, *SPEECH["JULIET"], EOS]  # newline inside the speech kept
+    assert dm.vocab.decode(examples["ids"][1]) == [BOS, *SPEECH["JULIET"], EOS]  # newline inside the speech kept
     batch = dm.collate([examples[0], examples[1]])
     lengths = [len(SPEECH["ROMEO"]) + 1, len(SPEECH["JULIET"]) + 1]
     assert batch["lengths"].tolist() == lengths and batch["conditions"].tolist() == [[1], [2]]
@@ -55,7 +55,7 @@ def test_speeches_are_characters_between_bos_and_eos(tmp_path):
 
 def test_max_length_keeps_the_first_tokens(tmp_path):
     dm = speakers(tmp_path, max_length=5)
-    ids = dm.encoded("train").ids[0]
+    ids = dm.encoded("train")["ids"][0]
     assert dm.vocab.decode(ids) == [BOS, *SPEECH["ROMEO"][:5]]
 
 
@@ -70,14 +70,14 @@ def test_label_column_is_the_condition_and_validation_is_carved_from_train(tmp_p
     assert dm.data_spec["condition_fields"] == {"label": ["negative", "positive"]}
     train, val, test = [dm.encoded(s) for s in ("train", "validation", "test")]
     assert (len(train), len(val), len(test)) == (180, 20, 40)  # test: the labelled validation file
-    assert dm.vocab.decode(train.ids[0])[:4] == [BOS, "the", "film", "0"] and train.conditions[:2] == [(1,), (0,)]
+    assert dm.vocab.decode(train["ids"][0])[:4] == [BOS, "the", "film", "0"] and train["conditions"][:2] == [[1], [0]]
 
 
 def test_unlabelled_rows_are_left_out_and_an_unlabelled_test_split_is_one_line(tmp_path):
     folder = make_sst_dir(tmp_path / "sst", n_train=20)
     write_split(folder / "validation.parquet", ["good film .", "no label .", "bad film ."], [1, -1, 0])
     dm = ConditionalData(path=str(folder), batch_size=4, eval_batch_size=4, seed=0)
-    assert dm.encoded("validation").conditions == [(1,), (0,)]
+    assert dm.encoded("validation")["conditions"][:] == [[1], [0]]
     with pytest.raises(SeqlitError, match="the 'test' split has no labels"):
         dm.encoded("test")
 

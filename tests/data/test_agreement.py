@@ -2,6 +2,9 @@
 
 from types import SimpleNamespace
 
+import datasets
+import numpy as np
+
 from data_modules.synthetic import AgreementData
 
 
@@ -43,3 +46,21 @@ def test_shape_labels_and_subject_number():
             assert (words[1] in dm.lexicon.plural) == bool(y)
     clauses = {w for b in bs for t in b["texts"] for w in t.split()[3:-1]}
     assert clauses & set(dm.lexicon.plural) and clauses & set(dm.lexicon.singular), "distractors hold nouns of both numbers"
+
+
+def test_fixed_sets_are_generated_once_into_the_cache_and_fresh_training_is_not():
+    """Validation/test (and training with fresh_each_epoch false) are Arrow files reused by a second run."""
+    def small(**kw):
+        dm = AgreementData(distractor_length=3, train_size=40, val_size=30, test_size=30, seed=9, **kw)
+        dm.ensure_vocab()
+        return dm
+
+    val = small().encoded("validation")
+    assert isinstance(val, datasets.Dataset) and val.cache_files
+    again = small().encoded("validation")
+    assert again.cache_files == val.cache_files and again[:] == val[:]
+    assert not isinstance(small().encoded("train"), datasets.Dataset)  # drawn afresh every epoch
+    fixed = small(fresh_each_epoch=False)
+    assert isinstance(fixed.encoded("train"), datasets.Dataset)
+    lengths = fixed.lengths(fixed.encoded("train"))
+    assert isinstance(lengths, np.ndarray) and lengths.tolist() == [len(ids) for ids in fixed.encoded("train")["ids"]]

@@ -65,7 +65,7 @@ def test_predict_files_read_the_same_way_in_every_task(tmp_path):
     dm.predict_file = str(lines)
     dm.check("predict")  # read and checked whole; `predict` streams it (data_modules/predict_stream.py)
     encoded = dm.encode_lines(dm.predict_lines())
-    assert encoded.index == [0, 2] and encoded.sources == ["Der Hund sieht den Ball.", "Die Katze."]
+    assert encoded["index"] == [0, 2] and encoded["source"] == ["Der Hund sieht den Ball.", "Die Katze."]
     for content, message in [("{not json\n", r"in.jsonl:1: not valid JSON"), ('["a"]\n', r"in.jsonl:1: not a JSON object"),
                              ('{"en": "x"}\n', r"in.jsonl:1: each line needs a 'de' or 'text' string"),
                              ("\n  \n", r"holds no sentences: write one sentence per line")]:

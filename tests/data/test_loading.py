@@ -130,3 +130,18 @@ def test_a_relative_path_is_read_from_the_working_directory_and_the_error_says_s
     assert str(err.value) == (f"data.path './here/corpus.txt' does not exist (looked for {tmp_path}/here/here/corpus.txt: "
                               f"a relative path is read from the working directory {tmp_path}/here, not from the config "
                               "file's folder): pass an existing folder or file, or a hub dataset id")
+
+
+def test_a_parquet_column_of_two_types_names_the_file_the_column_and_both_types(tmp_path):
+    """The files of one split disagree on a column's type: one line naming the file, the column and both types."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"sentence": ["a", "b"], "label": [0, 1]}), tmp_path / "train-00000-of-00002.parquet")
+    pq.write_table(pa.table({"sentence": ["c", "d"], "label": [[1], [0]]}), tmp_path / "train-00001-of-00002.parquet")
+    with pytest.raises(SeqlitError) as err:
+        load_splits(str(tmp_path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "train-00001-of-00002.parquet" in message and "'label'" in message
+    assert "list<element: int64>" in message and "int64 in" in message and "train-00000-of-00002.parquet" in message

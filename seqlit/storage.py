@@ -10,15 +10,19 @@ A target is a local path or an fsspec URL (`file:///…`, `memory://…`, `s3://
   `.tmp-<target name>-<random>`, never ends in `.ckpt`, so a leftover from a killed writer is never taken
   for a checkpoint. A writer removes only its own temporary file: another process's `.tmp-*` beside the
   same target may be a write in progress (runs sharing a folder), so a killed writer's leftover stays.
+* **Disk full / file too large** (ENOSPC, EFBIG, EDQUOT: a full disk, a quota, `ulimit -f`): the temporary
+  file is removed, the previous target is left as it was, and one line names the file and the free space.
 * **Remote**: fsspec's own transaction: the file is committed (e.g. an S3 multipart upload completed) only
   when the write has succeeded, and discarded otherwise.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import secrets
+import shutil
 from typing import BinaryIO, Callable
 
 from fsspec.core import url_to_fs
@@ -27,6 +31,7 @@ from fsspec.implementations.local import LocalFileSystem
 from seqlit.errors import SeqlitError
 
 TMP_PREFIX = ".tmp-"
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # the write cannot succeed until space (or a limit) is freed
 
 
 def get_filesystem(target: str | os.PathLike):
@@ -69,6 +74,20 @@ def local_path(target: str) -> str | None:
     return fs._strip_protocol(target) if isinstance(fs, LocalFileSystem) else None
 
 
+class _TempFile(io.FileIO):
+    """The temporary file, remembering its first failed write: torch.save reports a full disk as a RuntimeError
+    ("unexpected pos …") that has lost the OSError, and the one line must still say what happened."""
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+
 def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call `write(f)` on a binary file whose contents become `target` only once `write` has returned."""
     target = os.fspath(target)
@@ -86,18 +105,31 @@ def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f"{TMP_PREFIX}{name}-{secrets.token_hex(4)}")
+    raw = None
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
+        raw = _TempFile(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb")
+        with io.BufferedWriter(raw) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        cause = err if isinstance(err, OSError) else getattr(raw, "error", None)
+        if cause is not None and cause.errno in NO_SPACE:
+            raise no_space(path, cause) from err
         raise
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def no_space(path: str, err: OSError) -> SeqlitError:
+    """The one line for a write that ran out of room: the file, the reason and the free space of its disk."""
+    free = shutil.disk_usage(os.path.dirname(path)).free
+    return SeqlitError(f"could not write {path}: {os.strerror(err.errno)} ({free / 2**20:.1f} MiB free on its disk); "
+                       "the previous file, if any, is unchanged: free some space (or raise the file-size limit, "
+                       "`ulimit -f`) and run again, or write elsewhere (--trainer.default_root_dir)")

@@ -68,6 +68,18 @@ def check_writable(target: str, option: str) -> None:
         raise SeqlitError(f"{option} {target!r} cannot be written: folder {existing} is not writable; pass another path")
 
 
+def check_root(root: str, option: str = "--trainer.default_root_dir") -> None:
+    """Refuse a local run root below a regular file (any path component a file): nothing could be written there."""
+    path = local_path(str(root))
+    if path is None:
+        return  # a URL: the file system says at write time
+    existing = os.path.abspath(os.path.expanduser(path))
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise SeqlitError(f"{option} {root!r} cannot hold a run: {existing} is a file, not a folder; pass another folder")
+
+
 def local_path(target: str) -> str | None:
     """The local path `target` names (a plain path or a `file://` URL), or None if it is remote."""
     fs = get_filesystem(target)

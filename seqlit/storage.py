@@ -145,3 +145,25 @@ def no_space(path: str, err: OSError) -> SeqlitError:
     return SeqlitError(f"could not write {path}: {os.strerror(err.errno)} ({free / 2**20:.1f} MiB free on its disk); "
                        "the previous file, if any, is unchanged: free some space (or raise the file-size limit, "
                        "`ulimit -f`) and run again, or write elsewhere (--trainer.default_root_dir)")
+
+
+def write_new(target: str, write: Callable[[BinaryIO], None]) -> bool:
+    """`write_atomically` that never replaces: False (nothing written) when `target` exists. Locally the complete
+    temporary file is hard-linked to `target`, which fails if another process got there first (no race between
+    a check and the write); on a URL the check is fs.exists, not atomic (docs/cluster.md)."""
+    path = local_path(target)
+    if path is None:
+        if get_filesystem(target).exists(target):
+            return False
+        write_atomically(target, write)
+        return True
+    folder, name = os.path.split(os.path.abspath(path))
+    staged = os.path.join(folder, f"{TMP_PREFIX}new-{name}-{secrets.token_hex(4)}")  # never itself a target
+    write_atomically(staged, write)
+    try:
+        os.link(staged, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.remove(staged)
+    return True

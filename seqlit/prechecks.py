@@ -12,7 +12,7 @@ import os
 import yaml
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import local_path, tried
+from seqlit.storage import check_root, local_path, tried
 
 TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CKPT_ALIASES = ("best", "last", "hpc", "registry")  # Lightning's names, resolved by the trainer
@@ -46,7 +46,8 @@ def check_ckpt_path(path: str) -> None:
 
 
 def precheck(argv: list[str]) -> None:
-    """Refuse a trainer command whose config files or checkpoint file are missing (other commands: nothing)."""
+    """Refuse a trainer command whose config files or checkpoint file are missing, or whose run root lies below a
+    file (other commands: nothing)."""
     if not argv or argv[0] not in TRAINER_SUBCOMMANDS:
         return
     for config in option_values(argv, "--config"):
@@ -54,6 +55,8 @@ def precheck(argv: list[str]) -> None:
         if local is not None and not os.path.isfile(local) and not inline_yaml(config):
             raise SeqlitError(f"--config {config!r} does not exist ({tried(config if '://' not in config else local, in_configs=False)}): "
                               "pass a YAML file, e.g. one of configs/*.yaml")
+    for root in option_values(argv, "--trainer.default_root_dir")[-1:]:
+        check_root(root)
     for path in option_values(argv, "--ckpt_path")[-1:]:  # the last one given wins
         if path not in CKPT_ALIASES:
             check_ckpt_path(path)

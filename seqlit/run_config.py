@@ -4,7 +4,9 @@ Lightning's `SaveConfigCallback` writes `config.yaml` into the logger's
 directory and aborts when one is already there; with W&B that directory is
 shared by all runs. Here the config goes into the run's own folder (the
 parent of its `checkpoints/`), and if a file is already there (a resumed run,
-a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced.
+a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced; the name is claimed by the
+write itself (`seqlit.storage.write_new`), so two runs never take the same one. A `fit` first claims the folder
+(seqlit/run_claim.py): one another live run holds is refused.
 The folder may be an fsspec URL (`--trainer.default_root_dir memory://…`); the
 file is written atomically (`seqlit.storage`) and follows the user's umask. A W&B run gets the same config as
 its run config, so runs compare and filter by any setting.
@@ -21,7 +23,8 @@ from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
-from seqlit.storage import write_atomically
+from seqlit.run_claim import claim
+from seqlit.storage import write_new
 
 
 def run_dir(trainer) -> str:
@@ -47,20 +50,24 @@ class RunConfigSaver(SaveConfigCallback):
         if stage != "fit" and trainer.logger is None:
             return  # an evaluation without a logger has no run folder: leave the working directory clean
         folder = run_dir(trainer)
+        if stage == "fit":
+            claim(folder)  # before the first file: a folder another live run holds is refused here
         fs = get_filesystem(folder)
         stem, ext = os.path.splitext(self.config_filename)
         path, n = os.path.join(folder, self.config_filename), 0
-        while fs.exists(path):
-            n += 1
-            path = os.path.join(folder, f"{stem}-{n}{ext}")
-        if n:
-            rank_zero_info(f"[seqlit] {self.config_filename} exists in {folder}; this run's config is {os.path.basename(path)}")
         if self.multifile:  # jsonargparse writes the included files beside it: local folders only
+            while fs.exists(path):
+                n += 1
+                path = os.path.join(folder, f"{stem}-{n}{ext}")
             os.makedirs(folder, exist_ok=True)
             self.parser.save(self.config, path, skip_none=False, multifile=True)
         else:
-            text = self.parser.dump(self.config, skip_none=False)
-            write_atomically(path, lambda f: f.write(text.encode("utf-8")))
+            text = self.parser.dump(self.config, skip_none=False).encode("utf-8")
+            while not write_new(path, lambda f: f.write(text)):  # the name is claimed by the write itself
+                n += 1
+                path = os.path.join(folder, f"{stem}-{n}{ext}")
+        if n:
+            rank_zero_info(f"[seqlit] {self.config_filename} exists in {folder}; this run's config is {os.path.basename(path)}")
         rank_zero_info(f"[seqlit] config saved to {path}")
         for logger in trainer.loggers:  # the run's W&B config: all of config.yaml, not only the module's arguments
             if isinstance(logger, WandbLogger):

@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import sys
 
+from seqlit.storage import check_root
+
 DEFAULT_SAVE_DIR = "runs"  # where seqlit's default logger writes when no default_root_dir is given
 
 
@@ -49,6 +51,7 @@ def logs_under_root(trainer_config) -> None:
     root = trainer_config.get("default_root_dir")
     if not root:
         return
+    check_root(root)  # also when a config file set it (the command line's value was checked before the import)
     remote = "://" in str(root)
     for logger in _loggers(trainer_config):
         args = logger.init_args

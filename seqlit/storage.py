@@ -10,15 +10,19 @@ A target is a local path or an fsspec URL (`file:///…`, `memory://…`, `s3://
   `.tmp-<target name>-<random>`, never ends in `.ckpt`, so a leftover from a killed writer is never taken
   for a checkpoint. A writer removes only its own temporary file: another process's `.tmp-*` beside the
   same target may be a write in progress (runs sharing a folder), so a killed writer's leftover stays.
+* **Disk full / file too large** (ENOSPC, EFBIG, EDQUOT: a full disk, a quota, `ulimit -f`): the temporary
+  file is removed, the previous target is left as it was, and one line names the file and the free space.
 * **Remote**: fsspec's own transaction: the file is committed (e.g. an S3 multipart upload completed) only
   when the write has succeeded, and discarded otherwise.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import secrets
+import shutil
 from typing import BinaryIO, Callable
 
 from fsspec.core import url_to_fs
@@ -27,6 +31,7 @@ from fsspec.implementations.local import LocalFileSystem
 from seqlit.errors import SeqlitError
 
 TMP_PREFIX = ".tmp-"
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # the write cannot succeed until space (or a limit) is freed
 
 
 def get_filesystem(target: str | os.PathLike):
@@ -63,10 +68,36 @@ def check_writable(target: str, option: str) -> None:
         raise SeqlitError(f"{option} {target!r} cannot be written: folder {existing} is not writable; pass another path")
 
 
+def check_root(root: str, option: str = "--trainer.default_root_dir") -> None:
+    """Refuse a local run root below a regular file (any path component a file): nothing could be written there."""
+    path = local_path(str(root))
+    if path is None:
+        return  # a URL: the file system says at write time
+    existing = os.path.abspath(os.path.expanduser(path))
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise SeqlitError(f"{option} {root!r} cannot hold a run: {existing} is a file, not a folder; pass another folder")
+
+
 def local_path(target: str) -> str | None:
     """The local path `target` names (a plain path or a `file://` URL), or None if it is remote."""
     fs = get_filesystem(target)
     return fs._strip_protocol(target) if isinstance(fs, LocalFileSystem) else None
+
+
+class _TempFile(io.FileIO):
+    """The temporary file, remembering its first failed write: torch.save reports a full disk as a RuntimeError
+    ("unexpected pos …") that has lost the OSError, and the one line must still say what happened."""
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
 
 
 def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
@@ -84,15 +115,20 @@ def write_atomically(target: str | os.PathLike, write: Callable[[BinaryIO], None
             f.write(buffer.getbuffer())
         return
     tmp, fd = open_temporary(path)
+    raw = None
     try:
-        with open(fd, "wb") as f:
+        raw = _TempFile(fd, "wb")
+        with io.BufferedWriter(raw) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        cause = err if isinstance(err, OSError) else getattr(raw, "error", None)
+        if cause is not None and cause.errno in NO_SPACE:
+            raise no_space(path, cause) from err
         raise
     fsync_folder(os.path.dirname(os.path.abspath(path)))
 
@@ -113,3 +149,33 @@ def fsync_folder(folder: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def no_space(path: str, err: OSError) -> SeqlitError:
+    """The one line for a write that ran out of room: the file, the reason and the free space of its disk."""
+    free = shutil.disk_usage(os.path.dirname(path)).free
+    return SeqlitError(f"could not write {path}: {os.strerror(err.errno)} ({free / 2**20:.1f} MiB free on its disk); "
+                       "the previous file, if any, is unchanged: free some space (or raise the file-size limit, "
+                       "`ulimit -f`) and run again, or write elsewhere (--trainer.default_root_dir)")
+
+
+def write_new(target: str, write: Callable[[BinaryIO], None]) -> bool:
+    """`write_atomically` that never replaces: False (nothing written) when `target` exists. Locally the complete
+    temporary file is hard-linked to `target`, which fails if another process got there first (no race between
+    a check and the write); on a URL the check is fs.exists, not atomic (docs/cluster.md)."""
+    path = local_path(target)
+    if path is None:
+        if get_filesystem(target).exists(target):
+            return False
+        write_atomically(target, write)
+        return True
+    folder, name = os.path.split(os.path.abspath(path))
+    staged = os.path.join(folder, f"{TMP_PREFIX}new-{name}-{secrets.token_hex(4)}")  # never itself a target
+    write_atomically(staged, write)
+    try:
+        os.link(staged, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.remove(staged)
+    return True

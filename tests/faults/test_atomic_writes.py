@@ -27,3 +27,13 @@ def test_failed_write_removes_only_its_own_temp_file(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_atomically(tmp_path / "last.ckpt", broken)
     assert sorted(os.listdir(tmp_path)) == [other.name]
+
+
+def test_write_new_never_replaces(tmp_path):
+    from seqlit.storage import write_new
+
+    target = str(tmp_path / "config.yaml")
+    assert write_new(target, lambda f: f.write(b"first"))
+    assert not write_new(target, lambda f: f.write(b"second"))  # another run got the name first: it keeps it
+    assert (tmp_path / "config.yaml").read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["config.yaml"]  # no staged file left

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 
 from seqlit import signals
-from seqlit.benchmark import compare, dependencies, leaderboard, provenance, results, tracking
+from seqlit.benchmark import compare, dependencies, leaderboard, preflight, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry
 from seqlit.benchmark.seeds import summarize
 from seqlit.commands import parse_flags
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow_dirty_baseline", action="store_true",
                    help="--compare: let a run recorded from a tree with uncommitted changes be the baseline")
     p.add_argument("--wandb", type=_bool, default=True, help="log each entry and a summary table to W&B (default true)")
-    p.add_argument("--dry_run", action="store_true", help="print each entry's command and exit")
+    p.add_argument("--dry_run", action="store_true",
+                   help="print each entry's command and exit (without parsing the configs, which a run does first)")
     return p
 
 
@@ -68,6 +69,7 @@ def main(argv: list[str]) -> None:
         raise SeqlitError(f"benchmark: --out {out!r} is a file, not a folder: pass a folder (it is created if missing)")
     results_file = os.path.join(out, "results.jsonl")
     check_writable(results_file, "benchmark: --out")
+    results.check_appendable(results_file)  # a damaged file is found now, not after every entry has trained
     for entry in entries:  # every data folder exists before the first entry trains
         data_path(entry, args.data_root)
     # the baseline of an entry is a record of the same suite: a results file may hold other suites' entries
@@ -81,6 +83,7 @@ def main(argv: list[str]) -> None:
                 cmd = fit_command(entry, out, "VERSION", args.data_root, seed)
                 print(f"{entry.name}: {env + ' ' if env else ''}{shlex.join(cmd)}")
         return
+    preflight.check_configs(entries, suite.path, out, args.data_root)  # entry 5's typo, before entry 1 trains
 
     source = provenance.collect()  # before this command writes anything (results.jsonl may be tracked)
     if source["dirty"] is not False:

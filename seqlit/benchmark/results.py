@@ -11,6 +11,7 @@ new) and a dirty tree's code cannot be checked out again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 
@@ -18,13 +19,30 @@ from seqlit.errors import SeqlitError
 
 
 def append(path: str, row: dict) -> None:
+    """Add `row` as one whole line: under an exclusive lock on the file (benchmarks may share it), in one write,
+    fsynced; a short write (disk full) is cut back off, so the file never ends in half a record."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+    data = (json.dumps(row) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            raise SeqlitError(f"{path}: its last line was cut while this benchmark ran (another writer killed?): "
+                              f"not appended to, so {row['name']}'s record is not saved")
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(f"{path}: short write (disk full?)")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
-def read(path: str) -> list[dict]:
-    """Every record in file order; a damaged line is reported with its number."""
+def read(path: str, fix: str = "") -> list[dict]:
+    """Every record in file order; a damaged line is reported with its number (and `fix`: how to mend it)."""
     if not os.path.isfile(path):
         raise SeqlitError(f"results file {path!r} not found")
     rows = []
@@ -35,11 +53,25 @@ def read(path: str) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise SeqlitError(f"{path}:{n}: not a JSON object ({err.msg})") from None
+                raise SeqlitError(f"{path}:{n}: not a JSON object ({err.msg}){fix}") from None
             if not isinstance(row, dict) or "name" not in row:
-                raise SeqlitError(f"{path}:{n}: a result needs at least a 'name'")
+                raise SeqlitError(f"{path}:{n}: a result needs at least a 'name'{fix}")
             rows.append(row)
     return rows
+
+
+def check_appendable(path: str) -> None:
+    """Before the first entry trains: the results file is absent or holds whole records only, so a record is
+    never glued onto the half line a killed run left, nor is the damage found only after training."""
+    if not os.path.exists(path):
+        return
+    fix = (": an earlier run was probably killed while writing it; delete or repair that line (nothing is "
+           "appended until then), or pass another --out")
+    rows = read(path, fix)
+    with open(path, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    if rows and not lines[-1].endswith(b"\n"):
+        raise SeqlitError(f"{path}:{len(lines)}: the last line has no newline, so a record would be glued onto it{fix}")
 
 
 def runs(rows: list[dict]) -> dict[str, list[list[dict]]]:

@@ -131,13 +131,16 @@ def test_predict_stops_at_the_next_batch_and_keeps_the_whole_lines_written(tmp_p
 
 def test_sigterm_stops_the_benchmark_after_the_running_entry_saves(tmp_path):
     """At a random moment of an entry: the entry gets the signal, saves and stops; the benchmark exits 143 within
-    seconds, and results.jsonl holds no record of the interrupted entry (nor a broken line)."""
+    seconds, and results.jsonl holds the earlier run's record as it was: none of the interrupted entry, no broken line."""
     suite = yaml.safe_load((REPO / "configs" / "benchmarks" / "tiny.yaml").read_text())
     suite["entries"] = [{"name": "pydoc-char-gru", "dataset": "pydoc_topics", "seeds": [0, 1]}]
     suite["defaults"]["budget"]["max_steps"] = 100_000  # far more than the test waits for
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(suite))
     out = tmp_path / "out"
+    out.mkdir()
+    before = (REPO / "results" / "tiny" / "results.jsonl").read_bytes().splitlines(keepends=True)[0]
+    (out / "results.jsonl").write_bytes(before)  # an earlier run's whole record: checked, then kept as it is
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline"}
     proc = subprocess.Popen([sys.executable, "-m", "seqlit", "benchmark", "--suite", str(path), "--out", str(out),
                              "--wandb", "false"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -156,7 +159,7 @@ def test_sigterm_stops_the_benchmark_after_the_running_entry_saves(tmp_path):
             proc.kill()
     assert proc.returncode == 143, log.decode()[-3000:]
     assert stopped_in < 20, stopped_in
-    assert not (out / "results.jsonl").exists() or (out / "results.jsonl").read_text() == ""
+    assert (out / "results.jsonl").read_bytes() == before  # whole records only: none of the interrupted entry
     (run,) = out.glob("runs/pydoc-char-gru/*/")
     results = json.loads(next(run.rglob("results.json")).read_text())
     assert results["status"] == "interrupted" and 0 < results["global_step"] < 100_000

@@ -29,8 +29,8 @@ from seqlit.errors import SeqlitError
 from seqlit.storage import local_path, tried, write_atomically
 from seqlit.upgrades import upgrade
 
-
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
+UPGRADED = "seqlit_upgraded"  # set on a checkpoint once `upgrade_unnamed` has run on it
 
 
 def trusted_class_path(class_path: object, path: str | os.PathLike) -> str:
@@ -90,6 +90,8 @@ def model_from_checkpoint(path: str | os.PathLike, task: type | None = None, str
     if section is None and task is None:
         raise SeqlitError(f"checkpoint {os.fspath(path)!r} names no model class: load it with its task's "
                           "load_from_checkpoint (e.g. seqlit.tasks.Tagger.load_from_checkpoint)")
+    if section is None and task is not None:
+        stored = upgrade_unnamed(ckpt, task.__name__).get("hyper_parameters") or {}
     cls = task if section is None else import_class(section["class_path"])
     if task is not None and not (isinstance(cls, type) and issubclass(cls, task)):
         name = section["class_path"].rpartition(".")[2]
@@ -162,6 +164,15 @@ class SafeCheckpointIO(TorchCheckpointIO):
         return load_checkpoint(path)
 
 
+def upgrade_unnamed(ckpt: dict[str, Any], task: str) -> dict[str, Any]:
+    """A checkpoint that names no task class (saved outside the CLI) upgraded as task `task`'s, once (in place):
+    `load_checkpoint` upgrades only the checkpoints that say which task wrote them."""
+    if "_class_path" not in (ckpt.get("hyper_parameters") or {}) and not ckpt.get(UPGRADED):
+        upgrade(ckpt, task)
+        ckpt[UPGRADED] = True
+    return ckpt
+
+
 def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodule=None) -> None:
     """Refuse, in one line, a checkpoint whose weights do not fit `model` or whose vocabulary is not `datamodule`'s.
 
@@ -169,7 +180,7 @@ def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodu
     vocabulary built from other data, another task's checkpoint) ends the run
     before anything is written, instead of deep inside `load_state_dict`.
     """
-    theirs, ours = ckpt["state_dict"], model.state_dict()
+    theirs, ours = upgrade_unnamed(ckpt, type(model).__name__)["state_dict"], model.state_dict()
     if getattr(model, "strict_loading", True):
         missing, unexpected = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
         if missing or unexpected:

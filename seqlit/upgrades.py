@@ -88,13 +88,16 @@ UPGRADES: dict[str, Callable[[dict, dict, dict], dict]] = {
     "ConditionalLanguageModel": conditional_lm, "Seq2Seq": seq2seq}
 
 
-def upgrade(ckpt: dict[str, Any]) -> dict[str, Any]:
-    """`ckpt` (as read) with its model's init arguments, data spec and weights in today's layout, in place."""
+def upgrade(ckpt: dict[str, Any], task: str | None = None) -> dict[str, Any]:
+    """`ckpt` (as read) with its model's init arguments, data spec and weights in today's layout, in place.
+
+    `task`: the task's class name, for a checkpoint that names none (saved outside the CLI, loaded by
+    `Task.load_from_checkpoint`)."""
     hparams = ckpt.get("hyper_parameters")
     class_path = hparams.get("_class_path") if isinstance(hparams, dict) else None
-    if not isinstance(class_path, str) or not class_path.startswith("seqlit.tasks."):
+    if task is None and (not isinstance(class_path, str) or not class_path.startswith("seqlit.tasks.")):
         return ckpt
-    step = UPGRADES.get(class_path.rpartition(".")[2])
+    step = UPGRADES.get(task or class_path.rpartition(".")[2])
     if step is not None:
         spec = dict(hparams.get("data_spec") or {})
         ckpt["hyper_parameters"] = step(dict(hparams), spec, ckpt["state_dict"])

@@ -14,6 +14,8 @@ these values as the plain numbers they are.
 import yaml
 from jsonargparse.typing import PositiveInt, restricted_number_type
 
+from seqlit.errors import SeqlitError
+
 Rate = restricted_number_type("Rate", float, [(">=", 0), ("<", 1)], docstring="a probability in [0, 1)")
 
 yaml.SafeDumper.add_representer(PositiveInt, yaml.representer.SafeRepresenter.represent_int)
@@ -23,7 +25,7 @@ WHAT = {PositiveInt: "a positive integer", Rate: "a number in [0, 1)"}
 
 
 def check(owner: str, kind: type, **values) -> None:
-    """Refuse, in one ValueError naming `owner` and the argument, the first value `kind` does not take.
+    """Refuse, in one SeqlitError naming `owner` and the argument, the first value `kind` does not take.
 
     Stricter than `kind(value)` alone, which would round 4.0 to 4 and read True as 1."""
     for name, value in values.items():
@@ -33,7 +35,7 @@ def check(owner: str, kind: type, **values) -> None:
                 raise TypeError(value)
             kind(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{owner}: {name} must be {WHAT[kind]}, got {value!r}") from None
+            raise SeqlitError(f"{owner}: {name} must be {WHAT[kind]}, got {value!r}") from None
 
 
 __all__ = ["PositiveInt", "Rate", "check"]

@@ -296,6 +296,9 @@ class SeqTask(pl.LightningModule):
         return load(path, expected=cls)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        from seqlit.checkpoint_io import upgrade_unnamed
+
+        upgrade_unnamed(checkpoint, type(self).__name__)  # before Lightning loads its weights
         self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))
 
     def on_train_start(self) -> None:

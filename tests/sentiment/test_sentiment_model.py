@@ -8,7 +8,7 @@ import re
 import pytest
 import torch
 
-from seqlit.checkpoint_io import check_fits
+from seqlit.checkpoint_io import check_fits, load_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.nn.reader import Pool
 from seqlit.tasks.classifier import Classifier
@@ -111,7 +111,7 @@ def test_word_dropout_replaces_words_by_unk_in_training_only():
 def test_word_dropout_needs_unk_and_a_probability():
     with pytest.raises(SeqlitError, match="word_dropout needs a vocabulary with <unk>"):
         Classifier(SPEC, word_dropout=0.1)
-    with pytest.raises(SeqlitError, match=r"word_dropout must lie in \[0, 1\)"):
+    with pytest.raises(SeqlitError, match=r"Classifier: word_dropout must be a number in \[0, 1\)"):
         Classifier(SPEC | {"unk_id": 1}, word_dropout=1.0)
 
 
@@ -131,7 +131,7 @@ def test_each_reader_learns_from_its_own_loss():
     loss = m.training_step(batch, 0)
     own = [torch.nn.functional.cross_entropy(r(batch["input_ids"], batch["lengths"]), batch["labels"]) for r in m.readers]
     torch.testing.assert_close(loss, torch.stack(own).mean())
-    with pytest.raises(SeqlitError, match="model.ensemble must be 1 or more"):
+    with pytest.raises(SeqlitError, match="Classifier: ensemble must be a positive integer"):
         model(ensemble=0)
 
 
@@ -141,7 +141,7 @@ def test_a_checkpoint_from_before_ensembles_loads_as_reader_zero(tmp_path):
     old_layout = {re.sub(r"^backbone\.", "rnn.", k.removeprefix("readers.0.")): v for k, v in m.state_dict().items()}
     path = tmp_path / "old.ckpt"
     torch.save({"state_dict": old_layout, "hyper_parameters": dict(m.hparams), "pytorch-lightning_version": "2.6.0"}, path)
-    check_fits(torch.load(path, weights_only=True), str(path), model())  # the CLI's check before loading
+    check_fits(load_checkpoint(path), str(path), model())  # the CLI's check before loading (upgraded as it reads)
     loaded = Classifier.load_from_checkpoint(path, weights_only=True).eval()
     ids, lengths = torch.tensor([[5, 6, 7, 0], [9, 10, 11, 12]]), torch.tensor([3, 4])
     torch.testing.assert_close(loaded(ids, lengths), m(ids, lengths))

@@ -84,7 +84,7 @@ def test_predict_step_entities_point_into_text(data):
 
 
 def test_bad_arguments(data):
-    with pytest.raises(SeqlitError, match="model.dropout"):
+    with pytest.raises(SeqlitError, match=r"Tagger: dropout must be a number in \[0, 1\)"):
         Tagger(data.data_spec, dropout=1.0)
     with pytest.raises(SeqlitError, match="char_features must be even"):
         Tagger(data.data_spec, char_encoder="rnn", char_features=11)
@@ -92,7 +92,7 @@ def test_bad_arguments(data):
     with pytest.raises(SeqlitError, match="constrain_bio false"):
         Tagger(spec)
     Tagger(spec, **with_backbone(Tagger, constrain_bio=False, **SMALL))
-    with pytest.raises(SeqlitError, match="model.init_args.backbone: Recurrent: hidden_size must be a positive integer"):
+    with pytest.raises(SeqlitError, match="Recurrent: hidden_size must be a positive integer, got 0"):
         Tagger(data.data_spec, **with_backbone(Tagger, hidden_size=0))
     with pytest.raises(SeqlitError, match="needs data_spec"):
         Tagger()

@@ -68,5 +68,7 @@ def test_four_fits_into_one_root_each_get_their_own_folder(tmp_path, logger):
         assert load_checkpoint(str(folder / "checkpoints" / "last.ckpt"))["global_step"] == step
         steps.append(step)
     assert sorted(steps) == [3 + k for k in range(RUNS)]  # every run is there, once
+    folders = {c.parent for c in configs}
+    assert {p for f in folders for p in f.parent.iterdir()} == folders  # no empty folder claimed beside them
     left = [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or p.name == MARKER]
     assert not left, left  # no temp file, and every run released its folder

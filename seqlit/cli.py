@@ -68,6 +68,7 @@ from seqlit.precision import check_precision
 from seqlit.predict_output import check_output, predict_inputs
 from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
 from seqlit.quiet import quiet, quiet_wandb
+from seqlit.run_claim import claim_version
 from seqlit.run_config import RunConfigSaver
 from seqlit.run_settings import StoreRunSettings, stored_settings
 from seqlit.seeds import check_seed
@@ -173,6 +174,8 @@ class SeqlitCLI(LightningCLI):
             check_predict_file(getattr(self.datamodule, "predict_file", None), self.model, device, check_memory)
         if self.subcommand == "fit":
             check_window(self.datamodule, self.model, device, check_memory)
+        if self.subcommand != "predict":  # after the checks, so that bad input leaves no empty folder
+            claim_version(self.trainer)
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 

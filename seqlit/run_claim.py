@@ -1,11 +1,14 @@
 """One live run per run folder: a claim marker written with O_EXCL, naming the run that holds the folder.
 
-Runs sharing `--trainer.default_root_dir` get their own folders from their loggers (a W&B run id, a CSV
-version); where two would still write into one folder (an explicit id or version, the same checkpoint resumed
-twice, no logger) the second is refused before training, in one line naming the first (pid, host). The marker
+Runs sharing `--trainer.default_root_dir` get their own folders from their loggers: a W&B run id is random, and a
+CSV / TensorBoard logger without a version gets `version_N` claimed here by `os.mkdir` (`claim_version`: Lightning
+would pick N by listing the folder, and two runs starting together would take the same one). Where two would still
+write into one folder (an explicit id or version, the same checkpoint resumed twice, no logger) the second is
+refused before training, in one line naming the first (pid, host). The marker
 `.seqlit-run` holds "pid host"; one left by a dead process on this host is taken over; one from another host
 cannot be checked from here and is refused with the path to delete. The holder removes its own marker at exit.
-URL roots are not claimed (fsspec's mode "x" is not atomic on every store): give each run its own root there.
+URL roots are not claimed (fsspec's mode "x" and mkdir are not atomic on every store; an object store has no
+folders): give each run its own root there, or an explicit version.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import atexit
 import os
 import socket
+
+from lightning_fabric.loggers import CSVLogger, TensorBoardLogger
 
 from seqlit.errors import SeqlitError
 from seqlit.storage import local_path
@@ -69,3 +74,27 @@ def _release(marker: str, mine: str) -> None:
                 os.remove(marker)
     except FileNotFoundError:
         pass
+
+
+def claim_version(trainer) -> None:
+    """Give each CSV / TensorBoard logger of `trainer` that has no version yet its own `version_N` folder, made
+    with `os.mkdir` (the next number on FileExistsError), before the loggers or checkpoint callbacks read it.
+    Rank zero only: Lightning broadcasts its version to the other ranks. Local roots only (see above)."""
+    if not trainer.is_global_zero:
+        return
+    for logger in trainer.loggers:
+        if not isinstance(logger, (CSVLogger, TensorBoardLogger)) or logger._version is not None:
+            continue  # W&B (a random id), or a version the user gave or a resumed run's
+        root = local_path(str(logger.root_dir))
+        if root is None:
+            continue
+        os.makedirs(root, exist_ok=True)
+        taken = [int(name[8:]) for name in os.listdir(root) if name.startswith("version_") and name[8:].isdigit()]
+        version = max(taken, default=-1) + 1
+        while True:
+            try:
+                os.mkdir(os.path.join(root, f"version_{version}"))
+                break
+            except FileExistsError:  # taken meanwhile by a run starting beside this one
+                version += 1
+        logger._version = version  # Lightning's own lazy slot: set here, it is never listed again

@@ -1,10 +1,12 @@
-"""Test-only callbacks that send this process a real signal at a chosen point, so a fault lands where the test
-says whatever the machine's load (no race between the run and the test's timing)."""
+"""Test-only callbacks that send this process a real signal at a chosen point, or hold concurrent runs until all
+reach one, so a fault lands where the test says whatever the machine's load (no race between the run and the
+test's timing)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytorch_lightning as pl
 
@@ -36,3 +38,18 @@ class SignalAt(pl.Callback):
 
     def on_sanity_check_start(self, trainer, pl_module) -> None:
         self._send(-1)
+
+
+class StartTogether(pl.Callback):
+    """Wait, as the callbacks are built (after the imports, before the data checks and the run folder), until
+    `parties` processes have reached this point (a file each in `folder`), so that runs started together race for
+    their folders within milliseconds whatever the machine's load. Gives up after `timeout_s` (nothing hangs)."""
+
+    def __init__(self, folder: str, parties: int, timeout_s: float = 240.0):
+        os.makedirs(folder, exist_ok=True)
+        open(os.path.join(folder, f"arrived-{os.getpid()}"), "w").close()
+        deadline = time.monotonic() + timeout_s
+        while len(os.listdir(folder)) < parties:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(os.listdir(folder))} of {parties} runs reached {folder}")
+            time.sleep(0.01)

@@ -1,0 +1,89 @@
+"""Reading an exported folder: config.json, vocab.json, runtime.json and the onnxruntime session of model.onnx."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelFolderError
+
+RUNTIME_VERSION = 1
+
+
+def read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ModelFolderError(f"model folder {str(path.parent)!r} has no {path.name}: export it with "
+                               "`python -m seqlit export --ckpt_path CKPT --out DIR --format onnx`")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelFolderError(f"{str(path)!r} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}): "
+                               "export the model folder again") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ModelFolderError(f"{str(path)!r} cannot be read ({err}): export the model folder again") from None
+
+
+def session(path: Path, threads: int | None = None):
+    """An onnxruntime CPU session of `path`; a missing or damaged graph is one line naming it."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelFolderError(f"model folder {str(path.parent)!r} has no {path.name}: export it with --format onnx")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/… classes, with no public common base
+        raise ModelFolderError(f"{str(path)!r} is truncated or not an ONNX graph ({type(err).__name__}): "
+                               "export the model folder again") from None
+
+
+def load(path: str | os.PathLike, threads: int | None = None):
+    """The model a folder holds (`OnnxTagger` or `OnnxClassifier`), ready for `predict_text`."""
+    from .classifier import OnnxClassifier
+    from .tagger import OnnxTagger
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ModelFolderError(f"model folder {str(folder)!r} does not exist: pass the folder "
+                               "`python -m seqlit export --out DIR --format onnx` wrote")
+    spec = read_json(folder / "runtime.json")
+    if not isinstance(spec, dict) or spec.get("runtime_version") != RUNTIME_VERSION:
+        raise ModelFolderError(f"{str(folder / 'runtime.json')!r} has runtime_version "
+                               f"{spec.get('runtime_version') if isinstance(spec, dict) else None!r}; this runtime reads "
+                               f"{RUNTIME_VERSION}: export the folder again with this seqlit version")
+    kinds = {"tagger": OnnxTagger, "classifier": OnnxClassifier}
+    if spec.get("task") not in kinds:
+        raise ModelFolderError(f"{str(folder / 'runtime.json')!r} names the task {spec.get('task')!r}; this runtime "
+                               f"runs {', '.join(kinds)}")
+    config, vocab = read_json(folder / "config.json"), read_json(folder / "vocab.json")
+    try:
+        return kinds[spec["task"]](spec, config, vocab["vocab"], session(folder / spec["graph"], threads))
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, ModelFolderError):
+            raise
+        raise ModelFolderError(f"model folder {str(folder)!r}: config.json, vocab.json or runtime.json lacks what "
+                               f"the runtime reads ({type(err).__name__}: {err}): export the folder again") from None
+
+
+def numbered(texts) -> list[tuple[int, str]]:
+    """(index, text) of the non-blank texts; a non-string is one line naming its position."""
+    if isinstance(texts, str):
+        raise ModelFolderError("predict_text takes a list of texts: wrap a single text in a list")
+    out = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ModelFolderError(f"predict_text: item {i} is a {type(text).__name__}, not a string")
+        if text.strip():
+            out.append((i, text))
+    return out
+
+
+def with_blank(records: list[dict], count: int) -> list[dict]:
+    """`records` with `{"index": i, "skipped": "blank line"}` for each blank text, in order (as `predict` writes)."""
+    seen = {r["index"] for r in records}
+    return sorted(records + [{"index": i, "skipped": "blank line"} for i in range(count) if i not in seen],
+                  key=lambda r: r["index"])

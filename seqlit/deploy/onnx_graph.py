@@ -31,6 +31,7 @@ RUNTIME_VERSION = 1
 class TaggerGraph(nn.Module):
     """(input_ids, casing, chars, lengths) -> emissions (B, T, K): the tag scores the CRF or argmax reads."""
 
+    kind = "tagger"  # what runtime.json calls the task (seqlit/runtime/folder.py reads it)
     inputs = ("input_ids", "casing", "chars", "lengths")
     outputs = ("emissions",)
     axes = {"input_ids": {0: "batch", 1: "length"}, "casing": {0: "batch", 1: "length"},
@@ -54,6 +55,7 @@ class TaggerGraph(nn.Module):
 class ClassifierGraph(nn.Module):
     """(input_ids, lengths) -> log_probs (B, C): the log of the readers' mean class probabilities."""
 
+    kind = "classifier"
     inputs = ("input_ids", "lengths")
     outputs = ("log_probs",)
     axes = {"input_ids": {0: "batch", 1: "length"}, "lengths": {0: "batch"}, "log_probs": {0: "batch"}}
@@ -70,20 +72,19 @@ class ClassifierGraph(nn.Module):
         return torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])
 
 
+GRAPHS = {"tagging": TaggerGraph, "classification": ClassifierGraph}  # by `SeqTask.task_name`
+
+
 def graph_of(task) -> nn.Module:
     """The exportable network of `task`; one line for the tasks and settings that have none yet."""
-    from seqlit.tasks import Classifier, Tagger
-
     name = type(task).__name__
     if getattr(task, "char_lms", None) is not None:
         raise SeqlitError(f"export --format onnx: this {name} reads character-LM features (model.pretrained.char_lms), "
                           "which run on token strings and have no ONNX graph yet: export without --format onnx")
-    if isinstance(task, Tagger):
-        return TaggerGraph(task)
-    if isinstance(task, Classifier):
-        return ClassifierGraph(task)
-    raise SeqlitError(f"export --format onnx exports the Tagger and the Classifier so far, not a {name}: "
-                      "export without --format onnx for a folder that seqlit.deploy.load reads")
+    if getattr(task, "task_name", None) not in GRAPHS:
+        raise SeqlitError(f"export --format onnx exports the Tagger and the Classifier so far, not a {name}: "
+                          "export without --format onnx for a folder that seqlit.deploy.load reads")
+    return GRAPHS[task.task_name](task)
 
 
 @contextmanager
@@ -106,7 +107,7 @@ def masked(model: nn.Module):
 def runtime_spec(task) -> dict:
     """runtime.json: the graph's inputs and outputs, the task's kind, and (tagger) the CRF's scores."""
     graph = graph_of(task)
-    spec = {"runtime_version": RUNTIME_VERSION, "graph": GRAPH, "opset": OPSET, "task": type(task).__name__.lower(),
+    spec = {"runtime_version": RUNTIME_VERSION, "graph": GRAPH, "opset": OPSET, "task": graph.kind,
             "inputs": list(graph.inputs), "outputs": list(graph.outputs)}
     crf = getattr(task, "crf", None)
     if crf is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ModelFolderError
-from .folder import numbered, with_blank
+from .records import numbered, with_blank
 from .text import SENTIMENT_TOKEN, pad
 
 

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .classifier import OnnxClassifier
 from .errors import ModelFolderError
+from .tagger import OnnxTagger
 
 RUNTIME_VERSION = 1
 
@@ -43,9 +45,6 @@ def session(path: Path, threads: int | None = None):
 
 def load(path: str | os.PathLike, threads: int | None = None):
     """The model a folder holds (`OnnxTagger` or `OnnxClassifier`), ready for `predict_text`."""
-    from .classifier import OnnxClassifier
-    from .tagger import OnnxTagger
-
     folder = Path(path)
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {str(folder)!r} does not exist: pass the folder "
@@ -67,23 +66,3 @@ def load(path: str | os.PathLike, threads: int | None = None):
             raise
         raise ModelFolderError(f"model folder {str(folder)!r}: config.json, vocab.json or runtime.json lacks what "
                                f"the runtime reads ({type(err).__name__}: {err}): export the folder again") from None
-
-
-def numbered(texts) -> list[tuple[int, str]]:
-    """(index, text) of the non-blank texts; a non-string is one line naming its position."""
-    if isinstance(texts, str):
-        raise ModelFolderError("predict_text takes a list of texts: wrap a single text in a list")
-    out = []
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ModelFolderError(f"predict_text: item {i} is a {type(text).__name__}, not a string")
-        if text.strip():
-            out.append((i, text))
-    return out
-
-
-def with_blank(records: list[dict], count: int) -> list[dict]:
-    """`records` with `{"index": i, "skipped": "blank line"}` for each blank text, in order (as `predict` writes)."""
-    seen = {r["index"] for r in records}
-    return sorted(records + [{"index": i, "skipped": "blank line"} for i in range(count) if i not in seen],
-                  key=lambda r: r["index"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .folder import numbered, with_blank
+from .records import numbered, with_blank
 from .text import casing, pad, spans, tagging_tokens, word_key
 
 

@@ -27,6 +27,7 @@ class OnnxTagger:
     def __init__(self, spec: dict, config: dict, vocab: dict, session):
         data = config["data"]["init_args"]
         self.session, self.batch_size = session, int(data.get("eval_batch_size") or 32)
+        self.feeds = {i.name for i in session.get_inputs()}  # a tagger without character features has no `chars`
         self.words = {t: i for i, t in enumerate(vocab["words"]["tokens"])}
         self.chars = {t: i for i, t in enumerate(vocab["chars"]["tokens"])}
         self.tag_names = list(vocab["tag_names"])
@@ -53,7 +54,7 @@ class OnnxTagger:
                 char_ids[i, j, : len(word)] = word
         feed = {"input_ids": pad(list(words), self.word_pad), "casing": pad(list(casings), 0), "chars": char_ids,
                 "lengths": np.array([len(w) for w in words], dtype=np.int64)}
-        return self.session.run(["emissions"], feed)[0]
+        return self.session.run(["emissions"], {k: v for k, v in feed.items() if k in self.feeds})[0]
 
     def decode(self, emissions: np.ndarray, length: int) -> list[int]:
         if self.crf is None:

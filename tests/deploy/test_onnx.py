@@ -214,3 +214,67 @@ def test_export_command_format_onnx(tmp_path):
                      cwd=tmp_path, check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a Seq2Seq" in bad.stderr
     assert not (tmp_path / "s2s").exists()
+
+
+SPEC_TAGS = {"vocab_size": 30, "pad_id": 0, "unk_id": 1, "rare_start": 30, "char_vocab_size": 45, "char_pad_id": 0,
+             "num_casings": 6, "label_names": ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]}
+SPEC_LABELS = {"vocab_size": 30, "pad_id": 0, "unk_id": 1, "label_names": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize("task,settings", [
+    ("tagger", {"char_encoder": "rnn", "char_features": 6}),
+    ("tagger", {"char_encoder": "none", "output": "softmax",
+                "backbone": {"init_args": {"kind": "gru", "hidden_size": 6, "num_layers": 2, "bidirectional": True}}}),
+    ("classifier", {"pooling": "last", "backbone": {"init_args": {"kind": "rnn", "hidden_size": 6, "bidirectional": True}}}),
+    ("classifier", {"pooling": "attention", "ensemble": 2,
+                    "backbone": {"init_args": {"kind": "lstm", "hidden_size": 6, "num_layers": 2}}}),
+    ("classifier", {"pooling": "mean", "backbone": {"init_args": {"kind": "gru", "hidden_size": 6}}}),
+], ids=["char-rnn", "gru2-softmax", "rnn-last", "lstm2-attention-ensemble", "gru-mean"])
+def test_graph_matches_pytorch_for_other_settings(tmp_path, task, settings):
+    import onnxruntime as ort
+
+    from seqlit.deploy.onnx_graph import write_onnx
+    from seqlit.tasks import Classifier, Tagger
+
+    torch.manual_seed(0)
+    model = (Tagger(SPEC_TAGS, embedding_dim=8, casing_dim=3, **settings) if task == "tagger"
+             else Classifier(SPEC_LABELS, embedding_dim=8, **settings)).eval()
+    write_onnx(model, tmp_path)
+    session, graph = ort.InferenceSession(str(tmp_path / GRAPH), providers=["CPUExecutionProvider"]), graph_of(model)
+    for batch, length in [(1, 4), (6, 10)]:
+        args, real = padded_batch(task, batch, length, seed=length)
+        with torch.no_grad():
+            want = graph(*args).numpy()
+        feeds = {i.name for i in session.get_inputs()}  # an input the network does not read is not in the graph
+        got = session.run(None, {name: a.numpy() for name, a in zip(graph.inputs, args) if name in feeds})[0]
+        if task == "tagger":
+            got, want = got[real.numpy()], want[real.numpy()]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_runtime_tagger_without_character_features(tmp_path):
+    """A tagger with `char_encoder: none` has no `chars` graph input: the runtime feeds only what the graph reads."""
+    import onnxruntime as ort
+
+    from seqlit.deploy.onnx_graph import runtime_spec, write_onnx
+    from seqlit.runtime.tagger import OnnxTagger
+    from seqlit.tasks import Tagger
+
+    torch.manual_seed(0)
+    model = Tagger(SPEC_TAGS, embedding_dim=8, casing_dim=3, char_encoder="none").eval()
+    write_onnx(model, tmp_path)
+    words = ["<pad>", "<unk>"] + [f"w{i}" for i in range(28)]
+    vocab = {"words": {"tokens": words, "unk": "<unk>"}, "chars": {"tokens": ["<pad>", "<unk>"], "unk": "<unk>"},
+             "tag_names": SPEC_TAGS["label_names"], "lowercase": True, "normalize_digits": False}
+    config = {"data": {"init_args": {"max_word_length": 20, "eval_batch_size": 2}}}
+    tagger = OnnxTagger(runtime_spec(model), config, vocab,
+                        ort.InferenceSession(str(tmp_path / GRAPH), providers=["CPUExecutionProvider"]))
+    records = tagger.predict_text(["w3 W4 w5 zz", "w7", "", "w1 w2"])
+    ids = torch.tensor([[5, 6, 7, 1], [9, 0, 0, 0]])
+    casing = torch.tensor([[4, 4, 4, 1], [4, 0, 0, 0]])  # a digit in the word: class 4
+    with torch.no_grad():
+        emissions = model.emissions({"input_ids": ids, "casing": casing, "chars": None, "lengths": torch.tensor([4, 1])})
+        want = model.decode(emissions, torch.arange(4) < torch.tensor([4, 1])[:, None]).tolist()
+    names = SPEC_TAGS["label_names"]
+    assert [r["tags"] for r in records[:2]] == [[names[t] for t in want[0]], [names[want[1][0]]]]
+    assert records[2] == {"index": 2, "skipped": "blank line"} and len(records[3]["tags"]) == 2

@@ -72,7 +72,27 @@ class ClassifierGraph(nn.Module):
         return torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])
 
 
-GRAPHS = {"tagging": TaggerGraph, "classification": ClassifierGraph}  # by `SeqTask.task_name`
+class LanguageModelGraph(nn.Module):
+    """(input_ids) -> log_probs (B, T, V) of the next token after each position; rows padded at the end only."""
+
+    kind = "language_model"
+    inputs = ("input_ids",)
+    outputs = ("log_probs",)
+    axes = {"input_ids": {0: "batch", 1: "length"}, "log_probs": {0: "batch", 1: "length"}}
+
+    def __init__(self, task):
+        super().__init__()
+        self.task = task
+
+    def forward(self, input_ids):
+        return self.task.step(input_ids)[0]
+
+    @staticmethod
+    def example():
+        return (torch.tensor([[2, 3, 4], [5, 6, 0]]),)
+
+
+GRAPHS = {"tagging": TaggerGraph, "classification": ClassifierGraph, "language_modeling": LanguageModelGraph}  # by `SeqTask.task_name`
 
 
 def graph_of(task) -> nn.Module:
@@ -82,7 +102,7 @@ def graph_of(task) -> nn.Module:
         raise SeqlitError(f"export --format onnx: this {name} reads character-LM features (model.pretrained.char_lms), "
                           "which run on token strings and have no ONNX graph yet: export without --format onnx")
     if getattr(task, "task_name", None) not in GRAPHS:
-        raise SeqlitError(f"export --format onnx exports the Tagger and the Classifier so far, not a {name}: "
+        raise SeqlitError(f"export --format onnx exports the Tagger, the Classifier and the LanguageModel so far, not a {name}: "
                           "export without --format onnx for a folder that seqlit.deploy.load reads")
     return GRAPHS[task.task_name](task)
 

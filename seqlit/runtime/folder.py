@@ -9,6 +9,7 @@ from typing import Any
 
 from .classifier import OnnxClassifier
 from .errors import ModelFolderError
+from .language_model import OnnxLanguageModel
 from .tagger import OnnxTagger
 
 RUNTIME_VERSION = 1
@@ -44,7 +45,7 @@ def session(path: Path, threads: int | None = None):
 
 
 def load(path: str | os.PathLike, threads: int | None = None):
-    """The model a folder holds (`OnnxTagger` or `OnnxClassifier`), ready for `predict_text`."""
+    """The model a folder holds (`OnnxTagger`, `OnnxClassifier` or `OnnxLanguageModel`), ready for `predict_text`."""
     folder = Path(path)
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {str(folder)!r} does not exist: pass the folder "
@@ -54,7 +55,7 @@ def load(path: str | os.PathLike, threads: int | None = None):
         raise ModelFolderError(f"{str(folder / 'runtime.json')!r} has runtime_version "
                                f"{spec.get('runtime_version') if isinstance(spec, dict) else None!r}; this runtime reads "
                                f"{RUNTIME_VERSION}: export the folder again with this seqlit version")
-    kinds = {"tagger": OnnxTagger, "classifier": OnnxClassifier}
+    kinds = {"tagger": OnnxTagger, "classifier": OnnxClassifier, "language_model": OnnxLanguageModel}
     if spec.get("task") not in kinds:
         raise ModelFolderError(f"{str(folder / 'runtime.json')!r} names the task {spec.get('task')!r}; this runtime "
                                f"runs {', '.join(kinds)}")

@@ -200,8 +200,8 @@ def test_runtime_refuses_a_non_string(folders):
 
 
 def test_onnx_export_of_an_unsupported_task_leaves_nothing(tmp_path):
-    with pytest.raises(SeqlitError, match="exports the Tagger and the Classifier so far, not a LanguageModel"):
-        seqlit.deploy.export(str(LEGACY / "language_model.ckpt"), tmp_path / "lm", onnx=True)
+    with pytest.raises(SeqlitError, match="exports the Tagger, the Classifier and the LanguageModel so far, not a Seq2Seq"):
+        seqlit.deploy.export(str(LEGACY / "seq2seq.ckpt"), tmp_path / "s2s", onnx=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -278,3 +278,34 @@ def test_runtime_tagger_without_character_features(tmp_path):
     names = SPEC_TAGS["label_names"]
     assert [r["tags"] for r in records[:2]] == [[names[t] for t in want[0]], [names[want[1][0]]]]
     assert records[2] == {"index": 2, "skipped": "blank line"} and len(records[3]["tags"]) == 2
+
+
+@pytest.fixture(scope="module")
+def lm_folder(tmp_path_factory):
+    return seqlit.deploy.export(str(LEGACY / "language_model.ckpt"), tmp_path_factory.mktemp("lm") / "lm", onnx=True)
+
+
+def test_language_model_graph_matches_pytorch(lm_folder):
+    import onnxruntime as ort
+
+    model = seqlit.deploy.load(lm_folder)
+    session = ort.InferenceSession(str(lm_folder / GRAPH), providers=["CPUExecutionProvider"])
+    for batch, length in [(1, 1), (5, 17)]:
+        ids = torch.randint(2, 20, (batch, length), generator=torch.Generator().manual_seed(length))
+        with torch.no_grad():
+            want = model.step(ids)[0].numpy()
+        np.testing.assert_allclose(session.run(None, {"input_ids": ids.numpy()})[0], want, rtol=1e-4, atol=1e-4)
+
+
+def test_language_model_runtime_perplexity_equals_predict_text(lm_folder):
+    lines = (LEGACY / "data" / "lm.txt").read_text(encoding="utf-8").splitlines()
+    if SHARED_DATA.is_dir():
+        table = pq.read_table(SHARED_DATA / "wikitext-2" / "test.parquet").slice(0, SHARED_LINES)
+        lines += table.column(table.column_names[0]).to_pylist()
+    texts = TEXTS + lines
+    got, want = runtime_load(lm_folder).predict_text(texts, batch_size=16), seqlit.deploy.load(lm_folder).predict_text(texts)
+    assert len(got) == len(want) == len(texts)
+    for g, w in zip(got, want):
+        assert g.keys() == w.keys() and g.get("tokens") == w.get("tokens") and g.get("skipped") == w.get("skipped")
+        if "ppl" in w:
+            assert g["ppl"] == pytest.approx(w["ppl"], rel=1e-4) and g["nll"] == pytest.approx(w["nll"], rel=1e-4)

@@ -47,6 +47,8 @@ SLOW = (
     "data/test_task_streaming.py::test_streaming_", "data/test_task_streaming.py::test_training_",
     "data/test_task_streaming.py::test_ranks_", "data/test_task_streaming.py::test_a_mid_epoch",
     "data/test_task_streaming.py::test_vocab_max_rows",
+    "deploy/test_runtime_venv.py",  # a fresh venv, pip install numpy onnxruntime from the registry
+    "deploy/test_onnx.py::test_export_command_format_onnx",  # two CLI processes, ~22 s (the API is tested fast)
 )
 
 

@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m seqlit export", description=__doc__.splitlines()[0], exit_on_error=False)
     p.add_argument("--ckpt_path", help="(required) checkpoint written by `seqlit fit` (e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--out", help="(required) folder to write: model.safetensors, config.json, vocab.json, README.md")
+    p.add_argument("--format", default="safetensors", choices=("safetensors", "onnx"),
+                   help="onnx: also model.onnx and runtime.json, for the torch-free seqlit.runtime (tagger, classifier, language model)")
     p.add_argument("--overwrite", default="false", choices=("true", "false"), help="replace a non-empty --out folder")
     return p
 
@@ -26,5 +28,5 @@ def main(argv: list[str]) -> None:
             raise SeqlitError(f"export: --{flag} is required (see python -m seqlit export --help)")
     from seqlit.deploy.folder import export
 
-    out = export(args.ckpt_path, args.out, overwrite=args.overwrite == "true")
+    out = export(args.ckpt_path, args.out, overwrite=args.overwrite == "true", onnx=args.format == "onnx")
     print(f"model folder written: {out}")

@@ -46,8 +46,10 @@ def folder_config(ckpt: dict[str, Any], ckpt_path: str) -> tuple[dict[str, Any],
     return config, dict(state)
 
 
-def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write the model folder of checkpoint `ckpt_path` to `out`; an existing non-empty `out` only with `overwrite`."""
+def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, onnx: bool = False) -> Path:
+    """Write the model folder of checkpoint `ckpt_path` to `out`; an existing non-empty `out` only with `overwrite`.
+
+    `onnx` adds `model.onnx` and `runtime.json`, what the torch-free `seqlit.runtime` reads (onnx_graph.py)."""
     from safetensors.torch import save_file
 
     from seqlit.checkpoint_io import load_checkpoint
@@ -72,6 +74,10 @@ def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False) -> P
         # clones: tied weights (a language model's tied embedding) share storage, which safetensors refuses
         save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS),
                   metadata={"format": "pt"})
+        if onnx:
+            from seqlit.deploy.onnx_graph import write_onnx
+
+            write_onnx(model, tmp)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,13 @@ Outputs at padded steps are exactly zero, final states are those of each
 sequence's last real step, and the reverse direction of a bidirectional layer
 reads each sequence backwards from its own last real step.
 
+Masked mode (``masked = True``, what ONNX export sets, seqlit/deploy/onnx_graph.py): the fused kernels run
+on the padded batch, one call per layer and direction, with no packed sequence anywhere: the reverse
+direction reads each sequence reversed within its own length (a gather), padded outputs are zeroed by the
+mask and the final activation a is read at each sequence's last real step. The kernel does not expose an
+LSTM's memory cell at an earlier step, so the final c of a padded row is NaN there (exact where a row
+fills the batch); no exported graph reads it.
+
 Weight dropout (DropConnect on the recurrent matrices Waa, AWD-LSTM's
 regulariser) swaps dropped copies of torch's ``weight_hh`` tensors in for one
 call, so both backends, and the fused kernel, run with the same dropped Waa
@@ -122,6 +129,7 @@ class Recurrent(Backbone):
         self.init_memory(keep_bias, orthogonal_init)
         # gradient probes (see `probe_gradients`): off unless a callback asks
         self.probe = False
+        self.masked = False  # padding by masks instead of packing (see the module's docstring): ONNX export
         self._probes: list[tuple[Tensor, bool, Tensor | None]] = []
 
     def init_memory(self, keep_bias: float = 0.0, orthogonal_init: bool = False) -> None:
@@ -212,6 +220,8 @@ class Recurrent(Backbone):
         self._flatten_if_needed()
         if lengths is None:
             return self._call_rnn(recurrent, x, state)
+        if self.masked:
+            return self._masked(x, lengths, state, recurrent)
         packed = pack_padded_sequence(x, lengths.to("cpu", torch.int64), batch_first=True, enforce_sorted=False)
         outputs, final = self._call_rnn(recurrent, packed, state)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
@@ -236,6 +246,42 @@ class Recurrent(Backbone):
         weights = list(self.rnn.parameters())
         if weights[0].is_cuda and len({w.untyped_storage().data_ptr() for w in weights}) > 1:
             self.rnn.flatten_parameters()
+
+    def _masked(self, x: Tensor, lengths: Tensor, state: State | None,
+                recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
+        """The fused kernel, one layer and direction at a time, on the padded batch (see the module's docstring)."""
+        batch, steps, _ = x.shape
+        lengths = lengths.to(x.device)
+        mask = (torch.arange(steps, device=x.device)[:, None] < lengths).unsqueeze(-1)  # (T, B, 1)
+        reverse_index = _reverse_index(lengths, steps)
+        last = (lengths - 1).view(1, batch, 1).expand(1, batch, self.hidden_size)
+        if state is None:
+            zeros = x.new_zeros(self.num_layers * self.num_directions, batch, self.hidden_size)
+            state = (zeros, zeros) if self.kind == "lstm" else zeros
+        initial = state if self.kind == "lstm" else (state,)
+        kernel = {"lstm": torch._VF.lstm, "gru": torch._VF.gru, "rnn": getattr(torch._VF, f"rnn_{self.nonlinearity}")}
+        layer_input, finals = x.transpose(0, 1), []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                row = layer * self.num_directions + direction
+                seq = _reverse(layer_input, reverse_index) if direction else layer_input
+                start = tuple(s[row : row + 1] for s in initial)
+                out, *kernel_final = kernel[self.kind](seq, start if self.kind == "lstm" else start[0],
+                                                       self._weights(layer, direction, recurrent), True, 1, 0.0,
+                                                       False, False, False)
+                out = out.masked_fill(~mask, 0.0)
+                final = [out.gather(0, last)]  # a after each sequence's last real step
+                if self.kind == "lstm":  # c is exposed only after step T: exact for rows that fill the batch
+                    full = (lengths == steps).view(1, batch, 1)
+                    final.append(torch.where(full, kernel_final[1], torch.full_like(kernel_final[1], float("nan"))))
+                outputs.append(_reverse(out, reverse_index) if direction else out)
+                finals.append(final)
+            layer_input = torch.cat(outputs, dim=-1) if self.num_directions == 2 else outputs[0]
+            if self.dropout and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, self.training)
+        final_state = tuple(torch.cat(parts) for parts in zip(*finals))
+        return layer_input.transpose(0, 1), final_state if self.kind == "lstm" else final_state[0]
 
     def _scratch(self, x: Tensor, lengths: Tensor | None, state: State | None,
                  recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seqlit.nn.recurrent as recurrent
+from seqlit.errors import SeqlitError
 from seqlit.nn import Recurrent
 
 B, T, I, H = 3, 5, 2, 4
@@ -177,7 +178,7 @@ def test_compiled_scratch_matches_eager(monkeypatch):
 )
 def test_bad_arguments_are_named(kwargs, message):
     args = {"kind": "rnn", "input_size": I, "hidden_size": H, **kwargs}
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises((ValueError, SeqlitError), match=re.escape(message)):
         Recurrent(**args)
 
 

@@ -5,8 +5,8 @@ before cutting it into batches (its `batch_size` only slices what is already in 
 be the whole file (`Dataset.to_parquet` wrote CoNLL-2003's train split x10, 140,410 sentences, as one): every
 pass over such a stream held the file decoded, so memory grew with the corpus (+160 MB at x10).
 `pyarrow.parquet.ParquetFile.iter_batches` decodes page by page: memory is one batch of `ROWS` rows. Shards are
-the (file, row group) pairs `datasets`' parquet builder deals, in the same order, so `split_dataset_by_node`
-gives each rank the same rows as before.
+the files, in order, as `datasets`' parquet builder deals them, so `split_dataset_by_node` gives each rank
+the same rows as it did.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ ROWS = 1_000  # rows decoded at a time
 
 def parquet_stream(files: list[str], split: str) -> datasets.IterableDataset:
     """`files`' rows, in order, as an `IterableDataset` with the first file's features (its `datasets` metadata kept)."""
-    shards = [(f, group) for f in files for group in range(pq.ParquetFile(f).num_row_groups)]
     features = datasets.Features.from_arrow_schema(pq.read_schema(files[0]))
-    return datasets.IterableDataset.from_generator(_rows, features=features, gen_kwargs={"shards": shards},
+    return datasets.IterableDataset.from_generator(_rows, features=features, gen_kwargs={"files": list(files)},
                                                    split=datasets.NamedSplit(split))
 
 
-def _rows(shards: list[tuple[str, int]]) -> Iterator[dict]:
-    for path, group in shards:
+def _rows(files: list[str]) -> Iterator[dict]:
+    for path in files:
         with pq.ParquetFile(path) as file:
-            for batch in file.iter_batches(batch_size=ROWS, row_groups=[group]):
+            for batch in file.iter_batches(batch_size=ROWS):
                 yield from batch.to_pylist()

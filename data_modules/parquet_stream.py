@@ -6,7 +6,8 @@ be the whole file (`Dataset.to_parquet` wrote CoNLL-2003's train split x10, 140,
 pass over such a stream held the file decoded, so memory grew with the corpus (+160 MB at x10).
 `pyarrow.parquet.ParquetFile.iter_batches` decodes page by page: memory is one batch of `ROWS` rows. Shards are
 the files, in order, as `datasets`' parquet builder deals them, so `split_dataset_by_node` gives each rank
-the same rows as it did.
+the same rows as it did. The tables go to `datasets`' own Arrow-backed iterable (as the builder's do), so a
+batched `map` reads Arrow batches, not rows rebuilt one by one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.iterable_dataset import ArrowExamplesIterable
 
 ROWS = 1_000  # rows decoded at a time
 
@@ -22,12 +25,13 @@ ROWS = 1_000  # rows decoded at a time
 def parquet_stream(files: list[str], split: str) -> datasets.IterableDataset:
     """`files`' rows, in order, as an `IterableDataset` with the first file's features (its `datasets` metadata kept)."""
     features = datasets.Features.from_arrow_schema(pq.read_schema(files[0]))
-    return datasets.IterableDataset.from_generator(_rows, features=features, gen_kwargs={"files": list(files)},
-                                                   split=datasets.NamedSplit(split))
+    return datasets.IterableDataset(ArrowExamplesIterable(_tables, {"files": list(files)}),
+                                    info=datasets.DatasetInfo(features=features), split=datasets.NamedSplit(split))
 
 
-def _rows(files: list[str]) -> Iterator[dict]:
-    for path in files:
+def _tables(files: list[str]) -> Iterator[tuple[tuple[int, int], pa.Table]]:
+    """(file, batch) keys and tables of at most `ROWS` rows, as the parquet builder's `_generate_tables` yields them."""
+    for i, path in enumerate(files):
         with pq.ParquetFile(path) as file:
-            for batch in file.iter_batches(batch_size=ROWS):
-                yield from batch.to_pylist()
+            for j, batch in enumerate(file.iter_batches(batch_size=ROWS)):
+                yield (i, j), pa.Table.from_batches([batch])

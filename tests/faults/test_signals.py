@@ -158,7 +158,7 @@ def test_sigterm_stops_the_benchmark_after_the_running_entry_saves(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 143, log.decode()[-3000:]
-    assert stopped_in < 20, stopped_in
+    assert stopped_in < 30, stopped_in  # the entry saves, writes results.json and closes W&B; 24 s was seen on the 2-core machine under full load
     assert (out / "results.jsonl").read_bytes() == before  # whole records only: none of the interrupted entry
     (run,) = out.glob("runs/pydoc-char-gru/*/")
     results = json.loads(next(run.rglob("results.json")).read_text())

@@ -81,7 +81,7 @@ def test_bad_rows_raise_before_any_cache_is_written(tmp_path):
     dm = TranslationData(path=str(folder), min_freq=1)
     source = Path(dm.splits()["train"].cache_files[0]["filename"]).parent
     before = set(source.iterdir())
-    # datasets < 3 already refuses the split whose column type differs at load time, in its own one line
+    # datasets 2.21 (the floor) already refuses the split whose column type differs at load time, in its own line
     with pytest.raises(SeqlitError, match=r"'translation' rows hold str, not 'de' and 'en': set data.init_args.source_key"
                                           r"|cannot read .* as json: Couldn't cast"):
         dm.check("fit")

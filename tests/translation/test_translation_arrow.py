@@ -79,10 +79,13 @@ def test_bad_rows_raise_before_any_cache_is_written(tmp_path):
     (folder / "train.jsonl").write_text("".join(json.dumps({"translation": t}) + "\n" for t in ("ein Hund", "a dog")),
                                         encoding="utf-8")
     dm = TranslationData(path=str(folder), min_freq=1)
-    source = Path(dm.splits()["train"].cache_files[0]["filename"]).parent
+    try:
+        splits = dm.splits()
+    except SeqlitError as err:  # datasets 2.21 (the floor) refuses the differing column type as it loads, one line
+        assert "Couldn't cast" in str(err) and "\n" not in str(err)
+        return
+    source = Path(splits["train"].cache_files[0]["filename"]).parent
     before = set(source.iterdir())
-    # datasets 2.21 (the floor) already refuses the split whose column type differs at load time, in its own line
-    with pytest.raises(SeqlitError, match=r"'translation' rows hold str, not 'de' and 'en': set data.init_args.source_key"
-                                          r"|cannot read .* as json: Couldn't cast"):
+    with pytest.raises(SeqlitError, match=r"'translation' rows hold str, not 'de' and 'en': set data.init_args.source_key"):
         dm.check("fit")
     assert set(source.iterdir()) == before, "a failed encoding left a file in the cache"

@@ -27,7 +27,7 @@ quickstart: install
 PYTEST := HF_DATASETS_OFFLINE=1 WANDB_MODE=offline $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test: install
-	$(PYTEST)
+	$(PYTEST) --durations=40  # the 40 slowest, so CI's log shows where its time goes
 
 check: install
 	$(PYTEST) -m "not slow"

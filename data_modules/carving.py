@@ -1,33 +1,9 @@
 """A validation split carved out of training phrases: whole sentences, with every phrase of them taken out of train.
 
-Why. SST-2 ships labelled train (67,349 rows) and dev (GLUE's 872 sentences),
-and its test labels are hidden. Choosing the best checkpoint on dev and
-reporting dev as "test" reports the split the choice was made on. So a
-validation split is carved from train instead, the size of dev, and dev stays
-unseen until the test.
-
-What is carved. SST-2's training rows are the phrases of the treebank's parse
-trees: each training sentence with its sub-phrases ("a gorgeous , witty ,
-seductive movie", "witty", …), where dev holds whole sentences only. So the
-carved rows are *whole sentences*: rows that are no other row's phrase (6,882
-distinct ones in SST-2 as seqlit tokenizes it, near binary SST's 6,920
-training sentences). They are drawn seeded and stratified by label (each
-label's share of the sentences, largest remainders first). Then every
-training row that is a phrase of a carved sentence leaves train, so the
-model never trains on a piece of what it is validated on: its sub-phrases,
-and short common phrases that also occur elsewhere ("the film", "good"),
-the price of a guarantee that no training row is a phrase of a carved one.
-
-How, over 67k rows. "Phrase of" means a run of whole tokens, checked as a
-substring of the space-joined tokens padded with spaces (so "good" is not in
-"goodness"). Finding the whole sentences compares each row with the longer
-rows that hold its rarest token only (an inverted index), stopping at the
-first that contains it: a common short phrase finds a container at once, and
-a real sentence has a rare word with a short list; about a second on SST-2
-instead of 67k² comparisons. Taking the carved sentences' phrases out builds
-the set of every token run of the carved sentences (872 sentences of ~20
-tokens: ~200k runs) and drops the training rows found in it: one set lookup
-a row.
+SST-2 ships labelled train (phrases of parse trees) and dev only, so selecting a checkpoint on dev and reporting
+dev reports the split the choice was made on. The carved rows are whole sentences (no other row's phrase),
+drawn seeded and stratified by label, and every training row that is a phrase of one leaves train. An inverted
+index on each row's rarest token keeps it to about a second over 67k rows. Why and how: docs/data_arrow_tasks.md.
 """
 
 from __future__ import annotations

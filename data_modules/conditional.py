@@ -1,41 +1,10 @@
 """One input -> a sequence: texts, each with the condition it was written under (a label, a speaker, several fields).
 
-Every example is one sequence, read from its start: the model sees `<bos>`
-then the tokens, and predicts the tokens then `<eos>`, so perplexity is
-that of whole sequences given their condition (the first `max_length`
-tokens of each; cuts are counted and logged). Tokens are words (the
-sentiment tokenizer, `data_modules.sentiment.tokenize`) or characters.
-
-Two sources (`source`):
-
-* `labels`: any labelled text corpus `SentimentData` reads (a hub id, a folder
-  of split files, one file); its condition columns are the condition's fields:
-  `condition_columns: [label, topic]`, or the one `label_column` (the default
-  case, `label`). Each column's names are read by `data_modules.conditions`
-  (ClassLabel names, or `<unk>` and the training values). A row with any
-  field missing or unlabelled (None, -1: SST-2's test split) is left out.
-  SST-2 ships two labelled splits only, so
-  `val_fraction` carves validation out of the end of the training rows and
-  `test_split` scores GLUE's validation split, which model selection never sees.
-* `speakers`: Tiny Shakespeare as speaker turns. The file is cut at blank
-  lines; a turn is its first line without the colon (the speaker,
-  `GLOUCESTER`) and the lines after it (the speech); a speaker line with no
-  speech after it (125 in the file) is no turn. The split is by blocks of
-  `block_turns` consecutive turns (about a scene): of every 20 blocks, the
-  19th goes to validation and the 20th to test, the rest to training. No turn
-  is in two splits and val/test are whole stretches of dialogue, not turns
-  interleaved with their training neighbours, while their speakers are mostly
-  ones training has seen (24% of validation's turns and 29% of test's are
-  `<unk>`, 17% of training's). A tail cut, like nanoGPT's last 10%, reaches
-  plays whose casts training never meets: only 18% of the last 5%'s turns
-  have a known speaker, so it would measure `<unk>` mostly. Speakers with
-  fewer than `min_turns` training turns, and speakers training never saw,
-  are `<unk>`.
-
-Each field's names travel in the checkpoint with the token vocabulary
-(`vocab_state`), so `generate --condition label=positive,topic=news` (or
-`--condition NAME` for one field) needs the checkpoint alone. Batches carry
-the conditions as (B, F) ids, F the number of fields.
+Every example is one sequence read from `<bos>`, so perplexity is that of whole sequences given their condition.
+`source: labels` reads any labelled corpus `SentimentData` reads, its condition columns the fields (rows with a
+field missing or unlabelled are left out); `source: speakers` reads Tiny Shakespeare as speaker turns, split by
+blocks of `block_turns` turns so val/test are whole stretches of dialogue. Each field's names travel in the
+checkpoint, so `generate --condition` needs the checkpoint alone. Why the splits: docs/results/conditional.md.
 """
 
 from __future__ import annotations

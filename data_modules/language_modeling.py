@@ -1,43 +1,10 @@
 """Language-model corpora: word or character tokens as contiguous streams.
 
-Word level follows the course: each line's words, then `<eos>`; words outside
-the (training-split, size-capped) vocabulary become `<unk>`. Character level
-keeps every character, newline included, so the newline plays `<eos>`.
-
-A corpus with one split only (a single text file such as Tiny Shakespeare, or
-the embedded quickstart corpus) is cut into train/validation/test, by
-`split_by`:
-
-* `lines` (default): by lines, with the fixed fractions `split_fractions`
-  (default 90/5/5). On Tiny Shakespeare the last 5% of lines is mostly one play
-  absent from training.
-* `nanogpt`: nanoGPT's cut of the characters (`data/shakespeare_char/prepare.py`):
-  train `text[:int(n * 0.9)]`, validation `text[int(n * 0.9):]`, cut mid-line
-  wherever it falls. nanoGPT has no test split, so test is that same last 10%:
-  a run that *selects* a checkpoint on validation would then report the split
-  it selected on, so pair it with testing the final weights (the nanogpt config
-  does: `configs/lm/shakespeare_char_lstm_nanogpt.yaml`). This is what makes a
-  full pass over nanoGPT's validation characters comparable with its figure.
-* `nanogpt_halves`: the same training characters, and the last 10% cut into
-  validation (first half) and test (second half), as the TFDS / Hugging Face
-  `tiny_shakespeare` builders do; selecting on validation is then honest.
-
-The character cuts take the text as it is: a single `.txt` file read as it is
-stored (`text` below is nanoGPT's `f.read()`), any other one-split source as
-its lines joined by newlines, each line ending in one. Character level only:
-a cut mid-line has no meaning for whitespace words.
-
-`direction: backward` serves each split's stream reversed, last token first: a
-backward LM, whose states summarise what follows a position (Flair's second
-LM, used by `pretrained.char_lms` in seqlit/transfer/char_lm.py). The
-checkpoint's vocabulary entry records the direction.
-
-At scale (issue 36; docs/data_scale.md): the vocabulary is counted batch by
-batch and its counts kept, each split is encoded once by `Dataset.map` into
-the `datasets` cache (`HF_DATASETS_CACHE`, the one setting for where caches
-go) and served as one memory-mapped id array (token_stream.py); under DDP
-`prepare_data` encodes on each machine's local rank 0 and every rank maps the
-same files. `streaming: true` never materialises a split (lm_streaming.py).
+Word level: each line's words, then `<eos>`, outside the training vocabulary `<unk>`; character level keeps
+every character (the newline plays `<eos>`). A one-split corpus is cut by `split_by`: `lines` (fractions), or
+nanoGPT's character cut (`nanogpt`: test is validation, so test the final weights; `nanogpt_halves`: the
+last 10% halved, as TFDS does). `direction: backward` serves each stream reversed (Flair's second LM). At
+scale each split is encoded once into the `datasets` cache and memory-mapped (docs/data_scale.md).
 """
 
 from __future__ import annotations

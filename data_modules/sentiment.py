@@ -1,44 +1,10 @@
 """Many-to-one data: one text in, one label out (SST-2, IMDB, any text/label table).
 
-Text becomes words with a small regex tokenizer that also splits clitics the
-Penn Treebank way ("don't" -> "do n't", "it's" -> "it 's"), so raw text typed
-at `predict` meets the same tokens as SST-2's pre-tokenized sentences. The
-word vocabulary comes from the training split only. With `tokenizer: bpe` the
-words are cut further into subword pieces by a byte-pair encoding trained on
-the training split's words only (HF `tokenizers`, `data_modules/subword.py`),
-so words never seen in training are spelt with known pieces instead of
-becoming `<unk>`; the trained tokenizer travels in the checkpoint as its JSON
-string. `max_length` then counts pieces, what the model reads.
-
-Labels: names come from the label column's `ClassLabel` feature, or from
-`label_names`, or (for string labels) from the sorted training values.
-A label of -1 (or missing) means "unlabelled", as in SST-2's test split: such
-rows are left out of training and scoring, but `predict` still reads them.
-Any other value outside the label set is an error.
-
-Validation carved from train (`carve_validation`, data_modules/carving.py):
-SST-2's labelled splits are train (phrases) and GLUE dev (872 sentences), so
-a run that selects its checkpoint on dev cannot honestly report dev. With
-`carve_validation: 872` that many whole training sentences (seeded by
-`carve_seed`, stratified by label) become the split `carved`, every training
-row that is a phrase of one of them leaves train, and the config validates on
-`carved` and tests on dev.
-
-With the word tokenizer each example also keeps its words (the tokens the
-vocabulary reads, lower-cased with `lowercase`, so raw text at `predict`
-reads as training did), and the batch carries them as `tokens`, as tagging's
-does: the classifier's character-LM features (`pretrained.char_lms`) read
-each word's characters. Subword pieces have no such words; the spec's
-`tokenizer` lets the classifier refuse that pairing in one line.
-
-Streaming (`streaming: true`, data_modules/task_streaming.py): each split read
-as a `datasets` stream (parquet/json/csv files or a hub id), never materialised;
-the vocabulary (and string label names) from the first `vocab_max_rows`
-training rows, or `vocab_from`; training batches bucketed in bounded pools.
-
-Documents longer than `max_length` tokens are cut to their first `max_length`
-tokens, and each split logs how many were cut, so IMDB-length reviews fit in
-memory and nobody is surprised.
+A small regex tokenizer splits clitics the Penn Treebank way, so raw text at `predict` meets SST-2's tokens;
+`tokenizer: bpe` trains subword pieces on the training words (data_modules/subword.py). Label -1 (or missing)
+means unlabelled: left out of training and scoring, still read by `predict`; any other unknown label is an
+error. `carve_validation` carves a validation split from train (data_modules/carving.py). Documents longer
+than `max_length` are cut, counted and logged. Streaming: data_modules/task_streaming.py, docs/data_arrow_tasks.md.
 """
 
 from __future__ import annotations

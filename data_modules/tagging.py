@@ -1,49 +1,10 @@
 """Many-to-many tagging data (NER, chunking, POS): one tag per token.
 
-Sources (`path`), all through `load_splits`, which finds a folder's split
-files as `datasets` does (`train.parquet`, `valid.conll`, `eng.dev.txt`, …):
-
-* a hub id or a folder of parquet/json/csv split files
-  (`../shared/data/conll2003` loads as it is);
-* CoNLL-format text (`.conll` / `.txt`, read as tagging_files.py says): a folder
-  of split files, or a single file.
-
-A source with only a training split (a single file) is cut by sentences into
-train/validation/test with `split_fractions`.
-
-IOB1 gold tags (CoNLL-2003's original files: an `I-X` may open a span) are
-converted to IOB2 on load, with one info line counting the spans that changed:
-a BIO-constrained CRF forbids `O -> I-X`, so every such gold tag would make
-its sentence's path impossible and dominate the loss. The spans are the same
-in both schemes, so no score changes. `keep_iob1` keeps the tags as they
-are; the tagger then refuses a constrained CRF (`data_spec["keeps_iob1"]`).
-
-What the model gets per token: a word id (lower-cased and digits mapped to
-0 by default, from a training-split vocabulary), the token's characters
-(original case, at most `max_word_length`), and a casing class (all-lower,
-all-upper, title, has-digit, other), so lower-casing words never loses the
-capitalisation that marks most names. Word ids are ordered by training
-frequency; `rare_start`, the first id seen only once, lets the model replace
-singletons by `<unk>` while training, so `<unk>` is learnt too.
-
-Batches: sentences are sorted by length over the whole split (ties in random
-order, re-drawn every epoch) and the batches shuffled, so most batches hold
-sentences of one length and need no padding or packing.
-
-Long sentences: `max_length` truncates *training* sentences only (bounding
-memory and time per step); validation, test and prediction always see whole
-sentences, because dropping tokens there would change the score or lose output.
-
-Streaming (`streaming: true`, data_modules/task_streaming.py): each split read
-as a `datasets` stream (parquet/json/csv files or a hub id), never materialised;
-the vocabularies and tag set from the first `vocab_max_rows` training sentences
-(or `vocab_from`), training batches bucketed by length in bounded pools.
-
-Prediction (`predict_file`): a text file with one sentence per line, cut into
-tokens by a regex that keeps character offsets, or a JSON-lines file whose
-objects hold `"text"` (tokenized the same way) or `"tokens"` (a list, aligned
-to `"text"` when it is also given, else joined by spaces). Blank lines are
-skipped; each prediction's `index` is its 0-based line number in the file.
+Sources go through `load_splits` (hub id, parquet/json/csv folder, CoNLL text). IOB1 gold tags are converted
+to IOB2 on load (same spans, no score changes): a BIO-constrained CRF forbids `O -> I-X`, which would make such
+sentences impossible. Per token: a word id (lower-cased, digits to 0), its characters and a casing class, so
+lower-casing never loses capitalisation; `rare_start` lets the model train `<unk>` on singletons. `max_length`
+cuts training sentences only: evaluation and prediction always see whole ones. Details: docs/data_arrow_tasks.md.
 """
 
 from __future__ import annotations

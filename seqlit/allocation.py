@@ -1,9 +1,8 @@
 """An allocation that cannot succeed, as one line naming the size it asked for.
 
-A model too large for the machine (`hidden_size 1000000`) failed in the allocator, inside jsonargparse's
-instantiation, as a 102-line double traceback ending in "Does not validate against any of the Union
-subtypes". The allocator's own message holds the size: CPU "you tried to allocate N bytes", CUDA "Tried to
-allocate 20.00 GiB". `seqlit.main.user_error` asks `allocation_failure` about every exception of the chain.
+Without it, a model too large for the machine is a 100-line jsonargparse traceback; the allocator's own message
+holds the size, and `seqlit.main.user_error` asks `allocation_failure` about every exception of the chain
+(history: docs/run_plumbing.md).
 """
 
 from __future__ import annotations

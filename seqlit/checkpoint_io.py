@@ -1,16 +1,8 @@
 """Checkpoint reading and writing that is safe to trust.
 
-* Loading uses `torch.load(weights_only=True)`: a checkpoint can hold tensors
-  and plain data only, so opening one never runs code from it.
-* Saving is atomic (`seqlit.storage.write_atomically`): locally a temporary
-  file beside the target, fsync'ed and renamed over it; on fsspec URLs
-  (`memory://`, `s3://` …) fsspec's transaction. A crash mid-write never leaves
-  a truncated file that looks valid, and files follow the user's umask.
-* Paths may be fsspec URLs, for loading too.
-* A file that is not a checkpoint gets a one-line `SeqlitError`.
-* The class paths a checkpoint names (its model and data module) are imported
-  only from seqlit's own packages: importing a module runs its code, so a
-  checkpoint naming any other module is refused (`trusted_class_path`).
+Loading uses `torch.load(weights_only=True)`, so opening a checkpoint never runs code from it; the class paths
+it names are imported only from seqlit's own packages (`trusted_class_path`: importing a module runs its code).
+Saving is atomic (`seqlit.storage`), paths may be fsspec URLs, and a file that is not a checkpoint is one line.
 """
 
 from __future__ import annotations
@@ -176,9 +168,8 @@ def upgrade_unnamed(ckpt: dict[str, Any], task: str) -> dict[str, Any]:
 def check_fits(ckpt: dict[str, Any], path: str, model: torch.nn.Module, datamodule=None) -> None:
     """Refuse, in one line, a checkpoint whose weights do not fit `model` or whose vocabulary is not `datamodule`'s.
 
-    Run before training or evaluation starts, so a mismatch (a size override, a
-    vocabulary built from other data, another task's checkpoint) ends the run
-    before anything is written, instead of deep inside `load_state_dict`.
+    Run before training or evaluation starts, so a mismatch ends the run before anything is written, instead of
+    deep inside `load_state_dict`.
     """
     theirs, ours = upgrade_unnamed(ckpt, type(model).__name__)["state_dict"], model.state_dict()
     if getattr(model, "strict_loading", True):

@@ -1,32 +1,9 @@
 """The trainer commands of `python -m seqlit`: fit, validate, test, predict (the entry point is seqlit/main.py).
 
-LightningCLI does the work: YAML configs that compose (`--config a --config b`),
-dotted overrides, `--print_config`, subclass mode for tasks and data modules.
-seqlit adds:
-
-* `data_spec` (vocabulary size, labels …) linked from the data module into the
-  model at instantiation, so sizes are never typed twice;
-* `--ckpt_path` alone is enough: the model and data configuration, and the
-  vocabulary, are read (safely) from the checkpoint; later `--config`/`--key`
-  arguments still override them;
-* `fit --ckpt_path FILE` continues FILE's run: its folder, logger run and best
-  score (seqlit/continuation.py, docs/resume.md);
-* `predict` keeps standard output for its results (`results_stdout`);
-* quiet by default (seqlit/quiet.py), and `WANDB_MODE=online` that cannot
-  reach W&B logs offline instead (seqlit/wandb_online.py);
-* defaults that suit a real run: W&B offline logging, best-and-last
-  checkpoints on the task's own metric, atomic checkpoint writes, a rich
-  progress bar, per-run config files that never overwrite one another;
-* `--test_after_fit true`: test the best checkpoint when fit ends;
-* `validate`/`test`/`predict` log to W&B only when asked (seqlit/evaluation_runs.py);
-* `results.json` in every fit/validate/test run folder (metrics, best checkpoint,
-  throughput, model description: seqlit/callbacks/run_results.py);
-* `--checkpoint_every_n_steps N`: also save `last.ckpt` every N training steps
-  (mid-epoch), for a faithful resume of long epochs (docs/resume.md);
-* `--trainer.default_root_dir DIR` holds everything the run writes (seqlit/run_root.py);
-* `--num_threads N`: torch's CPU threads, set before anything runs;
-* bad input ends in one line naming the culprit and the option or config file line that set it
-  (seqlit/main.py, seqlit/config_source.py; `SEQLIT_DEBUG=1` for tracebacks).
+LightningCLI does the work (composed configs, dotted overrides, subclass mode); seqlit adds `data_spec`
+linking, `--ckpt_path` alone rebuilding model and data, `fit --ckpt_path` continuing its run, defaults that
+suit a real run, `--test_after_fit`, results.json and one-line errors. The list in full:
+docs/run_plumbing.md.
 """
 
 from __future__ import annotations
@@ -263,9 +240,8 @@ TRAINER_DEFAULTS = trainer_defaults()  # as the environment stood at import (tes
 def checkpoint_config(argv: list[str]) -> list[str]:
     """If `--ckpt_path` names a checkpoint, put its model and data config first in `argv`.
 
-    The checkpoint is read with `weights_only=True`. The model's `data_spec` is
-    left out (the data module re-links it, and a mismatch then fails loudly), and
-    the data module is told to take its vocabulary from the checkpoint.
+    The model's `data_spec` is left out (the data module re-links it, and a mismatch then fails loudly), and the
+    data module is told to take its vocabulary from the checkpoint.
     """
     if not argv or argv[0] not in TRAINER_SUBCOMMANDS:
         return argv

@@ -1,9 +1,7 @@
 """The commands of `python -m seqlit`, and what it says when none, `--help` or a misspelt one is given.
 
-Answered before torch or Lightning is imported, so `python -m seqlit --help`
-is quick. LightningCLI's own top-level help knew only its four trainer
-commands (and called itself "Lightning Trainer command line tool");
-`generate` and `benchmark` are seqlit's, so the list is seqlit's too.
+Answered before torch or Lightning is imported, so `python -m seqlit --help` is quick; the list includes
+seqlit's own `generate` and `benchmark`, which LightningCLI's help does not know.
 """
 
 from __future__ import annotations

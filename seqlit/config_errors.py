@@ -1,15 +1,7 @@
 """Turn jsonargparse's nested validation reports into one line that names the key and the fix.
 
-jsonargparse explains a bad config by listing every Union subtype it tried;
-correct, but a wall of text. The three mistakes people make (a misspelt key,
-a key that does not exist, a value of the wrong kind) are recognised here and
-reported as `<key>: <problem>; did you mean <close match>?`.
-
-Model sizes and rates are refused by the signatures' own types
-(`seqlit.nn.types`: `PositiveInt`, `Rate`) while the config is parsed; this
-module words those refusals as `<key> must be a positive integer, got 0: set
---<key> to 1 or more`, the backbone's nested keys included.
-`nonpositive_count` catches the trainer counts Lightning would accept as 0.
+A misspelt key, an unknown key, a value of the wrong kind, and the size or rate refusals of `seqlit.nn.types`
+become `<key>: <problem>; did you mean …?` instead of a list of every Union subtype tried (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Where a bad value came from: the command-line option, or the config file and line, that set it last.
 
-A one-line error names a key (`model.init_args.backbone.hidden_size`, `data.path`, `trainer.max_steps`);
-with several `--config` files and overrides, the person still has to find which of them gave the value.
-`with_source` appends it: `(from configs/x.yaml:12)` or `(from option --data.init_args.path)`. Sources
-are read in command-line order, as jsonargparse applies them, so the last that sets the key (or a whole
-section holding it, such as `--model.init_args.backbone '{…}'`) is named. `init_args` levels are ignored
-when keys are compared (`data.path` and `data.init_args.path` are one key). A key that no source sets (a
-default, or a value read from the checkpoint) gets no note.
+`with_source` appends `(from configs/x.yaml:12)` or `(from option --data.init_args.path)`. Sources are read in
+command-line order, as jsonargparse applies them, and `init_args` levels are ignored when keys are compared; a
+key no source sets gets no note (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """`fit --ckpt_path FILE` continues the run FILE belongs to, rather than starting a new one beside it.
 
-Lightning restores weights, optimizer, loops and callbacks, but the run's
-*place* comes from the logger: the W&B logger draws a new run id, so the
-checkpoints went to a new `runs/seqlit/<id>/` folder, Lightning then refused
-to reload the best score ("dirpath has changed") and the first validation
-after the resume became "best" however bad it was.
-
-Here, before anything is instantiated, the logger is given the old run's id
-(W&B) or version (CSV, TensorBoard) when its folder is the one the checkpoint
-lies in (`<save_dir>/<project or name>/<id>/checkpoints/`); `ContinueRun`
-(seqlit/callbacks/checkpoints.py) points the checkpoint callbacks at that
-folder and carries their state over. With W&B online the same id continues the
-same run (`resume="allow"`); offline, the resumed part is a second
-`offline-run-…-<id>` folder with the same run id.
-
-`check_time_left` refuses, in one line, to resume a run whose `max_time` is spent
-(Lightning would stop at once and the CLI would only re-test the old best).
+Lightning restores the training state but the logger picks the run's folder, so before anything is
+instantiated the logger is given the old run's id (W&B) or version (CSV, TensorBoard); `ContinueRun` carries
+the checkpoint callbacks' state over. `check_time_left` refuses a run whose `max_time` is spent. Why:
+docs/run_plumbing.md, docs/resume.md.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """User-facing errors.
 
-A `SeqlitError` is a mistake in the user's input (config, data, checkpoint):
-the command line prints its message as one line and exits non-zero, without a
-traceback unless `SEQLIT_DEBUG=1`. Anything else is a bug and keeps its
-traceback.
+A `SeqlitError` is a mistake in the user's input (config, data, checkpoint): printed as one line, exit code 2,
+no traceback unless `SEQLIT_DEBUG=1`. Anything else is a bug and keeps its traceback.
 """
 
 

@@ -1,11 +1,7 @@
 """`validate`, `test` and `predict` leave no clutter: they log to W&B only when asked.
 
-Every evaluation used to start a new (offline) W&B run with the default logger and leave a run folder
-holding only its `config.yaml`. An evaluation now runs without a logger unless the command asks for one:
-`--trainer.logger …` (or any `--trainer.logger.<arg>`) on the command line, or `trainer.logger` in a
-`--config` file. It reports to the terminal (Lightning's metrics table) and, when the checkpoint lies in a
-run folder (`RUN/checkpoints/…ckpt`), to that run's `results.json` under `evaluations`
-(seqlit/callbacks/run_results.py). `fit` keeps its logger as before.
+Without `--trainer.logger …` (on the command line or in a config) an evaluation runs with no logger and reports
+to the terminal and, when its checkpoint lies in a run folder, to that run's results.json under `evaluations`.
 """
 
 from __future__ import annotations

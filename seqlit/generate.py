@@ -1,8 +1,7 @@
 """`python -m seqlit generate`: sample text from a trained language-model checkpoint (`--condition` for a conditional one).
 
-Everything comes from the checkpoint (read with `weights_only=True`): the
-model's class and hyper-parameters, its weights, and the data module's
-vocabulary and tokenization level. No config, no data files.
+Everything comes from the checkpoint (read with `weights_only=True`): model, weights, vocabulary and
+tokenization level. No config, no data files.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Sampling novel sequences from a language model, one token at a time.
 
-`stream` (each id as it is drawn) and `sample` (the list) keep the recurrent
-state: the prompt is read once, then every new token costs one recurrent step.
-`sample_rerun` re-reads the whole prefix for every token, as a model without a
-state would; it exists to prove (tests) and measure (bench) that the cached
-path gives the same tokens faster.
+`stream` and `sample` keep the recurrent state: the prompt is read once, then each token costs one step.
+`sample_rerun` re-reads the whole prefix per token, to prove (tests) and measure (bench) that the cached path
+gives the same tokens faster.
 """
 
 from __future__ import annotations

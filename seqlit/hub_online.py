@@ -1,10 +1,7 @@
 """Whether the Hugging Face hub can be reached, asked once before a hub dataset is loaded.
 
-Offline without HF_DATASETS_OFFLINE=1, `datasets` asked the hub anyway, and huggingface_hub retried each
-request five times with growing waits: ten warning lines over 25-30 s before the one-line error. One TCP
-probe (seqlit.wandb_online's, a few seconds at most) decides instead: when it fails, `datasets` is asked in
-its offline mode, so a cached dataset still loads and anything else fails at once. Behind a proxy the probe
-would ask the wrong host, so the hub is then asked as before.
+One TCP probe decides; when it fails `datasets` is asked in its offline mode, so a cached dataset still loads
+and anything else fails at once instead of after ~30 s of retries. Behind a proxy the hub is asked as before.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Long work shows itself: a very long predict line and a huge training window get a note with their size and
 rough cost, and are refused where the estimate exceeds the device's memory (`--check_memory false` lifts it).
 
-A 10 MB single-line predict input took minutes and 1.4 GB before any output; `bptt: 50000` gave one 2-minute
-step per epoch; neither said a word. Both are legitimate, so below the memory they only get a note.
-
-The estimate is rough on purpose: activations kept per token, 4 bytes per float, for every fused recurrent
-layer (gates x hidden x directions x layers) and the widest output layer (the vocabulary, the tags), three
-times over when training (forward, saved for backward, gradients).
+Both are legitimate, so below the memory they only get a note. The estimate is rough on purpose (activations
+per token of the recurrent and output layers, three times over when training); docs/run_plumbing.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Figures shared by callbacks, benchmarks and the README.
 
-Built as `matplotlib.figure.Figure` objects, never through pyplot: a figure made that way renders headless
-(savefig picks the Agg canvas) without `matplotlib.use`, which would switch the backend of a notebook or
-program that imports seqlit.
+Built as `matplotlib.figure.Figure` objects, never through pyplot, so they render headless without
+`matplotlib.use`, which would switch the backend of a notebook or program that imports seqlit.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """What a trainer command's arguments can be checked for before torch and Lightning are imported (seconds).
 
-A missing `--config` file or `--ckpt_path` file used to be reported only after the whole import (10 s, more
-under load). Only what needs no parser is checked here, so LightningCLI stays the one parser of these
-commands and its help and messages stay the whole truth; everything else is its to say.
+Only what needs no parser (a missing `--config` or `--ckpt_path` file), so LightningCLI stays the one parser
+of these commands and its help and messages stay the whole truth.
 """
 
 from __future__ import annotations

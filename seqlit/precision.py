@@ -1,10 +1,8 @@
 """A precision the hardware cannot run is found before the first step, with one line saying what to use instead.
 
-`trainer.precision: bf16-mixed` (configs/cluster/slurm.yaml) runs the fused recurrent layers in bfloat16. On a
-CPU without bf16 oneDNN kernels (an AVX2-only AMD EPYC) the LSTM fails at the first training step with oneDNN's
-"could not create a primitive descriptor for the LSTM forward propagation primitive", a traceback, after the
-data was read and the run folder made. Here each kind of fused layer the model holds (torch's RNN, GRU, LSTM)
-is probed with a tiny forward in that precision on the run's device, before the trainer starts.
+Each kind of fused layer the model holds is probed with a tiny forward in that precision on the run's device,
+before the trainer starts: otherwise, e.g. bf16 on a CPU without bf16 oneDNN kernels, the LSTM fails with a
+traceback at the first step, after the data was read and the run folder made (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """Where `predict` writes, decided before the model runs, and the stream its JSON lines go into.
 
-`--predict_output` replaced whatever it named: the input file itself (exit 0, the input lost), an existing file
-without a word, a FIFO, a symlink or a device by a regular file (as root, a path under /dev for the whole
-machine). `check_output` refuses, before anything is instantiated:
-
-* an output that is one of the run's inputs (the predict file, the checkpoint, a config), compared as files
-  (`st_dev`/`st_ino`), so another spelling, a symlink or a hard link is caught too;
-* an existing regular file, unless `--overwrite true`;
-* a block device, a socket (nothing sensible to write there).
-
-`open_output` then gives the `Output` the writer streams into:
-
-* `-`: the results stream (standard output), written directly;
-* a FIFO or a character device (`/dev/null`, a terminal): opened and written into, never replaced;
-* a regular file (a symlink is followed: the link stays a link and its target is written): lines stream into a
-  hidden temporary file beside the target (`seqlit.storage.open_temporary`), renamed over it at the end. An
-  interrupted run (a signal, an exception) renames the whole lines written so far into place (`keep_prefix`),
-  so the output is a valid prefix of the full one and the run says where it stopped (docs/predict.md).
+`check_output` refuses an output that is one of the run's inputs (compared as files: `st_dev`/`st_ino`), an
+existing regular file without `--overwrite true`, a block device or a socket. `open_output` writes `-`, a FIFO
+or a character device directly, and a regular file through a hidden temporary file renamed over it at the end
+(a prefix of whole lines if interrupted). Rules and reasons: docs/predict.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Keep the libraries' notes that do not concern a seqlit user off the terminal (`SEQLIT_DEBUG=1` shows them all).
 
-Each is silenced for a reason, given beside it; anything else still shows.
-A run used to open with four to seven of these, and a warning that matters
-(a NaN, a checkpoint that does not fit) was lost among them.
+Each is silenced for a reason, given beside it; anything else still shows, so a warning that matters is seen.
 """
 
 from __future__ import annotations
@@ -62,10 +60,8 @@ def quiet(subcommand: str | None, resuming: bool = False) -> None:
 def quiet_wandb(loggers) -> None:
     """Before W&B starts: two warnings of wandb's that come from Lightning's defaults, fixed at the source.
 
-    * Lightning's WandbLogger always passes `anonymous` (None unless set), and wandb 0.31 warns that the
-      setting has no effect whatever its value: it is left out when None.
-    * wandb looks for a git repository from the run's folder and warns when that folder does not exist
-      yet ("git root runs does not exist"): it is created first.
+    `anonymous` is left out when None (wandb 0.31 warns whatever its value), and the run's folder is created first
+    (wandb warns "git root runs does not exist"). docs/run_plumbing.md.
     """
     if debugging():
         return

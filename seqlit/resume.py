@@ -1,18 +1,9 @@
 """What a faithful mid-epoch resume needs beyond weights, optimizer and loop counters.
 
-Lightning restores the weights, the optimizer and scheduler, the loops'
-progress, callbacks' `state_dict`s and (through `ResumableLoader`) the
-samplers' positions. It does not restore the random number generators:
-`seed_everything` re-seeds them at start-up, so without help every dropout
-mask after a resume would differ from the uninterrupted run's. Nor does it
-know about state a task keeps between batches (the language model's
-hidden-state streams, metric sums over the epoch so far).
-
-Such state is per process (each DDP rank has its own streams and draws its
-own masks), and only rank 0 writes the checkpoint, so every entry is gathered
-from all ranks into a (world_size, ...) tensor and each rank takes its own row
-back. Everything stored is a plain tensor: checkpoints load with
-`weights_only=True`.
+Lightning re-seeds the random generators at start-up and knows nothing of state a task keeps between batches
+(the LM's hidden-state streams, epoch metric sums). Such state is per DDP rank and only rank 0 writes the
+checkpoint, so each entry is gathered into a (world_size, ...) tensor and each rank takes its row back. All
+plain tensors: checkpoints load with `weights_only=True` (docs/resume.md).
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """One live run per run folder: a claim marker written with O_EXCL, naming the run that holds the folder.
 
-Runs sharing `--trainer.default_root_dir` get their own folders from their loggers: a W&B run id is random, and a
-CSV / TensorBoard logger without a version gets `version_N` claimed here by `os.mkdir` (`claim_version`: Lightning
-would pick N by listing the folder, and two runs starting together would take the same one). Where two would still
-write into one folder (an explicit id or version, the same checkpoint resumed twice, no logger) the second is
-refused before training, in one line naming the first (pid, host). The marker
-`.seqlit-run` holds "pid host"; one left by a dead process on this host is taken over; one from another host
-cannot be checked from here and is refused with the path to delete. The holder removes its own marker at exit.
-URL roots are not claimed (fsspec's mode "x" and mkdir are not atomic on every store; an object store has no
-folders): give each run its own root there, or an explicit version.
+`claim_version` takes a CSV / TensorBoard `version_N` by `os.mkdir` (Lightning would list the folder, and two
+runs starting together would take the same N). A second live run in one folder is refused before training,
+naming the first; the marker `.seqlit-run` ("pid host") of a dead process on this host is taken over, one from
+another host is refused. URL roots are not claimed: their mkdir is not atomic everywhere (docs/cluster.md).
 """
 
 from __future__ import annotations

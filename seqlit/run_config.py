@@ -1,15 +1,8 @@
 """Save each run's full config beside its checkpoints, never over another run's.
 
-Lightning's `SaveConfigCallback` writes `config.yaml` into the logger's
-directory and aborts when one is already there; with W&B that directory is
-shared by all runs. Here the config goes into the run's own folder (the
-parent of its `checkpoints/`), and if a file is already there (a resumed run,
-a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced; the name is claimed by the
-write itself (`seqlit.storage.write_new`), so two runs never take the same one. A `fit` first claims the folder
-(seqlit/run_claim.py): one another live run holds is refused.
-The folder may be an fsspec URL (`--trainer.default_root_dir memory://…`); the
-file is written atomically (`seqlit.storage`) and follows the user's umask. A W&B run gets the same config as
-its run config, so runs compare and filter by any setting.
+Lightning's `SaveConfigCallback` aborts when the logger's shared directory already holds one. Here it goes into
+the run's own folder, numbered (`config-1.yaml`, …) if taken, the name claimed by the write itself; written
+atomically, with the user's umask, and logged as the W&B run config (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
 """`--trainer.default_root_dir DIR` holds everything the run writes.
 
-Lightning reads `default_root_dir` only where no logger names a folder; seqlit's default logger (W&B) named
-`./runs`, so checkpoints, `config.yaml`, `results.json` and W&B's files went there whatever DIR said. Here,
-when DIR is given, the loggers' folders are read from it:
-
-* seqlit's default W&B folder (`runs`, or none given) becomes DIR itself: `DIR/wandb/…` and
-  `DIR/seqlit/<run id>/{checkpoints,config.yaml,results.json}`;
-* any other relative `save_dir` (a CSV or TensorBoard logger's, say) is read from DIR, not from the working
-  directory: `--trainer.logger.save_dir logs` writes `DIR/logs/…`; an absolute one is kept.
-
-Without a logger Lightning already puts everything in DIR. A URL as DIR (`file://`, `memory://`, `s3://`):
-W&B writes through the local file system, so its files stay local (`wandb_local_dir`: `runs/wandb/…`, or
-`$WANDB_DIR/wandb/…`) while the run's checkpoints, config.yaml and results.json go to
-`DIR/<project>/<run id>/` (seqlit/callbacks/url_root.py); other loggers' relative folders are read from DIR.
+Lightning reads `default_root_dir` only where no logger names a folder, and seqlit's W&B logger named `./runs`.
+Here seqlit's default W&B folder becomes DIR itself and any other relative `save_dir` is read from DIR; with a
+URL as DIR, W&B's own files stay local (`wandb_local_dir`) and the run goes under DIR (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """The run's own settings that a checkpoint brings back to `validate`/`test`/`predict` (and a resumed `fit`).
 
-The model and data config come back from the checkpoint (seqlit/cli.py: `checkpoint_config`); a setting of
-the command itself did not: a model trained with `num_threads: 1` on a busy CPU was tested with torch's
-default threads, twenty times slower. Such settings are stored in the checkpoint (`KEY`); for a checkpoint
-written before that, they are read from the run folder's config.yaml beside its checkpoints/ folder. A value
-given on the command line or in a later `--config` still wins.
+Settings of the command itself (e.g. `num_threads`) are stored in the checkpoint (`KEY`), or read from an older
+run's config.yaml; a value given on the command line or in a later `--config` still wins (docs/run_plumbing.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Seeds seqlit accepts: what Lightning's `seed_everything` accepts, 0 to 2**32 - 1 (numpy's range).
 
-Outside it `seed_everything` warns and picks a random seed instead, so a run asked to be reproducible was not;
-`torch.Generator.manual_seed` fails on 2**64 and above with "Overflow when unpacking long long". Both are
-refused here with one line, for `--seed_everything` and for `generate --seed` (whose samples use seed, seed+1, …).
+Outside it Lightning silently picks a random seed and torch overflows; both are refused in one line, for
+`--seed_everything` and `generate --seed` (whose samples use seed, seed+1, …).
 """
 
 from __future__ import annotations

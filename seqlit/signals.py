@@ -1,18 +1,9 @@
 """SIGTERM and Ctrl-C mean what a cluster means by them: stop soon, leave only whole files, exit 128 + signal.
 
-SLURM, Kubernetes and `timeout` send SIGTERM and then, after a grace period, SIGKILL. While a command runs
-(`handled`, around `seqlit.main.run`) the first SIGTERM or SIGINT is handled one of two ways:
-
-* inside work that has a safe point to stop at (`defer`: fit's training steps, predict's batches, generate's
-  tokens, benchmark's entries), it is recorded, one line says so, and the work stops at that point
-  (`check`, or a hook) and saves what it has;
-* anywhere else (imports, data loading) it stops the command at once (`Interrupted` is raised): nothing has
-  been written yet, and files are written atomically anyway.
-
-A second signal exits at once (`os._exit`). Either way the process exits 128 + the signal's number: 143 for
-SIGTERM, 130 for SIGINT (`seqlit.main`). Lightning's own SIGTERM handler (`trainer.received_sigterm`, which its
-loops stop on) runs before this one: `fit` builds on it (seqlit/callbacks/interrupt.py). Child processes
-(`forward_to`: the benchmark's entries) get the first signal too, and SIGKILL on the second.
+While a command runs (`handled`), the first signal is recorded inside work that has a safe point to stop at
+(`defer`: fit's steps, predict's batches, generate's tokens, benchmark's entries), which then stops there and
+saves what it has; anywhere else it stops the command at once (`Interrupted`: nothing is written yet). A second
+signal exits at once. Children (`forward_to`) get the first signal, and SIGKILL on the second. docs/resume.md.
 """
 
 from __future__ import annotations

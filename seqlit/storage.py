@@ -1,19 +1,9 @@
 """Writing run files (checkpoints, predictions, configs) so that a reader never sees half of one.
 
-A target is a local path or an fsspec URL (`file:///…`, `memory://…`, `s3://…`, `gs://…`: the last two need
-`s3fs` / `gcsfs` installed).
-
-* **Local** (plain paths and `file://`): the bytes go to a hidden temporary file beside the target, which is
-  flushed and fsync'ed, renamed over the target, and the folder is fsync'ed so the rename itself survives a
-  power loss. The temporary file is created with mode 0666 minus the user's umask, like any file the user
-  writes (not mkstemp's 0600, which hides checkpoints from colleagues on a shared cluster). Its name,
-  `.tmp-<target name>-<random>`, never ends in `.ckpt`, so a leftover from a killed writer is never taken
-  for a checkpoint. A writer removes only its own temporary file: another process's `.tmp-*` beside the
-  same target may be a write in progress (runs sharing a folder), so a killed writer's leftover stays.
-* **Disk full / file too large** (ENOSPC, EFBIG, EDQUOT: a full disk, a quota, `ulimit -f`): the temporary
-  file is removed, the previous target is left as it was, and one line names the file and the free space.
-* **Remote**: fsspec's own transaction: the file is committed (e.g. an S3 multipart upload completed) only
-  when the write has succeeded, and discarded otherwise.
+Locally: a hidden `.tmp-<name>-<random>` file beside the target (never ending in `.ckpt`, mode 0666 minus the
+umask), fsync'ed, renamed over the target, then the folder fsync'ed; a writer removes only its own temporary
+file (another may be in progress). A full disk or file-size limit leaves the previous target as it was, in one
+line. fsspec URLs use fsspec's transaction. docs/cluster.md, "Remote storage".
 """
 
 from __future__ import annotations

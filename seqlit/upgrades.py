@@ -1,9 +1,7 @@
 """Checkpoints of older layouts (seqlit 0.1, the one-field conditional LM, the one-reader classifier) in today's.
 
-Applied once, where a checkpoint is read (`seqlit.checkpoint_io.load_checkpoint`), so the tasks, the transfer
-code and the CLI only ever see today's layout. It imports nothing of seqlit's, and nothing but that reader
-imports it: the upgrades cannot tie the core into an import cycle. Keyed by the task a checkpoint names: only
-seqlit's own tasks wrote these layouts; a checkpoint of today's layout passes through unchanged.
+Applied once, where a checkpoint is read (`checkpoint_io.load_checkpoint`), so the rest sees only today's
+layout. It imports nothing of seqlit's and only that reader imports it: no import cycle through it.
 """
 
 from __future__ import annotations

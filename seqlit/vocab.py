@@ -1,9 +1,7 @@
 """Vocabulary: token <-> id, built from the training split only.
 
-Ids are positions in `tokens`; the special tokens come first so that `<pad>`
-is always 0. The vocabulary is stored in checkpoints as plain data
-(`to_state`), so `test`/`predict` work from a checkpoint alone and loading
-it never needs pickle.
+Special tokens come first, so `<pad>` is always 0; stored in checkpoints as plain data (`to_state`), so
+`test`/`predict` work from a checkpoint alone without pickle.
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
 """`WANDB_MODE=online` where W&B cannot be used: log offline, say so in one line, and train anyway.
 
-Compute nodes often have no route to the W&B server. wandb then waited about
-two minutes and died in a `CommError` traceback (with an API key), or died at
-once in a `UsageError` one (without). A run should not be lost, nor wait,
-for its logging: before the run starts, seqlit
-
-1. tries a TCP connection to the W&B host (`WANDB_BASE_URL`, else wandb's
-   default) for at most `PROBE_S` seconds, DNS included; with a proxy set
-   (`HTTPS_PROXY`, …) the direct connection says nothing and is skipped;
-2. if it answers, starts the W&B run at once (rather than at the first
-   logged metric), so a missing API key or a refused login shows before any
-   training.
-
-Either failing, the run logs offline (`runs/wandb/offline-run-…`) and one
-line says why and how to upload it later (`wandb sync`). docs/errors.md lists
-the cases.
+Before the run starts, a TCP probe of the W&B host (at most `PROBE_S` seconds; skipped behind a proxy) and, if
+it answers, an immediate W&B start, so a missing key shows before training. Either failing, the run logs
+offline. Why (wandb waited minutes, then a traceback): docs/run_plumbing.md; the cases: docs/errors.md.
 """
 
 from __future__ import annotations

@@ -1,25 +1,8 @@
 """Regression check: this run's results against a baseline results file, failing loudly on anything doubtful.
 
-Each test metric has a direction (perplexity and bits per character go
-down, accuracy, F1, BLEU and exact match go up; per-type variants such as
-`f1_PER` follow their family) and a tolerance: the fraction of the baseline
-value by which it may get worse before it counts as a regression. Getting
-better never fails, and is called `better` only past the same allowance
-(within it, `within tolerance` or `within seed noise`, whichever way the
-difference goes). With seeds, the means are compared and the seeds' noise
-widens the allowance: a regression is a worsening larger than both the
-tolerance and twice the standard error of the difference of the means (the
-pooled sd of the sides that have ≥ 2 seeds). Training throughput may drop by
-at most `max_throughput_drop` of the baseline, judged only when both records
-name the same host (processor model and cores, `provenance.host`): tokens/s
-from another machine measure the machine, and a record without a host
-cannot say. On a shared machine that figure is noisy, so the check can be
-switched off (`--compare_throughput false`).
-
-Everything that would make a pass meaningless fails, with the entry and
-metric named: a NaN or infinite metric; a metric or an entry the baseline
-has and this run lacks; an entry of this run with no baseline (unless
-`allow_new`); a failed run; a metric whose direction seqlit does not know.
+Each metric has a direction and a relative tolerance (widened by seed noise); throughput is judged only between
+records of the same host. A NaN, a missing metric or entry, a failed run or an unknown direction fails, naming
+entry and metric. The rules in full: docs/benchmark.md.
 """
 
 from __future__ import annotations

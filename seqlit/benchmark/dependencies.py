@@ -1,21 +1,8 @@
-"""Entries that start from another entry's checkpoint: `after:`, placeholders, run order.
+"""Entries that start from another entry's checkpoint: `after:`, `{NAME.best_checkpoint}` placeholders, run order.
 
-A pretraining run is an entry like any other; an entry that fine-tunes from it names it in `after:` (one name,
-or a list) and refers to its best checkpoint in an override (examples: suite.py's docstring, docs/transfer.md).
-`{NAME.best_checkpoint}` (inside any string of an override's value, lists and mappings included) becomes
-the best checkpoint that the dependency's run wrote in its results.json (the runner's record holds it), so
-nobody copies a path by hand and a rerun of the pretraining is picked up. Why these rules:
-
-* Dependencies run first (a topological order; otherwise the suite's own order), and `--only X` brings
-  X's dependencies along (the run says so in its first lines): a fine-tuning entry alone has nothing to
-  start from.
-* A cycle, an unknown name, or a placeholder naming an entry that is not in `after` is refused when the
-  suite is read, before anything trains: the order would otherwise depend on the file's order.
-* With `seeds`, a dependant's seed s starts from the dependency's seed-s run if it has that seed, else from
-  its first seed's (a pretraining entry usually has one run; the task entries on top of it have three).
-* A dependency that failed, or left no best checkpoint, fails its dependants with a record that says why,
-  without training them.
-* `--dry_run` prints the placeholders as written: nothing has run yet to resolve them from.
+Dependencies run first and `--only X` brings them along; cycles, unknown names and placeholders outside `after`
+are refused when the suite is read, before anything trains; a failed dependency fails its dependants untrained.
+The rules and why: docs/benchmark.md.
 """
 
 from __future__ import annotations

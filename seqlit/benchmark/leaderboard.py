@@ -1,15 +1,7 @@
 """The leaderboard a person takes in at a glance: OUT/leaderboard.md and OUT/leaderboard.png.
 
-Rows are run summaries (`seeds.summarize`: an entry's newest run, its seeds
-as mean ± sd). One row of the first table per (task, dataset), one column per
-backbone, each cell the entry's headline test metric (entity F1 for tagging,
-accuracy for classification, exact match, else BLEU, for translation, bits
-per character for character LMs, perplexity for word LMs), the best mean of
-the row in bold. Below it, every entry with all its figures: seeds as mean ±
-sd (min–max), time to its quality target, provenance. The chart shows the
-headline metric as bars named like the table's entries, with error bars (±
-sd over seeds) and each task's target as a line, one panel per row, plus
-training tokens/s on a linear axis from 0; its legend names every colour.
+Rows are run summaries (`seeds.summarize`): one row per (task, dataset), one column per backbone, each cell the
+headline test metric as mean ± sd; then every entry with all its figures. Layout: docs/benchmark.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Every entry's training config, parsed as its `fit` will parse it, before the first entry trains.
 
-A typo in entry 5 should cost seconds, not four entries' training. Each entry's own command (`runner.fit_command`)
-goes through the trainer commands' parser and stops where fit would start seeding (`--print_config` words its
-errors differently). All entries parse in one child process (`python -m seqlit.benchmark.preflight`): the parser
-is built once, then each entry takes well under a second. Not in the benchmark's own process: torch there would
-stay resident, and an entry started from it would report the benchmark's memory as its own peak (the kernel
-carries the parent's high-water mark over to the child). Overrides holding a `{NAME.best_checkpoint}` placeholder
-are left out: their value exists only once the dependency has run. Values that only instantiation checks (a batch
-size of 0) still fail in their entry, which is recorded as failed.
+A typo in entry 5 should cost seconds, not four entries' training. All entries parse in one child process
+(`python -m seqlit.benchmark.preflight`), never in the benchmark's own: torch resident there would be counted
+in every entry's peak memory. Why in full: docs/benchmark.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """Where a benchmark record came from: enough to check its code out again and rerun it.
 
-Commit and dirty flag are read once, before the benchmark writes anything:
-the results file it appends to is itself tracked, so asking git after the
-first entry would call every later entry dirty. A dirty tree (tracked files
-changed; untracked files do not count) cannot be reproduced from its commit,
-so its records are marked and not used as baselines unless asked. The torch
-and Lightning versions are the benchmark's own: its entries run under the
-same interpreter (`sys.executable`); they are read from the installed packages' metadata, which says the
-same as `torch.__version__` without importing torch (`benchmark --help` stays quick).
-The host's processor model and core count (`host`) travel too: a training budget is wall time, so the
-same commit trains more steps on a faster machine, and throughput from two machines is not a
-regression check of the code (`compare` says so instead of judging it).
+Commit and dirty flag are read once, before anything is written (the results file is itself tracked, so a later
+read would call every entry dirty). Versions come from package metadata, not imports, so `benchmark --help`
+stays quick; the host travels because a wall-time budget measures the machine (docs/benchmark.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """The results file: one JSON object per line, appended run after run, and which of its runs count.
 
-Appending keeps history (a rerun of an entry adds lines, it does not
-rewrite them). The records of one benchmark run of an entry (one per seed)
-share a `run_id`; records written before seeds existed are each a run of
-their own. The leaderboard shows each entry's newest run; a baseline is each
-entry's newest run that succeeded on every seed and came from a clean tree,
-because a failed run has no figures to compare with (every metric would look
-new) and a dirty tree's code cannot be checked out again.
+Records of one run of an entry (one per seed) share a `run_id`. The leaderboard shows each entry's newest run;
+a baseline is its newest run that succeeded on every seed from a clean tree (docs/benchmark.md).
 """
 
 from __future__ import annotations

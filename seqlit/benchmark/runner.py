@@ -1,19 +1,8 @@
 """Run one suite entry exactly as a user would, then read what it produced into one record.
 
-The entry runs as `python -m seqlit fit --config C <overrides> <budget>
-[--seed_everything S] --test_after_fit true` in a child process, so it
-measures the real command (start-up, data preparation, checkpointing and
-all) and a crash or a leak in one entry cannot touch the next. The child logs
-to CSV under OUT/runs/<name>/<version>/ and its output goes to
-OUT/runs/<name>/<version>.log (for people). The record is read from the
-run's results.json (seqlit/callbacks/run_results.py), never from the log:
-test metrics, training throughput (the `Throughput` callback the runner
-adds), device, best checkpoint, and the model's own description (task,
-backbone, parameter count). With a `target`, the validation history in that
-file gives the seconds since fit started and the step at which validation
-first reached it. Peak memory is the child's maximum resident set size, from
-the kernel's accounting of the finished process (`os.wait4`), so nothing has
-to poll it.
+Each entry is `python -m seqlit fit ... --test_after_fit true` in a child process, so it measures the real
+command and a crash cannot touch the next entry. The record is read from the run's results.json, never from the
+log; peak memory comes from `os.wait4`. Details: docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -113,10 +102,9 @@ def time_to_target(validation: list[dict], target: dict) -> tuple[float | None, 
 def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, float, float, float]:
     """Run `cmd` with its output in `log_path`: (exit code, wall seconds, peak resident MB, CPU seconds).
 
-    The CPU seconds (user + system, all threads) against wall time x threads tell whether the entry had
-    its cores to itself: under a `max_time` budget a run that shares them trains fewer steps, so both its
-    throughput and its quality are not comparable, and the record shows it (`cpu_share`). A SIGTERM or Ctrl-C
-    the benchmark gets is passed on to it: a fit saves where it is and exits 143."""
+    CPU seconds against wall time x threads show whether the entry had its cores to itself (`cpu_share`). A
+    SIGTERM or Ctrl-C the benchmark gets is passed on: a fit saves where it is and exits 143.
+    """
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()

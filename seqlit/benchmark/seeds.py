@@ -1,10 +1,7 @@
 """One benchmark run of an entry is the records of its seeds; this turns them into one figure per metric.
 
-MLPerf and Flair report a result as the mean over seeds with its spread,
-because one seed of a small model moves by more than most changes people
-want to judge. A run of an entry without `seeds` is one record, and its
-figures have no spread (sd None). Summaries feed the leaderboard (mean ± sd,
-min–max) and the regression check (the mean, and the noise the seeds show).
+Mean over seeds with its spread, because one seed of a small model moves by more than most changes people want
+to judge; a run without `seeds` has no spread (sd None).
 """
 
 from __future__ import annotations

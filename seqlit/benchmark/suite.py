@@ -1,41 +1,8 @@
 """A benchmark suite: a YAML list of training runs, checked before anything starts.
 
-    suite: tiny                      # the suite's name (W&B group, leaderboard title)
-    env: {OMP_NUM_THREADS: "1"}      # environment of every training process (optional)
-    defaults:                        # merged into every entry (optional)
-      config: configs/quickstart.yaml
-      budget: {max_steps: 30}
-      overrides: {model.init_args.backbone.hidden_size: 64}
-    compare:                         # regression tolerances for --compare (optional)
-      tolerances: {ppl: 0.02}        # relative worsening allowed, by metric name
-      max_throughput_drop: 0.5       # tokens/s may fall at most this fraction
-    entries:
-      - name: pydoc-char-gru         # starts with the dataset; also the output folder
-        dataset: pydoc_topics        # embedded or synthetic data: its name
-        overrides: {model.init_args.backbone.kind: gru}
-      - name: agreement-gru-L50
-        config: [configs/agreement/base.yaml, configs/agreement/gru.yaml]   # composed in order
-        dataset: agreement
-      - name: sst2-bigru
-        config: configs/sentiment/sst2_bigru.yaml
-        data: sst2                   # a folder (or file) under --data_root; dataset = its first part
-        budget: {max_time: "00:00:10:00"}
-        seeds: [0, 1, 2]             # one run per seed (--seed_everything); the leaderboard shows mean ± sd
-        target: {metric: val/acc, value: 0.845}   # the record holds when validation first reached it
-      - name: sst2-bilstm-ulmfit
-        config: configs/sentiment/sst2_bilstm_ulmfit.yaml
-        data: sst2
-        after: wt2-word-lm           # runs after that entry (one name or a list); --only brings it along
-        overrides: {model.init_args.pretrained.lm: "{wt2-word-lm.best_checkpoint}"}
-
-An entry's `overrides` and `env` are merged key by key over the defaults;
-its other keys replace them. `task` and `backbone` may be given; otherwise
-they are read from the run's results.json (the model's own description).
-Tolerance keys must name a metric family whose direction seqlit knows
-(`ppl`, `f1`, ...) or a metric of one (`f1_PER`), so a misspelling cannot
-silently fall back to the default. `after` and its `{NAME.best_checkpoint}`
-placeholders: seqlit/benchmark/dependencies.py. A mistake is reported as one line naming
-the file, the entry and the key.
+The format, with an example of every key, is in docs/benchmark.md. Overrides and env merge key by key over the
+defaults, other keys replace them; tolerance keys must name a metric family seqlit knows, so a misspelling
+cannot fall back to the default. A mistake is one line naming the file, the entry and the key.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Benchmark records in W&B: one run per entry, all in one group (the suite), plus a summary table.
 
-The mode comes from `WANDB_MODE` (offline unless the user asks for online),
-so a benchmark never waits on the network or a login. W&B is a convenience
-here, not the record (results.jsonl is): any W&B failure is a warning.
+W&B is a convenience, not the record (results.jsonl is): the mode follows `WANDB_MODE` (offline by default) and
+any W&B failure is a warning.
 """
 
 from __future__ import annotations

@@ -1,23 +1,10 @@
 """The default checkpoint, and what makes `fit --ckpt_path RUN/checkpoints/last.ckpt` continue that run.
 
-`BestAndLastCheckpoint` writes `best-…ckpt` when a validation improves the
-task's metric, and `last.ckpt` after every validation and when training
-stops (`max_time`, `max_steps`, the last epoch). Lightning's own
-`ModelCheckpoint(save_last=True)` writes `last.ckpt` only when it also saved
-a new best, so after a few validations without progress `last.ckpt` was
-older than the run, a crash lost all of them, and a run stopped by `max_time`
-mid-epoch, resumed with more time, went back to its last best instead of
-finishing the epoch from where it stopped.
-
-`ContinueRun` is added to a `fit` that resumes from a checkpoint file. It
-makes every checkpoint callback that has no `dirpath` of its own write into
-the folder that checkpoint lies in, and hands it the state it had there
-(best score and path, top-k, last path). Lightning reloads that state only
-when the folder is the same string as when it was saved, and warns
-"dirpath has changed" otherwise; the paths in the state are rewritten to
-the folder as this run names it (another working directory, an absolute
-path), so the best score is carried over and a worse validation after the
-resume does not become "best".
+`BestAndLastCheckpoint` writes `best-…ckpt` on an improved validation and `last.ckpt` after every validation
+and where training stops (Lightning's `save_last` writes it only with a new best). `ContinueRun` points every
+checkpoint callback without a `dirpath` at the resumed checkpoint's folder and hands it that folder's state
+(best score and path), with the paths rewritten, so a worse validation after the resume is not "best".
+Why: docs/resume.md, "Checkpoints".
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
 """Vanishing and exploding gradients, made visible.
 
-Every `every_n_steps` training steps this callback records, for each time
-step t, the norm of ∂L/∂a<t> — the total derivative of the loss with respect
-to the backbone's state at t (top layer, both directions for a BRNN), through
-every later step — averaged over the sequences of the batch that reach t.
-On those steps the backbone runs its scratch loop with zero "probes" added to
-each a<t> (`Recurrent.probe_gradients`): same parameters, same values, but
-the per-step gradients become visible, which a fused kernel never shows. For a plain tanh RNN
-on a long sequence the curve falls by orders of magnitude from the last step
-back to the first: early inputs barely move the loss. The curve is saved as a
-PNG in the run folder and logged to W&B as an image.
-
-It also logs the global gradient norm before and after clipping
-(`grad/norm_before_clip`, `grad/norm_after_clip`), so exploding gradients and
-the clipping that tames them show up in the run's charts.
+Every `every_n_steps` steps this records, for each time step t, the norm of ∂L/∂a<t> (the backbone's top-layer
+state), averaged over the sequences that reach t: the backbone runs its scratch loop with zero "probes" added
+to each a<t> (`Recurrent.probe_gradients`), since a fused kernel never shows per-step gradients. The curve is a
+PNG in the run folder and a W&B image; the gradient norm before and after clipping is logged too.
 """
 
 from __future__ import annotations

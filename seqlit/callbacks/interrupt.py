@@ -1,21 +1,9 @@
 """SIGTERM (or Ctrl-C) during `fit` saves a resumable run; during `predict` it stops at the next batch.
 
-Lightning 2.6 already records SIGTERM (`trainer.received_sigterm`) and its loops stop on it after the current
-training step (or validation batch) by raising `SIGTERMException`, a `SystemExit` with no code: the process
-exited 0 with no final checkpoint and no results.json. Built on that, for `fit`:
-
-* a first SIGINT sets the same flag, so Ctrl-C stops the same way (seqlit/signals.py records either);
-* where Lightning stops, after the training step the signal came in, `last.ckpt` is saved (`on_exception`,
-  as Lightning's `OnExceptionCheckpoint` does): the resume is exact, as from a mid-epoch checkpoint
-  (docs/resume.md); a step that validation follows, or a signal during validation, lets that validation
-  finish first (Lightning would stop it after one batch, its metrics and best checkpoint lost), and the
-  default checkpoint writes `last.ckpt` after it;
-* results.json gets `"status": "interrupted"`, the signal and the step; one line says how to resume, and
-  `seqlit.main` exits 128 + the signal (143 for SIGTERM).
-
-`predict` has no such check in Lightning (SIGTERM was logged and ignored): here the next batch does not start.
-Its records stream into the output as they are predicted; interrupted, the writer keeps the whole lines written
-and says where it stopped (seqlit/callbacks/predictions.py).
+Lightning stops its loops on SIGTERM but exits 0 with no final checkpoint and no results.json. Here, where it
+stops, `last.ckpt` is saved (a validation in progress finishes first), results.json says `"interrupted"`, one
+line says how to resume, and `seqlit.main` exits 128 + the signal. `predict` keeps the whole lines written
+(seqlit/callbacks/predictions.py). Behaviour and tests: docs/resume.md, docs/predict.md.
 """
 
 from __future__ import annotations

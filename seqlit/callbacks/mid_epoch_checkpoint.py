@@ -1,13 +1,7 @@
 """`last.ckpt` every N training steps, so a long epoch killed half-way loses at most N steps.
 
-The default checkpoint saves `last.ckpt` after each validation (and the best
-one when it improves); this one saves `last.ckpt` in between, and nothing else. A run
-resumed from it continues exactly where it was (samplers, recurrent states,
-random generators: see docs/resume.md).
-
-It skips the steps that validation or the end of the epoch follows:
-Lightning, resuming from a checkpoint taken just before a validation, would
-skip that validation; the validation then writes `last.ckpt` itself.
+It skips the steps that validation or the end of the epoch follows: Lightning, resuming from a checkpoint taken
+just before a validation, would skip that validation (which writes `last.ckpt` itself). docs/resume.md.
 """
 
 from __future__ import annotations

@@ -1,26 +1,11 @@
 """Write `predict` outputs as JSON lines, in input order, as they are predicted, and show them readably.
 
-Task modules return, from `predict_step`, a list of JSON-ready dicts, each with an integer `index` (the
-example's position in the input file). The records of a batch wait in a heap until every earlier line has been
-predicted: a predict file is served chunk by chunk (data_modules/predict_stream.py), each batch naming the
-first line of its chunk (`FLUSH`), so everything before it is written then, in order, and memory holds at most
-a chunk's records, whatever the input's size. Where the lines go (a temporary file renamed into place, a FIFO,
-standard output) is seqlit/predict_output.py's choice, checked before the model runs.
-
-Under DDP every rank streams its share, in order, into a part file beside the output; when all are done, rank
-zero merges them (`heapq.merge`, streaming) into the output and removes them.
-
-Blank lines of a `predict_file` have nothing to predict (the data modules skip them); each gets the record
-`{"index": i, "skipped": "blank line"}`, so record k is always line k of the input, and a one-line note says so.
-
-Interrupted (a signal, seqlit/signals.py, or an exception), the whole lines written so far stay, as a valid
-prefix of the full output, and one line says how many records were written and the input line to start from.
-Under DDP the parts are removed and nothing is written.
-
-With an output file, the first predictions are also shown on the terminal (`render`: entities with their
-character offsets, the label with the class probabilities, the translation). With `-` the records go to
-`results`, the stream the CLI keeps for them alone (seqlit/cli.py sends everything else the command prints to
-stderr), so `predict … | jq` reads only JSON.
+`predict_step` returns JSON-ready dicts, each with its input line's `index`; a batch's records wait in a heap
+until every earlier line is predicted, so memory holds at most a chunk's records (data_modules/predict_stream.py).
+A blank input line gets `{"index": i, "skipped": "blank line"}`, so record k is always line k. Interrupted, the
+whole lines written stay as a valid prefix. Under DDP each rank writes a part file that rank zero merges.
+With `-` the records go to `results`, the stream the CLI keeps for them alone, so `predict … | jq` reads only
+JSON. Details: docs/predict.md.
 """
 
 from __future__ import annotations

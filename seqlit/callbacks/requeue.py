@@ -1,17 +1,9 @@
 """SLURM pre-emption that cannot hang: the hpc checkpoint is written at a training step every rank agrees on.
 
-Lightning's `SLURMEnvironment(auto_requeue=True)` saves the checkpoint from inside its SIGUSR1 handler. Under
-DDP that save is collective (a barrier, and seqlit's gather of every rank's random-generator and recurrent
-states), and the signal reaches each rank at another point of its step: a rank waiting in the gradient
-all-reduce never joins the others' barrier, and the job hangs until its time limit without writing the
-checkpoint. Seen on a real SLURM (tests/cluster/test_slurm.py): both ranks blocked in `c10d::Work::wait`.
-
-Here the handler only records the signal. After each training step the ranks agree (one boolean all-reduce:
-did any rank get it?) and then together do what Lightning's handler does: save `hpc_ckpt_<n>.ckpt` in
-`default_root_dir`, and rank zero runs `scontrol requeue`. A step that validation or the end of the epoch
-follows is passed over for the next one, as `MidEpochCheckpoint` does: Lightning, resuming from a checkpoint
-taken there, would skip that validation. Installed by the CLI for `fit` whenever the trainer's cluster
-environment is a `SLURMEnvironment` with `auto_requeue`; Lightning then leaves the signal to it.
+Lightning's `SLURMEnvironment(auto_requeue=True)` saves from inside its SIGUSR1 handler, and under DDP that save
+is collective: a rank caught in the gradient all-reduce never joins the barrier and the job hangs. Here the
+handler only records the signal; after each step the ranks agree (one boolean all-reduce), then save
+`hpc_ckpt_<n>.ckpt` and requeue together, passing over a step that validation follows. docs/cluster.md.
 """
 
 from __future__ import annotations

@@ -1,34 +1,10 @@
 """Every `fit`, `validate` and `test` run leaves `results.json` in its run folder, beside `config.yaml`.
 
-Printed logs are for people; a program that wants a run's outcome (the
-benchmark runner, a sweep script) reads this file instead of scraping them:
-
-    {"status": "finished",                           # or "interrupted" (with "signal": "SIGTERM") when a signal stopped fit
-     "stages": ["fit", "test"],                      # trainer calls of this process, in order
-     "metrics": {"val/bpc": 4.51, "test/bpc": 4.50, "train/tokens_per_s": 61883.0, ...},   # final values
-     "tokens_per_s": 61883.0,                        # training throughput (the Throughput callback), or null
-     "best_checkpoint": ".../checkpoints/best-epoch=0-step=30.ckpt",   # or null
-     "ckpt_path": null,                              # the checkpoint the last stage loaded, if any
-     "tested": ".../best-epoch=0-step=30.ckpt",       # what a test in this process scored: a checkpoint,
-                                                     # "final weights" (no best checkpoint yet), or null: no test
-     "model": {"task": "LanguageModel", "backbone": {...}, "params": 24249},   # SeqTask.describe()
-     "device": "cpu: 1 threads, torch 2.13.0+cpu", "global_step": 30, "epoch": 0,
-     "validation": [{"step": 15, "time_s": 3.1, "metrics": {"val/bpc": 4.7, ...}}, ...]}
-
-`validation` is every validation pass of `fit` (not the sanity check), with
-the seconds since fit started: what time to a quality target is read from.
-The file is rewritten when each trainer call completes (its teardown; a
-call that raises writes nothing, so a crashed run leaves no results), so
-`fit --test_after_fit true` ends with the fit's and the test's metrics in it;
-a later stage's value of a metric replaces an earlier one. It is written by
-global rank zero only, atomically (`seqlit.storage`: a temporary file renamed
-over it, or an fsspec transaction when the run folder is a URL: a reader never
-sees half a file), with the user's umask; local checkpoint paths are absolute. Non-finite values are written
-as JSON's `NaN` / `Infinity` extensions, which Python's `json` reads back, so a
-diverged run says so instead of dropping the figure. An evaluation without a
-logger (the default: seqlit/evaluation_runs.py) has no run folder of its own: when its
-checkpoint lies in a run folder it appends `{"stage", "ckpt_path", "metrics", "device", "time"}`
-to that run's `evaluations` list, and writes nothing otherwise.
+Printed logs are for people; a program that wants a run's outcome (the benchmark runner, a sweep script) reads
+this file. It is rewritten when each trainer call completes (a call that raises writes nothing), by global
+rank zero only, atomically (`seqlit.storage`). Non-finite values are written as JSON's `NaN` / `Infinity`, so
+a diverged run says so. An evaluation without a logger appends to its checkpoint's run's `evaluations`.
+The format, field by field: docs/benchmark.md, "results.json".
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Show what a language model has learned: sampled text after each validation and at the end of fit.
 
-Samples are printed (so the person at the terminal sees them) and logged to
-W&B as a table, one row per epoch, so a run's history reads like a story.
+Printed for the person at the terminal, and logged to W&B as a table, one row per epoch.
 """
 
 from __future__ import annotations
@@ -87,9 +86,9 @@ def continuation(dm, prompt: str, ids: list[int]) -> str:
 def with_condition(model, dm, condition: str | None):
     """What to sample from: `model`, or a conditional model with the condition `condition` names fixed.
 
-    A conditional model needs a condition and a plain one takes none; none given, or a field or name the
-    checkpoint does not know, is one line listing those it knows (`dm.condition_ids`). A model trained with
-    `condition: none` accepts one and ignores it, so the same command measures the baseline."""
+    A missing or unknown condition is one line listing those the checkpoint knows; a model trained with
+    `condition: none` accepts one and ignores it, so the same command measures the baseline.
+    """
     if not hasattr(model, "conditioned"):
         if condition is not None:
             raise SeqlitError(f"--condition {condition!r}: this checkpoint is a {type(model).__name__}, which reads "

@@ -1,9 +1,7 @@
 """The first test predictions as a W&B table, beside the test metrics.
 
-A test score says how good a model is; a few of its outputs next to the gold answers say how it fails. Each task
-says what a row is (`SeqTask.table_rows`: tokens with gold and predicted tags, a text with both labels, a source
-with its reference and translation); a task whose test split is one stream (the language models) has none, and no
-table is logged. The rows are rank zero's first `rows` test examples: under DDP those of its share.
+A score says how good a model is; a few outputs next to the gold answers say how it fails. Each task says what a
+row is (`SeqTask.table_rows`); a task with none (the language models) logs no table. Under DDP: rank zero's share.
 """
 
 from __future__ import annotations

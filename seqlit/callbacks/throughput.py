@@ -1,18 +1,8 @@
 """Training throughput in tokens per second, the figure the benchmark leaderboard compares.
 
-Tokens are what the model reads, not what the loader pads: a batch counts
-`lengths.sum()` when it carries lengths (tagging, classification), source
-tokens for an encoder-decoder (`source_lengths.sum()`: the sentences it
-translates), else the size of `input_ids` or `targets` (language-model
-windows have no padding).
-Time is training wall time only: data loading, forward, backward and the
-optimizer step count; validation (and the checkpointing done during it) does
-not, so a run that validates often is not penalised for it.
-
-`train/tokens_per_s` is logged at the end of every training epoch as tokens
-over time *since fit started*, so the last value is the whole run's figure
-(and a run cut mid-epoch by `max_steps` or `max_time` still reports one).
-Under DDP the ranks' figures are summed: the global throughput.
+Tokens are what the model reads, not what the loader pads; time is training wall time only (validation does
+not count). `train/tokens_per_s` is logged at each epoch's end as tokens over time since fit started, so the
+last value is the whole run's figure; under DDP the ranks' figures are summed. What counts: docs/benchmark.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """A URL `--trainer.default_root_dir` (file://, memory://, s3://…) holds the run with the W&B logger too.
 
-W&B writes its files through the local file system, so its `save_dir` stays local (seqlit/run_root.py: `runs`,
-or `$WANDB_DIR`), and Lightning's checkpoints follow a logger's `save_dir`: a `fit` into `s3://…` wrote its
-checkpoints, `config.yaml` and `results.json` to `./runs`, silently, where a cluster node's disk loses them.
-Here every checkpoint callback without a `dirpath` of its own writes to `<root>/<project>/<run id>/checkpoints`,
-the layout a local root gets, and config.yaml and results.json follow the checkpoints (`seqlit.run_config.run_dir`).
+W&B keeps its `save_dir` local and Lightning's checkpoints follow a logger's `save_dir`, so without this a
+`fit` into `s3://…` wrote its checkpoints and results to `./runs`, silently. Here checkpoint callbacks without
+a `dirpath` write to `<root>/<project>/<run id>/checkpoints`, the local layout (docs/cluster.md).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Writing and reading a model folder: `model.safetensors`, `config.json`, `vocab.json`, `README.md`.
 
-Flat, so huggingface_hub uploads it as is. Nothing in it is a pickle: safetensors holds only tensors and
-JSON only plain data, so opening a folder from anyone runs no code of theirs; the classes config.json
-names are imported only from seqlit's own packages, as for checkpoints. It is written into a temporary
-folder beside the target and renamed into place, so an interrupted export leaves no half-written folder.
+Flat, so huggingface_hub uploads it as is; no pickles, and config.json's classes are imported only from seqlit's
+own packages, so opening anyone's folder runs no code of theirs. Written into a temporary folder beside the
+target and renamed into place: an interrupted export leaves no half-written folder.
 """
 
 from __future__ import annotations

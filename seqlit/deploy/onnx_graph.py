@@ -1,13 +1,9 @@
 """`model.onnx` of a model folder (`export --format onnx`): the task's network as one graph, and `runtime.json`.
 
-The graph holds what is arithmetic: embeddings, the recurrent layers, pooling, the output layer; it takes
-the padded id tensors and the lengths, with batch and length dynamic. Padding is handled by masks
-(`Recurrent.masked`), never by packed sequences, so every RNN/GRU/LSTM is one ONNX RNN/GRU/LSTM node per
-layer and direction. What cannot live in a graph (tokenisation, CRF Viterbi) is left to `seqlit.runtime`,
-which reads `runtime.json`: the graph's inputs and outputs, the task's kind, and the CRF's scores.
-
-The exporter is torch's TorchScript-based one (`torch.onnx.export(..., dynamo=False)`), which maps
-`aten::lstm`/`gru`/`rnn_*` to ONNX's recurrent ops with a dynamic sequence length (docs/deploy.md says why).
+The graph holds the arithmetic (embeddings, recurrent layers, pooling, output layer) over padded ids and
+lengths, batch and length dynamic; padding is masked (`Recurrent.masked`), never packed, so each RNN/GRU/LSTM
+is one ONNX node per layer and direction. Tokenisation and CRF Viterbi are left to `seqlit.runtime`, which
+reads `runtime.json`. The exporter is torch's TorchScript one (`dynamo=False`): docs/deploy.md says why.
 """
 
 from __future__ import annotations

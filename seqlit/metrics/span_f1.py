@@ -1,16 +1,8 @@
 """Entity-level (span) precision / recall / F1 for BIO-style tagging.
 
-Token accuracy says little about a tagger: most tokens are ``O``.  What is
-reported in papers is span F1 as computed by conlleval / seqeval, so the span
-extraction here replicates seqeval's default (non-strict) mode exactly,
-including how it reads ill-formed sequences: ``O I-PER`` still yields a PER
-span and ``B-PER I-LOC`` yields two spans.  That keeps our numbers comparable
-with published ones and with the test report made by seqeval.
-
-``SpanF1`` keeps only per-type counts (true positives, predicted spans, gold
-spans) as sum-reduced tensor states, so under DDP each rank counts its own
-shard and the counts are summed before precision/recall/F1 are computed -- the
-same result as one process seeing all the data.
+Papers report span F1 as conlleval / seqeval compute it, so span extraction replicates seqeval's default
+(non-strict) mode exactly, ill-formed sequences included (``O I-PER`` is a PER span). ``SpanF1`` keeps per-type
+counts as sum-reduced states, so under DDP the summed counts give the same result as one process.
 """
 
 import torch

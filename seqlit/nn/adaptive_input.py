@@ -1,16 +1,8 @@
 """Adaptive input embedding: fewer dimensions for rarer tokens (Baevski & Auli, 2019).
 
-The input-side twin of the adaptive softmax. The vocabulary is cut by
-frequency at the same cutoffs; the head (the most frequent tokens) gets
-`dim`-wide vectors, each later cluster `dim / div_value**i`-wide vectors that a
-bias-free linear map lifts back to `dim`. Still one-hot times a matrix, per
-cluster, followed by a projection.
-
-Why it matters on CPUs: a full 33k × 256 table on WikiText-2 is 85% of the
-model's parameters, and every step pays for its dense gradient (allocating and
-zeroing 34 MB), its AdamW update and its share of gradient clipping, although
-a window of 700 tokens touches a few hundred rows. With cutoffs [1000, 5000]
-the table shrinks 8x and the step loses that overhead.
+The input-side twin of the adaptive softmax, cut at the same frequency cutoffs: the head gets `dim`-wide
+vectors, cluster i `dim / div_value**i`-wide ones that a bias-free map lifts back to `dim`. On CPUs the full
+table's dense gradient dominates a step; this one is 8x smaller (figures: docs/results/language_modeling.md).
 """
 
 from __future__ import annotations
@@ -41,11 +33,8 @@ class AdaptiveInput(nn.Module):
     def tie_to(self, softmax: nn.AdaptiveLogSoftmaxWithLoss) -> None:
         """Share each cluster's table with the adaptive softmax's output rows for the same tokens.
 
-        The softmax's head is (shortlist + clusters) × dim and its tail i ends in a
-        (cluster size × dim/div**i) map: the same shapes as the tables here, so a rare
-        word's vector is trained from both sides (Press & Wolf, 2017; Baevski & Auli tie
-        adaptive input and softmax the same way). The head's extra cluster rows are never
-        looked up as inputs. Projections stay separate.
+        The shapes match, so a rare word's vector is trained from both sides (Press & Wolf, 2017); the head's extra
+        cluster rows are never looked up as inputs, and projections stay separate.
         """
         outputs = [softmax.head.weight, *(tail[1].weight for tail in softmax.tail)]
         if softmax.cutoffs != self.bounds[1:] or [w.shape[1] for w in outputs] != [t.weight.shape[1] for t in self.tables]:

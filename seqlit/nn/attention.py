@@ -4,15 +4,9 @@
     α<t,t'> = softmax over t' of e<t,t'>             padded positions get exactly 0
     c<t>    = Σ_t' α<t,t'> a<t'>                     the context vector
 
-Two scores, as in the papers that introduced them:
-
-- additive (Bahdanau et al. 2015):         e = vᵀ tanh(Wq s + Wk a)
-- multiplicative, Luong et al. 2015 "general":  e = sᵀ W a
-
-Both project the encoder outputs once per sentence (`keys`), not once per
-decoder step, since the projection does not depend on the step. Padding is
-masked before the softmax, so a sentence gets the same context whatever
-batch (and however much padding) it is in.
+Scores: additive (Bahdanau et al. 2015, e = vᵀ tanh(Wq s + Wk a)) and multiplicative (Luong et al. 2015
+"general", e = sᵀ W a). The encoder outputs are projected once per sentence (`keys`), and padding is masked
+before the softmax, so a sentence gets the same context whatever batch it is in.
 """
 
 from __future__ import annotations

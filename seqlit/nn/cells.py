@@ -1,23 +1,11 @@
 """One time step of each recurrent cell, in the course's notation.
 
-Every cell maps the previous activation ``a<t-1>`` (and, for the LSTM, the
-memory cell ``c<t-1>``) plus the current input to the new state.  The weights
-are torch's own ``weight_ih`` / ``weight_hh`` / ``bias_ih`` / ``bias_hh``
-tensors, gate blocks stacked in torch's order, so that a model trained with
-``torch.nn.RNN/GRU/LSTM`` and one stepped through these cells are the same
-model, number for number.
-
-Why the cells take ``wx`` and not ``x<t>``: the input term ``Wax x<t> + b`` does
-not depend on ``a<t-1>``, so the caller computes it for all time steps at once
-(one large matrix product instead of T small ones) and hands each cell its
-slice.  Only the recurrent term ``Waa a<t-1>`` has to be computed step by step.
-
-Shapes: ``wx`` is (B, G*H) with G gate blocks, states are (B, H), ``w_hh`` is
-(G*H, H) and ``b_hh`` is (G*H,).
-
-Torch keeps two biases (``bias_ih`` folded into ``wx``, and ``bias_hh``); the
-course's single bias is their sum.  They cannot be merged for the GRU, whose
-candidate uses ``b_hn`` inside the relevance gate's product.
+The weights are torch's own `weight_ih` / `weight_hh` / `bias_ih` / `bias_hh`, gate blocks in torch's order,
+so a model trained with `torch.nn.RNN/GRU/LSTM` and one stepped through these cells are the same model, number
+for number. The cells take `wx` = Wax x<t> + b_ih, computed by the caller for all steps at once (one large
+matrix product); only Waa a<t-1> is computed step by step. Shapes: `wx` (B, G*H) with G gate blocks, states
+(B, H), `w_hh` (G*H, H), `b_hh` (G*H,). Torch's two biases sum to the course's one, except for the GRU,
+whose candidate uses `b_hn` inside the relevance gate's product.
 """
 
 import torch
@@ -49,19 +37,15 @@ def gru_cell(wx: Tensor, a_prev: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
         c̃<t>  = tanh(Wc [Γr * c<t-1>, x<t>] + bc)     candidate
         c<t>  = Γu * c̃<t> + (1 - Γu) * c<t-1>
 
-    Torch (and cuDNN) compute it slightly differently, and we follow torch so
-    that checkpoints move between backends unchanged:
+    We follow torch (and cuDNN), so checkpoints move between backends unchanged:
 
         r  = σ(W_ir x + b_ir + W_hr h + b_hr)                  Γr = r
         z  = σ(W_iz x + b_iz + W_hz h + b_hz)                  Γu = 1 - z
         n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))         c̃  = n
         h' = (1 - z) * n + z * h
 
-    Two differences from the course: torch's gate ``z`` says how much of the
-    *old* state to keep, so the course's update gate is ``Γu = 1 - z``; and the
-    relevance gate multiplies ``W_hn h + b_hn`` after the matrix product rather
-    than ``c<t-1>`` before it (which lets all three recurrent products be one
-    matrix multiply).
+    torch's ``z`` keeps the *old* state (Γu = 1 - z), and the relevance gate multiplies ``W_hn h + b_hn`` after
+    the product (so the three recurrent products are one matrix multiply).
     """
     x_r, x_z, x_n = wx.chunk(3, dim=-1)
     h_r, h_z, h_n = F.linear(a_prev, w_hh, b_hh).chunk(3, dim=-1)

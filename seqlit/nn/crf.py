@@ -1,20 +1,11 @@
 """Linear-chain conditional random field for sequence tagging (batch-first).
 
-A per-token softmax tags each token independently, so it can emit sequences
-no annotator would write (``O I-PER``).  A CRF scores whole tag sequences:
-``score(y) = start[y_0] + sum_t emission[t, y_t] + sum_t trans[y_{t-1}, y_t]
-+ end[y_last]``, trained by the negative log-likelihood
-``logsumexp_y' score(y') - score(y)`` and decoded by Viterbi.
-
-With BIO tag names the transitions that are invalid in BIO/IOB2 are forbidden
-by adding a large negative constant, in training as well as in decoding, so
-Viterbi can never return an ill-formed sequence.  The constant is finite
-(not -inf) so that a gold path through a forbidden transition gives a large
-but finite loss rather than NaN; such gold data should be converted to IOB2
-(see ``seqlit.metrics.count_invalid_bio``) or used with ``constrain_bio=False``.
-
-Shapes: emissions (B, T, K), tags (B, T), mask (B, T) bool.  The mask must be
-a prefix mask (padding only at the end) and every sequence has length >= 1.
+A per-token softmax can emit sequences no annotator would write (``O I-PER``); a CRF scores whole tag
+sequences (start + emissions + transitions + end), trained by the negative log-likelihood and decoded by
+Viterbi. With BIO tag names, invalid transitions get a large finite negative score, in training and decoding:
+Viterbi never returns an ill-formed sequence, and gold data through a forbidden transition gives a large loss,
+not NaN (convert it to IOB2: ``seqlit.metrics.count_invalid_bio``). Shapes: emissions (B, T, K), tags (B, T),
+mask (B, T) bool, a prefix mask, every sequence of length >= 1.
 """
 
 import torch

@@ -1,8 +1,6 @@
 """Variational ("locked") dropout: one mask per sequence, shared across time.
 
-Standard dropout draws a new mask at every step, which for recurrent models
-injects noise that the state accumulates; Gal & Ghahramani (2016) and
-AWD-LSTM drop the same units at every step of a sequence instead.
+A new mask at every step injects noise that the recurrent state accumulates (Gal & Ghahramani 2016; AWD-LSTM).
 """
 
 from __future__ import annotations

@@ -5,12 +5,8 @@
     h = pool(a<1..T>)                             (last state, mean, max or attention over time)
     logits = Wy · dropout(h) + by                 (C classes)
 
-Pooling ignores padding: `last` takes each sequence's own final state (for a
-bidirectional backbone, the forward direction after the last word and the
-backward direction after the first), `mean` divides by the real length,
-`max` and `attention` never look at padded steps. So a text gets the same
-logits whatever batch it is in. `seqlit.tasks.Classifier` trains one or
-several of these (an ensemble).
+Pooling never looks at padding (`last` takes each direction's own final state), so a text gets the same logits
+whatever batch it is in.
 """
 
 from __future__ import annotations
@@ -74,11 +70,8 @@ class Reader(nn.Module):
     def init_embedding(self, std: float) -> None:
         """Word vectors start small: N(0, 0.1²) by default, instead of torch's N(0, 1).
 
-        Adam moves every weight by about `lr` per step whatever its size, so small
-        vectors change quickly relative to themselves and a word seen a few dozen
-        times already carries its sentiment. Measured on SST-2 (same model, 5 min):
-        val/acc 0.823 after half an epoch instead of 0.744, and 0.847 instead of
-        0.837 after three (docs/results/sentiment.md).
+        Adam moves every weight by about `lr` per step, so small vectors change quickly relative to themselves and a
+        word seen a few dozen times already carries its sentiment (measured: docs/results/sentiment.md).
         """
         nn.init.normal_(self.embedding.weight, std=std)
         self.embedding.weight[self.embedding.padding_idx].zero_()
@@ -86,10 +79,8 @@ class Reader(nn.Module):
     def last_state(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, D*H): the top layer's final state, both directions (forward first).
 
-        Read from `outputs` (forward half at each text's last real step, backward
-        half at step 0) rather than from the returned state: the values are the
-        same, but this way ∂L/∂a<t> flows through the per-step outputs, which is
-        what the gradient-flow callback measures.
+        Read from `outputs` rather than the returned state (same values) so ∂L/∂a<t> flows through the per-step
+        outputs, which is what the gradient-flow callback measures.
         """
         hidden = self.backbone.hidden_size
         rows = torch.arange(outputs.size(0), device=outputs.device)
@@ -99,8 +90,7 @@ class Reader(nn.Module):
     def drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Replace words by `<unk>` with probability `word_dropout` (training only; padding kept).
 
-        With every training word in the vocabulary, `<unk>` never occurs in training, yet
-        5.6% of SST-2's validation words are unseen: without this its vector stays random.
+        Otherwise `<unk>` never occurs in training and its vector stays random (docs/results/sentiment.md).
         """
         if not (self.training and self.word_dropout):
             return input_ids

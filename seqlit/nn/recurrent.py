@@ -1,32 +1,13 @@
 """`Recurrent`: one RNN/GRU/LSTM backbone with two interchangeable backends.
 
-- ``backend="fused"`` runs torch's ``nn.RNN/GRU/LSTM`` (cuDNN on GPU, ATen
-  kernels on CPU): the fast path for training.
-- ``backend="scratch"`` steps through time with the cells of
-  :mod:`seqlit.nn.cells`: readable, hackable, and the reference the fused path
-  is tested against.
-
-Both read the *same* parameters, those of the wrapped torch module stored as
-``self.rnn``, so state-dict keys are torch's own (``rnn.weight_ih_l0``,
-``rnn.bias_hh_l1_reverse``, ...) and a checkpoint trained with one backend loads
-into the other; ``backend`` may even be switched on a live module.
-
-Variable-length batches (``lengths`` given): padding never changes a result.
-Outputs at padded steps are exactly zero, final states are those of each
-sequence's last real step, and the reverse direction of a bidirectional layer
-reads each sequence backwards from its own last real step.
-
-Masked mode (``masked = True``, what ONNX export sets, seqlit/deploy/onnx_graph.py): the fused kernels run
-on the padded batch, one call per layer and direction, with no packed sequence anywhere: the reverse
-direction reads each sequence reversed within its own length (a gather), padded outputs are zeroed by the
-mask and the final activation a is read at each sequence's last real step. The kernel does not expose an
-LSTM's memory cell at an earlier step, so the final c of a padded row is NaN there (exact where a row
-fills the batch); no exported graph reads it.
-
-Weight dropout (DropConnect on the recurrent matrices Waa, AWD-LSTM's
-regulariser) swaps dropped copies of torch's ``weight_hh`` tensors in for one
-call, so both backends, and the fused kernel, run with the same dropped Waa
-at every time step.
+`fused` runs torch's `nn.RNN/GRU/LSTM` (cuDNN, ATen): the fast path. `scratch` steps through the cells of
+`seqlit.nn.cells`: readable, and the reference the fused path is tested against. Both read the same
+parameters (`self.rnn`'s, torch's state-dict keys), so a checkpoint of one backend loads into the other.
+Padding never changes a result: padded outputs are zero, final states are each sequence's last real step's,
+and the reverse direction starts at each sequence's own end. Masked mode (`masked = True`, set by ONNX export)
+runs the fused kernels on the padded batch without packed sequences; there an LSTM's final c of a padded row
+is NaN, which no exported graph reads. Weight dropout swaps dropped copies of `weight_hh` in for one call, so
+every backend runs the same dropped Waa at every step.
 """
 
 import functools
@@ -59,21 +40,16 @@ class Recurrent(Backbone):
             directions concatenated (forward first), like torch.
         dropout: dropout on each layer's outputs except the last, like torch
             (so nothing with one layer).
-        weight_dropout: DropConnect on each layer's recurrent matrix Waa
-            (torch's ``weight_hh``) while training: one mask per forward call,
-            the same at every time step, so the recurrence is regularised
-            without noise on the state itself (Wan et al. 2013; Merity et al.
-            2018, AWD-LSTM). A mask per step would forbid the fused kernel.
+        weight_dropout: DropConnect on each layer's recurrent matrix Waa (torch's ``weight_hh``)
+            while training, one mask per forward call (AWD-LSTM; a mask per step would forbid the
+            fused kernel).
         backend: "fused" (torch's module) or "scratch" (loop over the cells).
         nonlinearity: "tanh" or "relu"; only for ``kind="rnn"``.
         keep_bias / orthogonal_init: see `init_memory`.
         compile: scratch backend only: run the time loop through ``torch.compile``
-            in chunks of ``COMPILE_CHUNK`` steps, fusing each step's element-wise
-            ops forward and backward. The first forward+backward pays a cold
-            compile of one to three minutes on a busy 2-core CPU, again for each
-            new dtype, hidden size, batch size, with/without ``lengths`` or
-            gradients; not for T, the layer or the direction. Shorter sequences
-            run eagerly. Measured costs: ``bench/RESULTS_backends.md``.
+            in chunks of ``COMPILE_CHUNK`` steps (shorter sequences run eagerly). Each new dtype,
+            hidden size, batch size, with/without ``lengths`` or gradients pays a cold compile of
+            minutes on a CPU: ``bench/RESULTS_backends.md``.
 
     Attributes: those of `Backbone` (num_directions D, output_size D * H, …).
     """
@@ -204,11 +180,9 @@ class Recurrent(Backbone):
     def probe_gradients(self) -> Tensor | None:
         """∂L/∂a<t> of the top layer from the last probed forward, as (B, T, D*H), after backward.
 
-        With ``probe = True`` the forward runs the scratch loop (same parameters,
-        same values) and adds a zero tensor p<t> to each top-layer state a<t>.
-        Since a<t> + p<t> feeds both the output and step t+1, ∂L/∂p<t> is the
-        *total* derivative ∂L/∂a<t> through all later steps, which a fused kernel
-        cannot expose (its outputs tensor only carries the direct part).
+        With `probe = True` the forward runs the scratch loop and adds a zero tensor p<t> to each top-layer a<t>; as
+        a<t> + p<t> feeds both the output and step t+1, ∂L/∂p<t> is the *total* derivative, which a fused kernel
+        cannot expose.
         """
         if not self._probes or any(p.grad is None for p, _, _ in self._probes):
             return None
@@ -238,10 +212,8 @@ class Recurrent(Backbone):
     def _flatten_if_needed(self) -> None:
         """Re-pack the weights into one buffer for cuDNN, only when they are not.
 
-        torch already does this on ``.to()``/``.cuda()``; it is needed only after
-        something swaps the parameter tensors (replicas, ``load_state_dict(...,
-        assign=True)``).  Without it every forward warns and copies; calling it
-        unconditionally would instead re-flatten on every step.
+        Needed after something swaps the parameter tensors (replicas, `load_state_dict(..., assign=True)`); calling it
+        unconditionally would re-flatten on every step.
         """
         weights = list(self.rnn.parameters())
         if weights[0].is_cuda and len({w.untyped_storage().data_ptr() for w in weights}) > 1:
@@ -334,12 +306,8 @@ def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool,
           probe: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run one direction of one layer over all T steps; arguments as for `_steps`.
 
-    With ``compile`` the steps go through torch.compile in chunks of
-    ``COMPILE_CHUNK`` steps and the leftover steps run eagerly.  Compiling a
-    fixed-size chunk rather than the whole loop keeps the compile cost (which
-    grows faster than linearly with the unrolled length) independent of T, and
-    lets one compiled graph serve every sequence length, every layer and both
-    directions.
+    With `compile`, fixed-size chunks of `COMPILE_CHUNK` steps go through torch.compile (leftovers run eagerly):
+    the compile cost stays independent of T and one graph serves every length, layer and direction.
     """
     if not compile:
         return _steps(kind, nonlinearity, wx, state, w_hh, b_hh, mask, probe)

@@ -1,14 +1,9 @@
 """Argument types that say their own range, so a config's bad size or rate is refused when it is parsed.
 
-jsonargparse checks these when a config or the command line gives the value (one error naming the key);
-in Python annotations check nothing, so a constructor hands its sizes and rates to `check`, which asks the
-same types (no second copy of the ranges) and names the argument.
-
-A parsed value keeps its type (an `int` subclass), also when a config swaps the section's class: the
-value `hidden_size: 200` parsed for `seqlit.nn.Recurrent` stays a `PositiveInt` when the command line
-names another backbone (`--model.init_args.backbone '{"class_path": …}'`), and jsonargparse then dumps
-the section with `yaml.safe_dump`, which knows only exact ints and floats. The representers below write
-these values as the plain numbers they are.
+jsonargparse checks them when a config or the command line gives the value; in Python, a constructor hands its
+sizes and rates to `check`, which asks the same types. A parsed value keeps its `int` subclass even when a
+config swaps the section's class, and jsonargparse dumps sections with `yaml.safe_dump`, which knows only exact
+ints and floats: the representers below write these values as plain numbers.
 """
 
 import yaml

@@ -1,31 +1,11 @@
 """What every task module shares: the data spec, the backbone, evaluation, the optimizer and schedule.
 
-`data_spec` (vocabulary size, pad id, label names …) is linked from the data
-module by the CLI, so sizes are never typed twice; it is stored in the
-hyper-parameters, so a checkpoint alone rebuilds the model.
-
-The backbone comes in as a factory (`seqlit.nn.backbone`): the task calls
-`build_backbone(input_size)` with the width of its own input features.
-
-Transfer is the same for every task (`seqlit.transfer`, docs/transfer.md): a task
-names its word embedding, its backbone and the vocabulary they index once
-(`transfer_targets`, `word_vocab`), and its `pretrained:` section loads word
-vectors or a language model into them when a fit starts from scratch, with
-discriminative learning rates and gradual unfreezing if asked.
-
-Evaluation has one shape for every task. A task's `evaluate(batch, stage, metrics)`
-updates its metrics and returns its mean loss over the batch and what that
-mean is over (tokens, sentences); `SeqTask` keeps one copy of the metrics and
-one loss mean per stage, weights each batch's loss by that count, and logs
-`<stage>/loss` and `<stage>/<metric>` when the stage ends. Metrics are
-torchmetrics states summed across DDP ranks, never `self.log(...,
-sync_dist=True)` means: Lightning's sync weights ranks by a batch-size total
-that it floors when ranks hold unequal shares (Lightning #21859).
-
-Inference in Python: `Task.load_from_checkpoint(path)`, then `model.predict_text([...])` (docs/python_api.md).
-
-Checkpoints also carry what a mid-epoch resume needs to continue exactly as an uninterrupted run would
-(`resume_state`; `seqlit/resume.py`, docs/resume.md).
+`data_spec` is linked from the data module and stored in the hyper-parameters, so sizes are never typed twice
+and a checkpoint alone rebuilds the model. The backbone comes in as a factory the task calls with its input
+width. Transfer (`pretrained:`) is applied here for every task, through the targets a task names
+(`transfer_targets`, `word_vocab`). Evaluation has one shape: a task's `evaluate` returns its mean loss and
+what it is over; `SeqTask` weights, sums and logs per stage, with torchmetrics states summed across DDP ranks,
+never `self.log(..., sync_dist=True)` means (Lightning #21859). See docs/architecture.md, docs/python_api.md.
 """
 
 from __future__ import annotations
@@ -274,11 +254,10 @@ class SeqTask(pl.LightningModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, weights_only: bool = True,
                              **kwargs):
-        """The task a checkpoint holds, for inference in plain Python (no Trainer needed), through seqlit's
-        loader (`seqlit.checkpoint_io.model_from_checkpoint`) instead of Lightning's: read with
-        `weights_only=True`, every class it names checked to be seqlit's, older layouts upgraded, another
-        task's checkpoint refused in one line. `kwargs` override stored init arguments; the checkpoint's data
-        module (vocabulary and tokenizer) is kept, for `predict_text`.
+        """The task a checkpoint holds, for inference in plain Python, through `seqlit.checkpoint_io.model_from_checkpoint`.
+
+        `weights_only=True`, seqlit's classes only, older layouts upgraded, another task's checkpoint refused in one
+        line. `kwargs` override stored init arguments; the checkpoint's data module is kept, for `predict_text`.
         """
         from seqlit.checkpoint_io import model_from_checkpoint
 
@@ -311,18 +290,10 @@ class SeqTask(pl.LightningModule):
     def configure_optimizers(self):
         """AdamW with `lr_schedule`, unless the config gives `optimizer:` (LightningCLI then replaces this method).
 
-        Fused AdamW: one kernel per step, several times faster than torch's
-        default per-tensor loop on CPU (large embedding tables dominate it).
-        With `pretrained.lr_decay` each layer group has its own (discriminative) lr, `lr` at the top
-        (`seqlit.transfer.fine_tune`). `cosine` decays from `lr` to 0 over the run's budget, stepped every
-        batch. The budget is `max_steps`/`max_epochs` or `max_time`, whichever
-        ends first, so a run cut by `max_time` still ends annealed
-        (LightningCLI's `lr_scheduler:` steps once per epoch and cannot see `max_time`).
-
-        Under mixed precision (`16-mixed`, `bf16-mixed`) the step is torch's multi-tensor
-        (`foreach`) AdamW instead: a fused optimizer unscales gradients inside its own step,
-        so Lightning's mixed-precision plugin refuses to clip them before it, and every
-        task config clips.
+        Fused AdamW (several times faster than the per-tensor loop on CPU); per layer group lrs with
+        `pretrained.lr_decay`. `cosine` decays to 0 over `max_steps`/`max_epochs` or `max_time`, whichever ends first,
+        stepped every batch (LightningCLI's `lr_scheduler:` cannot see `max_time`). Under mixed precision the step is
+        `foreach` AdamW: a fused one unscales inside its step, so Lightning would refuse to clip, and every config clips.
         """
         fused = not isinstance(self.trainer.precision_plugin, MixedPrecision) if self._trainer is not None else True
         decay = self.pretrained["lr_decay"]

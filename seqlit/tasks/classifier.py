@@ -1,11 +1,8 @@
 """Many-to-one: read a whole text, output one label (sentiment, agreement, …).
 
-The network is `seqlit.nn.reader.Reader` (embedding → any backbone → pooling
-over time → linear). `ensemble: K` trains K of them side by side on the same
-batches, each from its own initialisation and with its own dropout masks and
-its own loss, and predicts with the mean of their class probabilities: a
-deep ensemble, the cheapest steady gain when single runs differ by a point
-(docs/results/sentiment.md).
+The network is `seqlit.nn.reader.Reader` (embedding → any backbone → pooling over time → linear). `ensemble: K`
+trains K of them side by side and predicts with the mean of their probabilities: a deep ensemble, the
+cheapest steady gain when single runs differ by a point (docs/results/sentiment.md).
 """
 
 from __future__ import annotations

@@ -6,18 +6,9 @@
     a<t>, state = backbone(x<t>, a<t-1>)          (the same `backbone:` section as every task)
     ŷ<t> = softmax(Wya a<t> + by)
 
-A condition has F categorical fields (F = 1: a label, a speaker; or a label
-and a topic …), each with its own table C_f. e is their concatenation, not
-their sum: a sum would force every field into one width and let a field of
-2 names and one of 90 blur into the same coordinates, where concatenated
-each keeps dimensions of its own (`condition_dim` per field, or one size
-each) and the bridge and the recurrence weigh them separately.
-
-`both` does both; `none` is the same model that never reads the condition,
-trained on the same sequences: the comparison that says what the condition
-is worth. Each example is one sequence read from `<bos>` (data_modules/conditional.py),
-so there is no state carried between batches and the perplexity is that of
-whole sequences given their condition. Sampling reuses `seqlit.generation` unchanged (`Conditioned`).
+Fields are concatenated, not summed, so a field of 2 names and one of 90 keep dimensions of their own. `both`
+does both; `none` never reads the condition: the baseline that says what it is worth. Each example is one
+sequence from `<bos>`, so no state is carried between batches.
 """
 
 from __future__ import annotations

@@ -4,12 +4,9 @@
     a<t>, state = backbone(x<t>, a<t-1>)         (any backbone: kind, depth, backend)
     ŷ<t> = softmax(Wya a<t> + by)                (full, tied, or adaptive softmax)
 
-Training is stateful truncated BPTT: the data module serves contiguous
-windows of the same streams, and the hidden state of one window is detached
-and carried into the next, so the model sees unbounded context while gradients
-flow `bptt` steps back. Lightning removed its own TBPTT; this module does it.
-The carried state, and the epoch's running NLL sums, go into checkpoints
-(`resume_state`), so a run resumed mid-epoch continues the same streams.
+Training is stateful truncated BPTT (Lightning removed its own): each window's hidden state is detached and
+carried into the next, so the model sees unbounded context while gradients flow `bptt` steps back. The carried
+state and the epoch's NLL sums go into checkpoints (`resume_state`), so a mid-epoch resume is exact.
 """
 
 from __future__ import annotations

@@ -6,17 +6,8 @@
     s<t> = decoder.step([E_tgt y<t-1>; c<t>], s<t-1>)   decoder: any unidirectional backbone, one token per step
     ŷ<t> = softmax(W_y [s<t>; c<t>] + b_y)
 
-Encoder and decoder are built from the same cells, so `backend: scratch` in both sections runs the course's
-equations end to end.
-
-Training feeds the reference y<t-1> (teacher forcing) and minimises the
-per-token cross-entropy. Inference feeds back the model's own output: greedy
-(argmax each step) or beam search, which keeps the `beam_size` most probable
-prefixes and ranks finished ones by log P(y|x) / Ty^alpha (alpha = 0: raw
-probability, which favours short outputs; alpha = 1: per-token average).
-
-The model outputs ids; the data module turns them into text
-(`target_text`: decode, then `detokenize_target`), for BLEU, exact match and `predict`.
+Training uses teacher forcing; inference is greedy or beam search ranked by log P(y|x) / Ty^alpha. Encoder and
+decoder are built from the same cells, so `backend: scratch` in both runs the course's equations end to end.
 """
 
 from __future__ import annotations

@@ -5,16 +5,9 @@
     e<t> = W · dropout(a<t>) + b              (one score per tag)
     ŷ<t> = argmax softmax(e<t>)    or  ŷ = Viterbi over a CRF (tag transitions, BIO-constrained)
 
-Character features (a CNN with max-pooling, or the final states of a character
-BiLSTM) recognise the shape of words never seen in training; the casing class
-keeps capitalisation when words are lower-cased. Words seen once in training
-are replaced by `<unk>` with probability `rare_unk` while training (any other
-word with probability `word_dropout`), so the `<unk>` embedding is trained on
-words like the ones it will meet, and the model learns to tag from characters
-and context when a word is new.
-
-Scored by entity-level span F1 (seqeval semantics): `val/f1` is the metric
-checkpoints are chosen by; the test report adds per-type F1 (`test/f1_PER` …).
+Character features and the casing class recognise words never seen in training; words seen once are replaced
+by `<unk>` with probability `rare_unk` while training, so `<unk>` is trained on words like those it will meet.
+Scored by entity-level span F1 (seqeval semantics).
 """
 
 from __future__ import annotations

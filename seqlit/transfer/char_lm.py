@@ -1,18 +1,10 @@
 """Contextual string features from seqlit character language models (Flair-style, Akbik et al., 2018).
 
-A character LM trained on raw text has, at every position, a state that summarises the text so far. Run
-over a sentence written out as characters (`"\\n" + " ".join(words) + " "`, Flair's start and end markers),
-a **forward** LM's state after a word's last character has read the word and everything to its left; a
-**backward** LM (trained with `--data.init_args.direction backward`, so it reads right to left) has, after
-the word's *first* character, read the word and everything to its right. Concatenated per word, they are
-features of the word in its context, learned from unlabelled text; the tagger appends them to its word,
-casing and character features (`pretrained.char_lms`, docs/transfer.md).
-
-What each LM is, is read once from its checkpoint (`read_spec`: direction, characters, embedding width,
-backbone section) and kept in the task's hyper-parameters in place of the path, so a task checkpoint
-rebuilds the LMs, and holds their weights, without the LM files. The weights are copied in when a fit
-starts from scratch (`load_weights`). Frozen by default (`pretrained.tune_char_lms: false`): then the
-LMs stay in eval mode (no dropout) and run without building a graph.
+A forward LM's state after a word's last character has read the word and its left context; a backward LM's
+state after the word's first character, the word and its right context. Concatenated per word, they join the
+task's word features (`pretrained.char_lms`, docs/transfer.md). What each LM is (`read_spec`) is kept in the
+task's hyper-parameters in place of the path, so a task checkpoint rebuilds the LMs without the LM files.
+Frozen by default: then the LMs stay in eval mode and run without building a graph.
 """
 
 from __future__ import annotations

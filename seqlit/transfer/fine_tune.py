@@ -1,16 +1,9 @@
 """Fine-tuning a pretrained network without wiping out what it knows (ULMFiT, Howard & Ruder 2018).
 
-A task's parameters fall into layer groups, bottom to top: its word embedding(s), each layer of its
-backbone(s), and everything else (the output layer and any part built fresh for the task: pooling, CRF,
-character features). Lower layers hold the most general knowledge and should move least:
-
-* discriminative learning rates: group g of G gets `lr / lr_decay ** (G - 1 - g)`, the top group `lr`
-  (ULMFiT's 2.6 per layer);
-* gradual unfreezing: in epoch e only the top e + 1 groups train, so the fresh top layers settle before
-  the pretrained ones below them receive its gradients.
-
-A backbone whose parameter names carry torch's layer suffix (`_l0`, `_l1_reverse` …, as `Recurrent` does)
-is split per layer; any other backbone is one group.
+Layer groups, bottom to top: word embedding(s), each backbone layer, everything else. Lower layers hold the most
+general knowledge and move least: group g of G gets `lr / lr_decay ** (G - 1 - g)`, and with gradual unfreezing
+only the top e + 1 groups train in epoch e. A backbone whose parameter names carry torch's layer suffix
+(`_l0`, `_l1_reverse`) is split per layer; any other is one group (docs/transfer.md).
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """What a seqlit word language model hands on (ULMFiT-style): its vocabulary, word vectors and backbone weights.
 
-The LM checkpoint is read with `weights_only=True` (`seqlit.checkpoint_io.load_checkpoint`). Its vocabulary
-is the one its data module saved (the entry holding `vocab_format`); its word vectors are the rows of its
-plain `embedding`; its backbone weights are everything under `backbone.`.
-
-Backbone weights are copied where they fit, a recurrent unit at a time: a unit is one layer and direction
-(torch's `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`) and is copied only whole, so no layer
-starts half-trained. An LM is unidirectional, so its layers fill the forward direction of a bidirectional
-backbone (`_l0`, not `_l0_reverse`); layers whose input width differs (a bidirectional layer above the
-first reads 2H features) keep their own initialisation. Any other backbone's tensors are copied by name
-and shape.
+Backbone weights are copied a recurrent unit (one layer and direction) at a time and only whole, so no layer
+starts half-trained: an LM's layers fill the forward direction of a bidirectional backbone, and layers whose
+input width differs keep their own initialisation. Any other backbone's tensors are copied by name and shape.
 """
 
 from __future__ import annotations

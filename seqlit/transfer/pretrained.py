@@ -1,22 +1,9 @@
 """The `pretrained:` section every task takes: where its word embedding and backbone start from, and how they
-are fine-tuned.
+are fine-tuned (the keys: docs/transfer.md).
 
-    model:
-      init_args:
-        pretrained:
-          vectors: glove.6B.100d.txt.gz   # word vectors (GloVe / word2vec text / fastText .vec, gzipped or not)
-          lm: runs/lm/best.ckpt           # or a seqlit word LM: its embedding rows and backbone (ULMFiT)
-          freeze: false                   # keep the word embedding as loaded
-          lr_decay: 2.6                   # discriminative learning rates (1: one lr for all)
-          gradual_unfreezing: true        # one more layer group trains each epoch, from the top
-          char_lms: [fwd.ckpt, bwd.ckpt]  # seqlit char LMs whose per-word states join the tagger's or the
-                                          # classifier's word features (Flair)
-          tune_char_lms: false            # keep those LMs as pretrained
-
-A task names its word embedding, its backbone and the data module's vocabulary they index once
-(`SeqTask.transfer_targets`, `SeqTask.word_vocab`); `SeqTask` calls the functions below from its hooks.
-The weights are loaded when `fit` starts from scratch only: a resumed fit, `test` and `predict` take them
-from their checkpoint, which holds them, so neither the vector file nor the LM checkpoint is needed again.
+A task names its word embedding, backbone and vocabulary once (`SeqTask.transfer_targets`, `word_vocab`);
+`SeqTask` calls the functions below from its hooks. Weights are loaded only when `fit` starts from scratch: a
+resumed fit, `test` and `predict` take them from their checkpoint, so the source files are not needed again.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Word vectors from a standard text file, matched to a vocabulary.
 
-The formats people download are all the same text underneath: one word per line followed by its numbers,
-separated by spaces (GloVe), optionally after a "count dim" header line (word2vec's text format, fastText's
-`.vec`), optionally gzipped. The file is streamed and only the vectors of the vocabulary's words are kept,
-so a 2 GB GloVe file costs the memory of the vocabulary, not of the file.
-
-A vocabulary word takes the vector of the same word in the file if there is one, else that of the file's
-first word that equals it ignoring case: files are sorted by frequency, so the first is the most common
-casing ("paris" takes "Paris" from a cased file; "Paris" takes "paris" from an uncased one).
+GloVe, word2vec text and fastText `.vec` (gzipped or not) are one format: streamed, keeping only the
+vocabulary's vectors, so a 2 GB file costs the vocabulary's memory. A word without an exact match takes the
+file's first case-insensitive match: files are sorted by frequency, so that is the most common casing.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ shared by all runs. Here the config goes into the run's own folder (the
 parent of its `checkpoints/`), and if a file is already there (a resumed run,
 a fixed `dirpath`) the new one is numbered (`config-1.yaml`, …) and announced; the name is claimed by the
 write itself (`seqlit.storage.write_new`), so two runs never take the same one. A `fit` first claims the folder
-(seqlit/run_claim.py): one another live run holds is refused.
+(seqlit/run_claim.py): one another live run holds is refused. Rank zero alone writes, and its decision is broadcast:
+under DDP every rank then raises the same one-line refusal, instead of the others waiting at Lightning's next
+collective (under SLURM or torchrun nothing kills them: they would hang until the process-group timeout).
 The folder may be an fsspec URL (`--trainer.default_root_dir memory://…`); the
 file is written atomically (`seqlit.storage`) and follows the user's umask. A W&B run gets the same config as
 its run config, so runs compare and filter by any setting.
@@ -23,6 +25,7 @@ from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
+from seqlit.errors import SeqlitError
 from seqlit.run_claim import claim
 from seqlit.storage import write_new
 
@@ -45,6 +48,25 @@ class RunConfigSaver(SaveConfigCallback):
     def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = False,
                  multifile: bool = False, save_to_log_dir: bool = False):
         super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        """Lightning's setup, with rank zero's failure sent to every rank (it would leave the others waiting)."""
+        if self.already_saved:
+            return
+        failure = None
+        if trainer.is_global_zero:
+            try:
+                self.save_config(trainer, pl_module, stage)
+            except Exception as err:  # the refusal above, a full disk, anything: every rank must stop
+                failure = err
+        sent = None if failure is None else (isinstance(failure, SeqlitError), str(failure) or type(failure).__name__)
+        sent = trainer.strategy.broadcast(sent)
+        if failure is not None:
+            raise failure
+        if sent is not None:
+            user_error, message = sent
+            raise SeqlitError(message if user_error else f"rank 0 could not save the run's config: {message}")
+        self.already_saved = True
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
         if stage != "fit" and trainer.logger is None:

@@ -14,13 +14,23 @@ folder and carries their state over. With W&B online the same id continues the
 same run (`resume="allow"`); offline, the resumed part is a second
 `offline-run-…-<id>` folder with the same run id.
 
+A CSV logger's `name: null` (seqlit's default: the run folder is `<save_dir>/version_N`) means no group folder.
+Lightning's CSV writer deletes the `metrics.csv` it finds in its folder; `keep_metrics` sets it aside while the
+writer starts, so the resumed run's rows are appended to the run's own file.
+
 `check_time_left` refuses, in one line, to resume a run whose `max_time` is spent
 (Lightning would stop at once and the CLI would only re-test the old best).
 """
 
 from __future__ import annotations
 
+import csv
 import os
+
+from lightning_fabric.utilities.cloud_io import get_filesystem
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.utilities import rank_zero_only
 
 from seqlit.errors import SeqlitError
 
@@ -53,12 +63,38 @@ def continue_logger(trainer_config, ckpt_path: str) -> str | None:
         args = logger.init_args
         if args.get("id") is not None or args.get("version") is not None:
             return None  # the user named the run: theirs wins
-        group = args.get(group_arg) or group_default or os.environ.get("WANDB_PROJECT", "lightning_logs")
+        if group_default is None:  # W&B: no project means $WANDB_PROJECT, else Lightning's default
+            group = args.get(group_arg) or os.environ.get("WANDB_PROJECT", "lightning_logs")
+        else:  # CSV / TensorBoard: a name of null or "" puts the versions straight under save_dir
+            group = args.get(group_arg, group_default) or ""
         if not _same(os.path.dirname(run), os.path.join(args.get("save_dir") or ".", group)):
             return None
         args[id_arg] = os.path.basename(run)
         return args[id_arg]
     return None
+
+
+def keep_metrics(loggers) -> None:
+    """Start each CSV logger of a resumed run with its run's `metrics.csv` in place (Lightning's writer would
+    delete it): the file is moved aside while the writer starts, then back, and the writer is told its columns, so
+new rows are appended to it (under a new header when a new column comes).
+    Rank zero only: the other ranks' writers are dummies that touch no file."""
+    if rank_zero_only.rank != 0:
+        return
+    for logger in loggers:
+        if not isinstance(logger, CSVLogger) or logger._experiment is not None or logger._version is None:
+            continue
+        folder = str(logger.log_dir).rstrip("/")
+        fs = get_filesystem(folder)
+        path, aside = f"{folder}/{ExperimentWriter.NAME_METRICS_FILE}", f"{folder}/.resumed-{ExperimentWriter.NAME_METRICS_FILE}"
+        kept = fs.isfile(path)
+        if kept:
+            fs.mv(path, aside)
+        writer = logger.experiment  # the writer starts here, finding no file to delete
+        if kept:
+            fs.mv(aside, path)
+            with fs.open(path, "r", newline="") as f:  # its header: a new column then rewrites the file whole
+                writer.metrics_keys = sorted(next(csv.reader(f), []))
 
 
 def check_time_left(ckpt: dict, path: str, max_time_s: float | None) -> None:

@@ -7,7 +7,7 @@ write into one folder (an explicit id or version, the same checkpoint resumed tw
 refused before training, in one line naming the first (pid, host). The marker
 `.seqlit-run` holds "pid host"; one left by a dead process on this host is taken over; one from another host
 cannot be checked from here and is refused with the path to delete. The holder removes its own marker at exit.
-URL roots are not claimed (fsspec's mode "x" and mkdir are not atomic on every store; an object store has no
+A `file://` root is the local folder it names and is claimed as one. Other URL roots are not claimed (fsspec's mode "x" and mkdir are not atomic on every store; an object store has no
 folders): give each run its own root there, or an explicit version.
 """
 

@@ -37,7 +37,7 @@ from seqlit.callbacks.throughput import Throughput
 from seqlit.callbacks.url_root import CheckpointsUnderRoot
 from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_config
 from seqlit.config_errors import nonpositive_count
-from seqlit.continuation import check_time_left, continue_logger
+from seqlit.continuation import check_time_left, continue_logger, keep_metrics
 from seqlit.errors import SeqlitError
 from seqlit.evaluation_runs import no_logger_unless_asked
 from seqlit.long_work import check_predict_file, check_window
@@ -153,6 +153,8 @@ class SeqlitCLI(LightningCLI):
             check_window(self.datamodule, self.model, device, check_memory)
         if self.subcommand != "predict":  # after the checks, so that bad input leaves no empty folder
             claim_version(self.trainer)
+        if self._continues_run():
+            keep_metrics(self.trainer.loggers)  # the run's metrics.csv goes on, not replaced
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 

@@ -4,11 +4,19 @@ Lightning restores the training state but the logger picks the run's folder, so 
 instantiated the logger is given the old run's id (W&B) or version (CSV, TensorBoard); `ContinueRun` carries
 the checkpoint callbacks' state over. `check_time_left` refuses a run whose `max_time` is spent. Why:
 docs/run_plumbing.md, docs/resume.md.
+A CSV logger's run folder is `<save_dir>/version_N` (`name: null`); Lightning's writer deletes the `metrics.csv` it
+finds, so `keep_metrics` sets it aside while the writer starts and the resumed rows join the run's own file.
 """
 
 from __future__ import annotations
 
+import csv
 import os
+
+from lightning_fabric.utilities.cloud_io import get_filesystem
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.utilities import rank_zero_only
 
 from seqlit.errors import SeqlitError
 
@@ -41,12 +49,38 @@ def continue_logger(trainer_config, ckpt_path: str) -> str | None:
         args = logger.init_args
         if args.get("id") is not None or args.get("version") is not None:
             return None  # the user named the run: theirs wins
-        group = args.get(group_arg) or group_default or os.environ.get("WANDB_PROJECT", "lightning_logs")
+        if group_default is None:  # W&B: no project means $WANDB_PROJECT, else Lightning's default
+            group = args.get(group_arg) or os.environ.get("WANDB_PROJECT", "lightning_logs")
+        else:  # CSV / TensorBoard: a name of null or "" puts the versions straight under save_dir
+            group = args.get(group_arg, group_default) or ""
         if not _same(os.path.dirname(run), os.path.join(args.get("save_dir") or ".", group)):
             return None
         args[id_arg] = os.path.basename(run)
         return args[id_arg]
     return None
+
+
+def keep_metrics(loggers) -> None:
+    """Start each CSV logger of a resumed run with its run's `metrics.csv` in place (Lightning's writer would
+    delete it): the file is moved aside while the writer starts, then back, and the writer is told its columns, so
+new rows are appended to it (under a new header when a new column comes).
+    Rank zero only: the other ranks' writers are dummies that touch no file."""
+    if rank_zero_only.rank != 0:
+        return
+    for logger in loggers:
+        if not isinstance(logger, CSVLogger) or logger._experiment is not None or logger._version is None:
+            continue
+        folder = str(logger.log_dir).rstrip("/")
+        fs = get_filesystem(folder)
+        path, aside = f"{folder}/{ExperimentWriter.NAME_METRICS_FILE}", f"{folder}/.resumed-{ExperimentWriter.NAME_METRICS_FILE}"
+        kept = fs.isfile(path)
+        if kept:
+            fs.mv(path, aside)
+        writer = logger.experiment  # the writer starts here, finding no file to delete
+        if kept:
+            fs.mv(aside, path)
+            with fs.open(path, "r", newline="") as f:  # its header: a new column then rewrites the file whole
+                writer.metrics_keys = sorted(next(csv.reader(f), []))
 
 
 def check_time_left(ckpt: dict, path: str, max_time_s: float | None) -> None:

@@ -24,6 +24,8 @@ WARNINGS = [
 ]
 # a resumed run writes into its own checkpoint folder (seqlit/continuation.py): of course it is not empty
 RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",)),
+            # the CSV logger continues the run's metrics.csv (continuation.keep_metrics): nothing is deleted
+            (r"Experiment logs directory .* exists and is not empty", ("fit",)),
             # Lightning's Timer exists only while `trainer.max_time` is set; seqlit/continuation.py reads the
             # checkpoint's spent time itself (check_time_left), so a resume without max_time loses nothing
             (r"Be aware that when using `ckpt_path`.* Please add the following callbacks: \['Timer'\]\.$", ("fit",))]

@@ -3,7 +3,8 @@
 `claim_version` takes a CSV / TensorBoard `version_N` by `os.mkdir` (Lightning would list the folder, and two
 runs starting together would take the same N). A second live run in one folder is refused before training,
 naming the first; the marker `.seqlit-run` ("pid host") of a dead process on this host is taken over, one from
-another host is refused. URL roots are not claimed: their mkdir is not atomic everywhere (docs/cluster.md).
+another host is refused. A `file://` root is claimed as the local folder it names; other URL roots are not claimed: their mkdir is not
+atomic everywhere (docs/cluster.md).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Lightning's `SaveConfigCallback` aborts when the logger's shared directory already holds one. Here it goes into
 the run's own folder, numbered (`config-1.yaml`, …) if taken, the name claimed by the write itself; written
 atomically, with the user's umask, and logged as the W&B run config (docs/run_plumbing.md).
+Under DDP rank 0 saves and broadcasts its failure, so every rank stops with the same line instead of waiting.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
+from seqlit.errors import SeqlitError
 from seqlit.run_claim import claim
 from seqlit.storage import write_new
 
@@ -38,6 +40,25 @@ class RunConfigSaver(SaveConfigCallback):
     def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = False,
                  multifile: bool = False, save_to_log_dir: bool = False):
         super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        """Lightning's setup, with rank zero's failure sent to every rank (it would leave the others waiting)."""
+        if self.already_saved:
+            return
+        failure = None
+        if trainer.is_global_zero:
+            try:
+                self.save_config(trainer, pl_module, stage)
+            except Exception as err:  # the refusal above, a full disk, anything: every rank must stop
+                failure = err
+        sent = None if failure is None else (isinstance(failure, SeqlitError), str(failure) or type(failure).__name__)
+        sent = trainer.strategy.broadcast(sent)
+        if failure is not None:
+            raise failure
+        if sent is not None:
+            user_error, message = sent
+            raise SeqlitError(message if user_error else f"rank 0 could not save the run's config: {message}")
+        self.already_saved = True
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
         if stage != "fit" and trainer.logger is None:

@@ -3,6 +3,7 @@ the epoch it was in; and a run whose `max_time` is spent says so, and how to ext
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -98,3 +99,21 @@ def test_resume_sent_elsewhere_starts_its_own_folder(tmp_path):
                "--ckpt_path", str(last), cwd=tmp_path, env=ENV)
     assert torch.load(tmp_path / "elsewhere" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 5
     assert torch.load(last, weights_only=True)["global_step"] == 3  # the first run's folder is left as it was
+
+
+def test_resume_with_the_csv_logger_keeps_the_metrics_with_the_run(tmp_path):
+    """CSV logger under a root (seqlit gives it `name: null`): the resumed part appends to the run's own
+    metrics.csv, beside its checkpoints; it used to start a new version_1 (and Lightning's writer deletes the
+    metrics.csv it finds)."""
+    args = [*corpus(tmp_path), "--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
+            "--trainer.default_root_dir", "root", "--trainer.log_every_n_steps", "1"]
+    run_seqlit("fit", *args, "--trainer.max_steps", "3", cwd=tmp_path, env=ENV)
+    (run,) = [p.parent.parent for p in (tmp_path / "root").rglob("last.ckpt")]
+    proc = run_seqlit("fit", *args, "--trainer.max_steps", "6", "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
+                      cwd=tmp_path, env=ENV)
+    assert "will be deleted" not in proc.stderr
+    assert sorted(p.name for p in run.parent.iterdir()) == [run.name], "the resumed part took another version"
+    after = list(csv.DictReader(open(run / "metrics.csv")))
+    loss_steps = [int(row["step"]) for row in after if row.get("train/loss")]
+    assert loss_steps == list(range(6)), loss_steps  # the first run's steps 0-2, then the resumed 3-5
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6

@@ -69,3 +69,20 @@ def test_given_versions_other_ranks_and_url_roots_are_left_alone(tmp_path):
     claim_version(_trainer(remote))
     assert given.version == 7 and other_rank._version is None and remote._version is None
     assert not any(tmp_path.iterdir())
+
+
+def test_a_file_url_root_is_claimed_as_the_local_folder_it_names(tmp_path):
+    """`file://` is the local file system: the same O_EXCL marker and `os.mkdir` versions hold there."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / MARKER).write_text(f"{holder.pid} {socket.gethostname()}")
+        with pytest.raises(SeqlitError, match=rf"run folder {tmp_path} is held by another live run \(pid {holder.pid}"):
+            claim(tmp_path.as_uri())
+    finally:
+        holder.kill()
+        holder.wait()
+    (tmp_path / "logs" / "version_0").mkdir(parents=True)
+    first, second = CSVLogger(tmp_path.as_uri(), name="logs"), CSVLogger(tmp_path.as_uri(), name="logs")
+    claim_version(_trainer(first))
+    claim_version(_trainer(second))
+    assert (first.version, second.version) == (1, 2)

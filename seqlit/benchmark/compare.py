@@ -1,8 +1,9 @@
 """Regression check: this run's results against a baseline results file, failing loudly on anything doubtful.
 
-Each test metric has a direction (perplexity and bits per character go
-down, accuracy, F1, BLEU and exact match go up; per-type variants such as
-`f1_PER` follow their family) and a tolerance: the fraction of the baseline
+Each test metric has a direction, which the task that wrote the record names
+per metric family (`SeqTask.directions`, in the record's model description;
+per-type variants such as `f1_PER` follow their family; records written
+before tasks named them go by seqlit's own families) and a tolerance: the fraction of the baseline
 value by which it may get worse before it counts as a regression. Getting
 better never fails, and is called `better` only past the same allowance
 (within it, `within tolerance` or `within seed noise`, whichever way the
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from seqlit.benchmark.seeds import Stat
 
+# the families of records written before the task named its directions (`model.scoring`), and of suite checks
 LOWER_IS_BETTER = {"ppl", "bpc", "loss", "nll"}
 HIGHER_IS_BETTER = {"acc", "f1", "bleu", "exact_match", "auroc", "precision", "recall"}
 KNOWN = LOWER_IS_BETTER | HIGHER_IS_BETTER
@@ -38,16 +40,24 @@ DEFAULT_THROUGHPUT_DROP = 0.5
 THROUGHPUT = "tokens_per_s"
 
 
-def family(metric: str) -> str:
+BUILT_IN = {**{m: -1 for m in LOWER_IS_BETTER}, **{m: 1 for m in HIGHER_IS_BETTER}}
+
+
+def family(metric: str, directions: dict[str, int] | None = None) -> str:
     """`test/f1_PER` -> `f1`; `test/exact_match` -> `exact_match`."""
     name = metric.rsplit("/", 1)[-1]
-    return name if name in KNOWN else name.split("_")[0]
+    return name if name in (directions or BUILT_IN) else name.split("_")[0]
 
 
-def direction(metric: str) -> int:
-    """+1 if higher is better, -1 if lower is better, 0 if seqlit does not know."""
-    fam = family(metric)
-    return 1 if fam in HIGHER_IS_BETTER else -1 if fam in LOWER_IS_BETTER else 0
+def directions_of(row: dict | None) -> dict[str, int] | None:
+    """The directions a record's task named (`SeqTask.directions`), None for an older record."""
+    return (((row or {}).get("model") or {}).get("scoring") or {}).get("directions")
+
+
+def direction(metric: str, directions: dict[str, int] | None = None) -> int:
+    """+1 if higher is better, -1 if lower is better, 0 if unknown; by the task's `directions` where given."""
+    directions = directions or BUILT_IN
+    return directions.get(family(metric, directions), 0)
 
 
 @dataclass
@@ -70,15 +80,17 @@ def noise(base: Stat, cur: Stat) -> float:
     return 2 * pooled * math.sqrt(1 / base.n + 1 / cur.n)
 
 
-def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: float | None, records: int) -> Diff:
-    """`tol`: relative worsening allowed (None: shown, not judged); `records`: seed records this run holds."""
-    sign = 1 if metric == THROUGHPUT else direction(metric)
+def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: float | None, records: int,
+           directions: dict[str, int] | None = None) -> Diff:
+    """`tol`: relative worsening allowed (None: shown, not judged); `records`: seed records this run holds;
+    `directions`: the task's (`SeqTask.directions`), None for seqlit's own families."""
+    sign = 1 if metric == THROUGHPUT else direction(metric, directions)
 
     def diff(verdict: str, allowed: str = "-", failed: bool = False) -> Diff:
         return Diff(entry, metric, base, cur, allowed, verdict, failed)
 
     if sign == 0:
-        return diff(f"FAIL: no known direction (families: {', '.join(sorted(KNOWN))})", failed=True)
+        return diff(f"FAIL: no known direction (families: {', '.join(sorted(directions or KNOWN))})", failed=True)
     if tol is None:
         return diff("not compared")
     if cur is None or cur.n < records:
@@ -132,7 +144,7 @@ def compare(baseline: dict[str, dict], current: dict[str, dict], tolerances: dic
             continue
         for metric in sorted({**base["metrics"], **run["metrics"]}):
             diffs.append(_judge(name, metric, base["metrics"].get(metric), run["metrics"].get(metric),
-                                tolerance(metric, tolerances), run["records"]))
+                                tolerance(metric, tolerances), run["records"], directions_of(run)))
         other = _other_host(base, run)
         diffs.append(_judge(name, THROUGHPUT, base.get(THROUGHPUT), run.get(THROUGHPUT), max_throughput_drop,
                             run["records"]) if not other else

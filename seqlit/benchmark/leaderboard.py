@@ -2,9 +2,8 @@
 
 Rows are run summaries (`seeds.summarize`: an entry's newest run, its seeds
 as mean ± sd). One row of the first table per (task, dataset), one column per
-backbone, each cell the entry's headline test metric (entity F1 for tagging,
-accuracy for classification, exact match, else BLEU, for translation, bits
-per character for character LMs, perplexity for word LMs), the best mean of
+backbone, each cell the entry's headline test metric (the task names it:
+`SeqTask.headline`, in the record's model description), the best mean of
 the row in bold. Below it, every entry with all its figures: seeds as mean ±
 sd (min–max), time to its quality target, provenance. The chart shows the
 headline metric as bars named like the table's entries, with error bars (±
@@ -18,15 +17,17 @@ import math
 import os
 from collections import defaultdict
 
-from seqlit.benchmark.compare import direction
+from seqlit.benchmark.compare import direction, directions_of
 from seqlit.benchmark.seeds import Stat
 
-# the first of these an entry has is its headline metric
+# records written before the task named its headline (`model.scoring`): the first of these an entry has
 PRIMARY = ("test/f1", "test/acc", "test/exact_match", "test/bleu", "test/bpc", "test/ppl")
 
 
 def primary(row: dict) -> str | None:
-    return next((m for m in PRIMARY if m in row.get("metrics", {})), None)
+    metrics = row.get("metrics", {})
+    named = ((row.get("model") or {}).get("scoring") or {}).get("headline")
+    return named if named in metrics else next((m for m in PRIMARY if m in metrics), None)
 
 
 def fmt(value: float | None) -> str:
@@ -62,13 +63,13 @@ def groups(rows: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     return dict(out)
 
 
-def _arrow(metric: str) -> str:
-    return {1: "↑", -1: "↓"}.get(direction(metric), "")
+def _arrow(metric: str, row: dict) -> str:
+    return {1: "↑", -1: "↓"}.get(direction(metric, directions_of(row)), "")
 
 
 def _best(entries: list[dict], metric: str) -> float:
     values = [e["metrics"][metric].mean for e in entries]
-    return min(values) if direction(metric) < 0 else max(values)
+    return min(values) if direction(metric, directions_of(entries[0])) < 0 else max(values)
 
 
 def table_by_backbone(rows: list[dict]) -> str:
@@ -87,7 +88,7 @@ def table_by_backbone(rows: list[dict]) -> str:
                 text = f"**{text}**" if e["metrics"][metric].mean == best else text
                 parts.append(f"{text} ({e['name']})" if len(here) > 1 else text)
             cells.append("<br>".join(parts))
-        lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric)}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric, entries[0])}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -103,7 +104,7 @@ def _target_text(row: dict) -> str:
     target = row.get("target")
     if not target:
         return "-"
-    goal = f"{target['metric']} {'≥' if direction(target['metric']) > 0 else '≤'} {fmt(target['value'])}"
+    goal = f"{target['metric']} {'≥' if direction(target['metric'], directions_of(row)) > 0 else '≤'} {fmt(target['value'])}"
     if not row.get("target_reached"):
         return f"{goal}: not reached"
     steps = row.get("steps_to_target")
@@ -164,7 +165,7 @@ def _panels(rows: list[dict]) -> list[dict]:
         name = metric.rsplit("/", 1)[-1]
         targets = sorted({(e["target"]["metric"], e["target"]["value"]) for e in entries
                           if e.get("target") and e["target"]["metric"].rsplit("/", 1)[-1] == name})
-        panels.append({"title": f"{task} · {dataset}: {name} {_arrow(metric)}",
+        panels.append({"title": f"{task} · {dataset}: {name} {_arrow(metric, entries[0])}",
                        "bars": [(e["name"], e["metrics"][metric]) for e in entries],
                        "colours": [BEST if e["metrics"][metric].mean == best else OTHER for e in entries],
                        "targets": targets})

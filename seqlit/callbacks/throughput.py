@@ -1,10 +1,10 @@
 """Training throughput in tokens per second, the figure the benchmark leaderboard compares.
 
-Tokens are what the model reads, not what the loader pads: a batch counts
-`lengths.sum()` when it carries lengths (tagging, classification), source
-tokens for an encoder-decoder (`source_lengths.sum()`: the sentences it
-translates), else the size of `input_ids` or `targets` (language-model
-windows have no padding).
+Tokens are what the model reads, not what the loader pads: the task says
+(`SeqTask.batch_tokens`); by default a batch counts `lengths.sum()` when it
+carries lengths (tagging, classification), source tokens for an
+encoder-decoder (`source_lengths.sum()`), else the size of `input_ids` or
+`targets` (language-model windows have no padding).
 Time is training wall time only: data loading, forward, backward and the
 optimizer step count; validation (and the checkpointing done during it) does
 not, so a run that validates often is not penalised for it.
@@ -71,7 +71,7 @@ class Throughput(pl.Callback):
         self._since = self._now(pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.tokens += batch_tokens(batch)
+        self.tokens += getattr(pl_module, "batch_tokens", batch_tokens)(batch)
 
     def on_validation_start(self, trainer, pl_module) -> None:
         self._resume = self._pause(pl_module)  # validation inside a training epoch

@@ -30,17 +30,15 @@ from dataclasses import dataclass
 
 from seqlit.benchmark.seeds import Stat
 
-# the families of records written before the task named its directions (`model.scoring`), and of suite checks
-LOWER_IS_BETTER = {"ppl", "bpc", "loss", "nll"}
-HIGHER_IS_BETTER = {"acc", "f1", "bleu", "exact_match", "auroc", "precision", "recall"}
-KNOWN = LOWER_IS_BETTER | HIGHER_IS_BETTER
+# the shipped tasks' families: for records written before the task named its directions (`model.scoring`),
+# and for the suite's checks, which run before any task does
+BUILT_IN = {"ppl": -1, "bpc": -1, "loss": -1, "nll": -1,
+            "acc": 1, "f1": 1, "bleu": 1, "exact_match": 1, "auroc": 1, "precision": 1, "recall": 1}
+KNOWN = set(BUILT_IN)
 DEFAULT_TOLERANCES = {"ppl": 0.02, "bpc": 0.02, "acc": 0.01, "f1": 0.01, "bleu": 0.02, "exact_match": 0.01}
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_THROUGHPUT_DROP = 0.5
 THROUGHPUT = "tokens_per_s"
-
-
-BUILT_IN = {**{m: -1 for m in LOWER_IS_BETTER}, **{m: 1 for m in HIGHER_IS_BETTER}}
 
 
 def family(metric: str, directions: dict[str, int] | None = None) -> str:

@@ -1,7 +1,7 @@
 """Checkpoint reading and writing that is safe to trust.
 
 Loading uses `torch.load(weights_only=True)`, so opening a checkpoint never runs code from it; the class paths
-it names are imported only from seqlit's own packages (`trusted_class_path`: importing a module runs its code).
+it names are imported only from seqlit's own packages and those named in SEQLIT_TRUSTED_PACKAGES (`trusted_class_path`: importing a module runs its code).
 Saving is atomic (`seqlit.storage`), paths may be fsspec URLs, and a file that is not a checkpoint is one line.
 """
 
@@ -22,15 +22,24 @@ from seqlit.storage import local_path, tried, write_atomically
 from seqlit.upgrades import upgrade
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
+TRUST_ENV = "SEQLIT_TRUSTED_PACKAGES"  # more packages whose classes a checkpoint may name, comma-separated
+
+
+def trusted_packages() -> tuple[str, ...]:
+    """seqlit's own packages, and those the user names in SEQLIT_TRUSTED_PACKAGES (a task of their own)."""
+    extra = [p.strip().rstrip(".") + "." for p in os.environ.get(TRUST_ENV, "").split(",") if p.strip()]
+    return TRUSTED_PACKAGES + tuple(extra)
 UPGRADED = "seqlit_upgraded"  # set on a checkpoint once `upgrade_unnamed` has run on it
 
 
 def trusted_class_path(class_path: object, path: str | os.PathLike) -> str:
     """`class_path` as read from checkpoint `path`, refused unless it lies in seqlit's own packages."""
-    if not isinstance(class_path, str) or not class_path.startswith(TRUSTED_PACKAGES):
+    trusted = trusted_packages()
+    if not isinstance(class_path, str) or not class_path.startswith(trusted):
         raise SeqlitError(
-            f"checkpoint {os.fspath(path)!r} names the class {class_path!r}, outside {', '.join(p[:-1] for p in TRUSTED_PACKAGES)}: "
-            "seqlit imports no other module a checkpoint names, because importing runs code; use a checkpoint written by seqlit"
+            f"checkpoint {os.fspath(path)!r} names the class {class_path!r}, outside {', '.join(p[:-1] for p in trusted)}: "
+            "seqlit imports no other module a checkpoint names, because importing runs code; use a checkpoint written by "
+            f"seqlit (a task of your own: name its package in {TRUST_ENV})"
         )
     return class_path
 

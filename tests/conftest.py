@@ -49,6 +49,7 @@ SLOW = (
     "data/test_task_streaming.py::test_vocab_max_rows",
     "deploy/test_runtime_venv.py",  # a fresh venv, pip install numpy onnxruntime from the registry
     "deploy/test_onnx.py::test_export_command_format_onnx",  # two CLI processes, ~22 s (the API is tested fast)
+    "tasks/test_task_from_outside.py",  # five CLI processes, a benchmark among them
 )
 
 

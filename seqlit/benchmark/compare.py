@@ -1,6 +1,6 @@
 """Regression check: this run's results against a baseline results file, failing loudly on anything doubtful.
 
-Each metric has a direction and a relative tolerance (widened by seed noise); throughput is judged only between
+Each metric has a direction (the task names it: `SeqTask.directions`, in the record's model description) and a relative tolerance (widened by seed noise); throughput is judged only between
 records of the same host. A NaN, a missing metric or entry, a failed run or an unknown direction fails, naming
 entry and metric. The rules in full: docs/benchmark.md.
 """
@@ -12,25 +12,32 @@ from dataclasses import dataclass
 
 from seqlit.benchmark.seeds import Stat
 
-LOWER_IS_BETTER = {"ppl", "bpc", "loss", "nll"}
-HIGHER_IS_BETTER = {"acc", "f1", "bleu", "exact_match", "auroc", "precision", "recall"}
-KNOWN = LOWER_IS_BETTER | HIGHER_IS_BETTER
+# the shipped tasks' families: for records written before the task named its directions (`model.scoring`),
+# and for the suite's checks, which run before any task does
+BUILT_IN = {"ppl": -1, "bpc": -1, "loss": -1, "nll": -1,
+            "acc": 1, "f1": 1, "bleu": 1, "exact_match": 1, "auroc": 1, "precision": 1, "recall": 1}
+KNOWN = set(BUILT_IN)
 DEFAULT_TOLERANCES = {"ppl": 0.02, "bpc": 0.02, "acc": 0.01, "f1": 0.01, "bleu": 0.02, "exact_match": 0.01}
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_THROUGHPUT_DROP = 0.5
 THROUGHPUT = "tokens_per_s"
 
 
-def family(metric: str) -> str:
+def family(metric: str, directions: dict[str, int] | None = None) -> str:
     """`test/f1_PER` -> `f1`; `test/exact_match` -> `exact_match`."""
     name = metric.rsplit("/", 1)[-1]
-    return name if name in KNOWN else name.split("_")[0]
+    return name if name in (directions or BUILT_IN) else name.split("_")[0]
 
 
-def direction(metric: str) -> int:
-    """+1 if higher is better, -1 if lower is better, 0 if seqlit does not know."""
-    fam = family(metric)
-    return 1 if fam in HIGHER_IS_BETTER else -1 if fam in LOWER_IS_BETTER else 0
+def directions_of(row: dict | None) -> dict[str, int] | None:
+    """The directions a record's task named (`SeqTask.directions`), None for an older record."""
+    return (((row or {}).get("model") or {}).get("scoring") or {}).get("directions")
+
+
+def direction(metric: str, directions: dict[str, int] | None = None) -> int:
+    """+1 if higher is better, -1 if lower is better, 0 if unknown; by the task's `directions` where given."""
+    directions = directions or BUILT_IN
+    return directions.get(family(metric, directions), 0)
 
 
 @dataclass
@@ -53,15 +60,17 @@ def noise(base: Stat, cur: Stat) -> float:
     return 2 * pooled * math.sqrt(1 / base.n + 1 / cur.n)
 
 
-def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: float | None, records: int) -> Diff:
-    """`tol`: relative worsening allowed (None: shown, not judged); `records`: seed records this run holds."""
-    sign = 1 if metric == THROUGHPUT else direction(metric)
+def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: float | None, records: int,
+           directions: dict[str, int] | None = None) -> Diff:
+    """`tol`: relative worsening allowed (None: shown, not judged); `records`: seed records this run holds;
+    `directions`: the task's (`SeqTask.directions`), None for seqlit's own families."""
+    sign = 1 if metric == THROUGHPUT else direction(metric, directions)
 
     def diff(verdict: str, allowed: str = "-", failed: bool = False) -> Diff:
         return Diff(entry, metric, base, cur, allowed, verdict, failed)
 
     if sign == 0:
-        return diff(f"FAIL: no known direction (families: {', '.join(sorted(KNOWN))})", failed=True)
+        return diff(f"FAIL: no known direction (families: {', '.join(sorted(directions or KNOWN))})", failed=True)
     if tol is None:
         return diff("not compared")
     if cur is None or cur.n < records:
@@ -115,7 +124,7 @@ def compare(baseline: dict[str, dict], current: dict[str, dict], tolerances: dic
             continue
         for metric in sorted({**base["metrics"], **run["metrics"]}):
             diffs.append(_judge(name, metric, base["metrics"].get(metric), run["metrics"].get(metric),
-                                tolerance(metric, tolerances), run["records"]))
+                                tolerance(metric, tolerances), run["records"], directions_of(run)))
         other = _other_host(base, run)
         diffs.append(_judge(name, THROUGHPUT, base.get(THROUGHPUT), run.get(THROUGHPUT), max_throughput_drop,
                             run["records"]) if not other else

@@ -1,7 +1,7 @@
 """The leaderboard a person takes in at a glance: OUT/leaderboard.md and OUT/leaderboard.png.
 
 Rows are run summaries (`seeds.summarize`): one row per (task, dataset), one column per backbone, each cell the
-headline test metric as mean ± sd; then every entry with all its figures. Layout: docs/benchmark.md.
+headline test metric (`SeqTask.headline`, in the record) as mean ± sd; then every entry with all its figures. Layout: docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import math
 import os
 from collections import defaultdict
 
-from seqlit.benchmark.compare import direction
+from seqlit.benchmark.compare import direction, directions_of
 from seqlit.benchmark.seeds import Stat
 
-# the first of these an entry has is its headline metric
+# records written before the task named its headline (`model.scoring`): the first of these an entry has
 PRIMARY = ("test/f1", "test/acc", "test/exact_match", "test/bleu", "test/bpc", "test/ppl")
 
 
 def primary(row: dict) -> str | None:
-    return next((m for m in PRIMARY if m in row.get("metrics", {})), None)
+    metrics = row.get("metrics", {})
+    named = ((row.get("model") or {}).get("scoring") or {}).get("headline")
+    return named if named in metrics else next((m for m in PRIMARY if m in metrics), None)
 
 
 def fmt(value: float | None) -> str:
@@ -54,13 +56,13 @@ def groups(rows: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     return dict(out)
 
 
-def _arrow(metric: str) -> str:
-    return {1: "↑", -1: "↓"}.get(direction(metric), "")
+def _arrow(metric: str, row: dict) -> str:
+    return {1: "↑", -1: "↓"}.get(direction(metric, directions_of(row)), "")
 
 
 def _best(entries: list[dict], metric: str) -> float:
     values = [e["metrics"][metric].mean for e in entries]
-    return min(values) if direction(metric) < 0 else max(values)
+    return min(values) if direction(metric, directions_of(entries[0])) < 0 else max(values)
 
 
 def table_by_backbone(rows: list[dict]) -> str:
@@ -79,7 +81,7 @@ def table_by_backbone(rows: list[dict]) -> str:
                 text = f"**{text}**" if e["metrics"][metric].mean == best else text
                 parts.append(f"{text} ({e['name']})" if len(here) > 1 else text)
             cells.append("<br>".join(parts))
-        lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric)}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {task} · {dataset} ({metric.removeprefix('test/')} {_arrow(metric, entries[0])}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -95,7 +97,7 @@ def _target_text(row: dict) -> str:
     target = row.get("target")
     if not target:
         return "-"
-    goal = f"{target['metric']} {'≥' if direction(target['metric']) > 0 else '≤'} {fmt(target['value'])}"
+    goal = f"{target['metric']} {'≥' if direction(target['metric'], directions_of(row)) > 0 else '≤'} {fmt(target['value'])}"
     if not row.get("target_reached"):
         return f"{goal}: not reached"
     steps = row.get("steps_to_target")
@@ -156,7 +158,7 @@ def _panels(rows: list[dict]) -> list[dict]:
         name = metric.rsplit("/", 1)[-1]
         targets = sorted({(e["target"]["metric"], e["target"]["value"]) for e in entries
                           if e.get("target") and e["target"]["metric"].rsplit("/", 1)[-1] == name})
-        panels.append({"title": f"{task} · {dataset}: {name} {_arrow(metric)}",
+        panels.append({"title": f"{task} · {dataset}: {name} {_arrow(metric, entries[0])}",
                        "bars": [(e["name"], e["metrics"][metric]) for e in entries],
                        "colours": [BEST if e["metrics"][metric].mean == best else OTHER for e in entries],
                        "targets": targets})

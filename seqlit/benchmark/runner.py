@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 
 from seqlit import signals
-from seqlit.benchmark.compare import direction
+from seqlit.benchmark.compare import direction, directions_of
 from seqlit.benchmark.suite import Entry
 from seqlit.errors import SeqlitError
 
@@ -77,21 +77,11 @@ def read_run_results(run_dir: str) -> dict | None:
         return json.load(f)
 
 
-def backbone_label(model: dict) -> str | None:
-    """A model description (`SeqTask.describe()`) as the leaderboard's column: 'bilstm-crf', 'grux2-scratch'."""
-    backbone, head = model.get("backbone") or {}, model.get("head")
-    if "kind" not in backbone:
-        name = backbone.get("class")
-        return None if name is None else name + (f"-{head}" if head else "")
-    label = ("bi" if backbone.get("bidirectional") else "") + str(backbone["kind"])
-    if (backbone.get("num_layers") or 1) > 1:
-        label += f"x{backbone['num_layers']}"
-    return label + (f"-{head}" if head else "") + ("-scratch" if backbone.get("backend") == "scratch" else "")
-
-
-def time_to_target(validation: list[dict], target: dict) -> tuple[float | None, int | None]:
-    """(seconds since fit started, step) of the first validation pass that reached the target, else (None, None)."""
-    sign = direction(target["metric"])
+def time_to_target(validation: list[dict], target: dict,
+                   directions: dict[str, int] | None = None) -> tuple[float | None, int | None]:
+    """(seconds since fit started, step) of the first validation pass that reached the target, else (None, None);
+    `directions`: the task's (`SeqTask.directions`)."""
+    sign = direction(target["metric"], directions)
     for point in validation:
         value = point["metrics"].get(target["metric"])
         if value is not None and (value - target["value"]) * sign >= 0:  # NaN never reaches it
@@ -145,7 +135,8 @@ def run_entry(entry: Entry, suite_name: str, out_dir: str, data_root: str | None
         "log": os.path.relpath(run_dir + ".log", out_dir),
     })
     if entry.target is not None:
-        row["time_to_target_s"], row["steps_to_target"] = time_to_target(res.get("validation", []), entry.target)
+        row["time_to_target_s"], row["steps_to_target"] = time_to_target(res.get("validation", []), entry.target,
+                                                                          directions_of(row))
     if "train/peak_gpu_mem_mb" in res.get("metrics", {}):
         row["peak_gpu_mem_mb"] = round(res["metrics"]["train/peak_gpu_mem_mb"], 1)
     return row
@@ -164,7 +155,7 @@ def _record(entry: Entry, suite_name: str, seed: int | None, run_id: str | None,
     row = {
         "name": entry.name,
         "task": entry.task or model.get("task"),
-        "backbone": entry.backbone or backbone_label(model),
+        "backbone": entry.backbone or model.get("label"),  # the backbone's own (`Backbone.label`)
         "dataset": entry.dataset,
         "seed": seed,
         "metrics": {k: round(v, 6) for k, v in res.get("metrics", {}).items() if k.startswith("test/")},

@@ -4,7 +4,7 @@
 until every earlier line is predicted, so memory holds at most a chunk's records (data_modules/predict_stream.py).
 A blank input line gets `{"index": i, "skipped": "blank line"}`, so record k is always line k. Interrupted, the
 whole lines written stay as a valid prefix. Under DDP each rank writes a part file that rank zero merges.
-With `-` the records go to `results`, the stream the CLI keeps for them alone, so `predict … | jq` reads only
+The terminal preview is the task's `SeqTask.render`. With `-` the records go to `results`, the stream the CLI keeps for them alone, so `predict … | jq` reads only
 JSON. Details: docs/predict.md.
 """
 
@@ -30,19 +30,11 @@ SHOWN = 20  # predictions rendered on the terminal; the file holds them all
 NOTED = 10  # blank lines named in the note
 
 
-def render(record: dict) -> str:
-    """One prediction for a person: the input, then on an indented line what the model made of it."""
+def render(record: dict, task=None) -> str:
+    """One prediction for a person, as its task renders it (`SeqTask.render`); JSON from anything else."""
     if "skipped" in record:
         return f"(line {record['index'] + 1}: {record['skipped']}, no prediction)"
-    if "entities" in record:
-        spans = [f'{e["type"]} "{e["text"]}" [{e["start"]}, {e["end"]})' for e in record["entities"]]
-        return f"{record['text']}\n  " + ("   ".join(spans) or "(no entities)")
-    if "probs" in record:
-        ranked = sorted(record["probs"].items(), key=lambda kv: -kv[1])
-        return f"{record['text']}\n  " + "   ".join(f"{name} {p:.3f}" for name, p in ranked)
-    if "translation" in record:
-        return f"{record['source']}\n  → {record['translation']}"
-    return json.dumps(record, ensure_ascii=False)
+    return task.render(record) if hasattr(task, "render") else json.dumps(record, ensure_ascii=False)
 
 
 def with_blank_lines(records: list[dict], lines: int) -> tuple[list[dict], list[int]]:
@@ -71,6 +63,7 @@ class JsonlPredictionWriter(Callback):
         self._heap: list[tuple[int, str]] = []
         self._next = 0  # the index the next record written has at least (every earlier line is written)
         self._count, self._shown, self._blank, self._blanks = 0, [], [], 0
+        self._task = pl_module
         self._source = getattr(trainer.datamodule, "predict_file", None)  # lines: a missing index is a blank line
         if trainer.world_size > 1 and dist.is_available() and dist.is_initialized():
             token = trainer.strategy.broadcast(secrets.token_hex(4))
@@ -167,7 +160,7 @@ class JsonlPredictionWriter(Callback):
         if self.output == "-":
             return
         results = self.results or sys.stdout
-        view = [render(r) for r in self._shown]
+        view = [render(r, self._task) for r in self._shown]
         if self._count > SHOWN:
             view.append(f"… {self._count - SHOWN} more in {self.output}")
         results.write("\n".join(view) + "\n")

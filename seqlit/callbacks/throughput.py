@@ -1,6 +1,6 @@
 """Training throughput in tokens per second, the figure the benchmark leaderboard compares.
 
-Tokens are what the model reads, not what the loader pads; time is training wall time only (validation does
+Tokens are what the model reads, not what the loader pads (the task says: `SeqTask.batch_tokens`); time is training wall time only (validation does
 not count). `train/tokens_per_s` is logged at each epoch's end as tokens over time since fit started, so the
 last value is the whole run's figure; under DDP the ranks' figures are summed. What counts: docs/benchmark.md.
 """
@@ -61,7 +61,7 @@ class Throughput(pl.Callback):
         self._since = self._now(pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.tokens += batch_tokens(batch)
+        self.tokens += getattr(pl_module, "batch_tokens", batch_tokens)(batch)
 
     def on_validation_start(self, trainer, pl_module) -> None:
         self._resume = self._pause(pl_module)  # validation inside a training epoch

@@ -92,6 +92,10 @@ class Backbone(nn.Module):
         return {"class": type(self).__name__, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
                 "bidirectional": self.bidirectional}
 
+    def label(self, head: str | None = None) -> str:
+        """The leaderboard's column for this backbone under the task's `head` ('LeakyAverage-attn')."""
+        return type(self).__name__ + (f"-{head}" if head else "")
+
 
 BackboneFactory = Callable[[int], Backbone]
 """A backbone waiting for its input size (what a `backbone:` config section becomes)."""

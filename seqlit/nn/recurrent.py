@@ -134,6 +134,11 @@ class Recurrent(Backbone):
         """The backbone as records name it: its kind, backend and shape."""
         return {**super().describe(), "kind": self.kind, "backend": self.backend}
 
+    def label(self, head: str | None = None) -> str:
+        """'bilstm-crf', 'grux2-scratch'."""
+        name = ("bi" if self.bidirectional else "") + self.kind + (f"x{self.num_layers}" if self.num_layers > 1 else "")
+        return name + (f"-{head}" if head else "") + ("-scratch" if self.backend == "scratch" else "")
+
     def extra_repr(self) -> str:
         return f"backend={self.backend!r}, compile={self.use_compile}"
 

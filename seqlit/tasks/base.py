@@ -10,6 +10,7 @@ never `self.log(..., sync_dist=True)` means (Lightning #21859). See docs/archite
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from torch.utils.data import DataLoader
 from torchmetrics import MeanMetric, Metric
 
 from seqlit import resume
+from seqlit.callbacks.throughput import batch_tokens
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import Backbone, BackboneFactory, State, build
 from seqlit.transfer import fine_tune, pretrained as transfer
@@ -55,6 +57,9 @@ class SeqTask(pl.LightningModule):
     monitor_mode: str = "min"
     required_spec: tuple[str, ...] = ()
     task_name: str = "task"  # what records and leaderboards call the task
+    headline: str = "test/loss"  # the test metric the leaderboard shows first and ranks by
+    # +1 higher is better, -1 lower, per metric family (`f1` covers `f1_PER`): the regression check and leaderboard
+    directions: dict[str, int] = {"loss": -1}
     word_embedding_path: str = "embedding"  # the module `pretrained:` loads word vectors into (see `transfer_targets`)
     word_vocab: str = "vocab"  # the data module's vocabulary whose ids that embedding reads
 
@@ -188,9 +193,20 @@ class SeqTask(pl.LightningModule):
         return self.backbone
 
     def describe(self) -> dict[str, Any]:
-        """What records and leaderboards call this model: the task, its backbone's description, its size."""
-        return {"task": self.task_name, "class": type(self).__name__, "backbone": self.main_backbone().describe(),
-                "head": self.head(), "params": sum(p.numel() for p in self.parameters())}
+        """What records and leaderboards call this model: the task, its backbone, its size, how it is scored."""
+        backbone = self.main_backbone()
+        return {"task": self.task_name, "class": type(self).__name__, "backbone": backbone.describe(),
+                "head": self.head(), "params": sum(p.numel() for p in self.parameters()),
+                "label": backbone.label(self.head()),
+                "scoring": {"headline": self.headline, "directions": dict(self.directions)}}
+
+    def batch_tokens(self, batch: dict) -> int:
+        """What a token is for training throughput (seqlit/callbacks/throughput.py): real, unpadded ones."""
+        return batch_tokens(batch)
+
+    def render(self, record: dict) -> str:
+        """One `predict` record for a person (seqlit/callbacks/predictions.py); JSON unless the task says better."""
+        return json.dumps(record, ensure_ascii=False)
 
     # -- inference in Python --------------------------------------------------------
     def data_module(self):

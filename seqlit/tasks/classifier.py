@@ -54,6 +54,8 @@ class Classifier(SeqTask):
     monitor = "val/acc"
     monitor_mode = "max"
     task_name = "classification"
+    headline = "test/acc"
+    directions = {"loss": -1, "acc": 1, "f1": 1, "auroc": 1}
     required_spec = ("vocab_size", "pad_id", "label_names")
 
     def __init__(
@@ -112,6 +114,10 @@ class Classifier(SeqTask):
     def main_backbone(self):
         """Reader 0's (the members of an ensemble share its settings)."""
         return self.readers[0].backbone
+
+    def render(self, record: dict) -> str:
+        ranked = sorted(record["probs"].items(), key=lambda kv: -kv[1])
+        return f"{record['text']}\n  " + "   ".join(f"{name} {p:.3f}" for name, p in ranked)
 
     def describe(self):
         return {**super().describe(), "ensemble": len(self.readers)}

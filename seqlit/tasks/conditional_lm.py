@@ -65,6 +65,7 @@ class ConditionalLanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "conditional_lm"
+    directions, headline = LanguageModel.directions, LanguageModel.headline
     required_spec = ("vocab_size", "pad_id", "level", "condition_fields")
 
     def __init__(

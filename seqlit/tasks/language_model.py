@@ -59,7 +59,12 @@ class LanguageModel(SeqTask):
     monitor = "val/ppl"
     monitor_mode = "min"
     task_name = "language_modeling"
+    directions = {"loss": -1, "ppl": -1, "bpc": -1, "nll": -1}
     required_spec = ("vocab_size", "pad_id", "level")
+
+    @property
+    def headline(self) -> str:
+        return "test/bpc" if self.spec["level"] == "char" else "test/ppl"
 
     def __init__(
         self,

@@ -65,6 +65,8 @@ class Seq2Seq(SeqTask):
     """
 
     task_name = "translation"
+    headline = "test/exact_match"
+    directions = {"loss": -1, "bleu": 1, "exact_match": 1}
     word_embedding_path, word_vocab = "source_embedding", "source_vocab"  # transfer reaches the encoder's side
     required_spec = ("source_vocab_size", "target_vocab_size", "source_pad_id", "target_pad_id", "bos_id", "eos_id")
 
@@ -120,6 +122,9 @@ class Seq2Seq(SeqTask):
 
     def head(self):
         return "attn" if self.attention is not None else None
+
+    def render(self, record: dict) -> str:
+        return f"{record['source']}\n  → {record['translation']}"
 
     def describe(self):
         return {**super().describe(), "decoder": self.decoder.describe()}

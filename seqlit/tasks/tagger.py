@@ -100,6 +100,8 @@ class Tagger(SeqTask):
     monitor = "val/f1"
     monitor_mode = "max"
     task_name = "tagging"
+    headline = "test/f1"
+    directions = {"loss": -1, "f1": 1, "precision": 1, "recall": 1}
     word_embedding_path = "word_embedding"
     required_spec = ("vocab_size", "pad_id", "unk_id", "rare_start", "char_vocab_size", "char_pad_id",
                      "num_casings", "label_names")
@@ -167,6 +169,10 @@ class Tagger(SeqTask):
 
     def metrics(self):
         return {"spans": SpanF1(self.tag_names)}
+
+    def render(self, record: dict) -> str:
+        spans = [f'{e["type"]} "{e["text"]}" [{e["start"]}, {e["end"]})' for e in record["entities"]]
+        return f"{record['text']}\n  " + ("   ".join(spans) or "(no entities)")
 
     def head(self):
         return "crf" if self.crf is not None else None

@@ -9,8 +9,10 @@ import os
 import pytest
 
 from seqlit.benchmark import runner
-from seqlit.benchmark.runner import backbone_label, run_entry, time_to_target
+from seqlit.benchmark.runner import run_entry, time_to_target
 from seqlit.benchmark.suite import Entry
+from seqlit.nn import Recurrent
+from tests.core.plugin_backbone import LeakyAverage
 
 HISTORY = [{"step": 15, "time_s": 3.0, "metrics": {"val/f1": 0.85, "val/bpc": 4.8}},
            {"step": 30, "time_s": 6.5, "metrics": {"val/f1": 0.91, "val/bpc": 4.5}},
@@ -33,14 +35,13 @@ def test_nan_never_reaches_a_target():
                           {"metric": "val/ppl", "value": 100.0}) == (None, None)
 
 
-@pytest.mark.parametrize("model, label", [
-    ({"backbone": {"kind": "lstm", "backend": "fused", "num_layers": 1, "bidirectional": True}, "head": "crf"}, "bilstm-crf"),
-    ({"backbone": {"kind": "gru", "backend": "scratch", "num_layers": 2, "bidirectional": False}}, "grux2-scratch"),
-    ({"backbone": {"class": "LeakyAverage"}, "head": "attn"}, "LeakyAverage-attn"),
-    ({}, None),
+@pytest.mark.parametrize("backbone, head, label", [
+    (Recurrent(3, "lstm", 4, bidirectional=True), "crf", "bilstm-crf"),
+    (Recurrent(3, "gru", 4, num_layers=2, backend="scratch"), None, "grux2-scratch"),
+    (LeakyAverage(3), "attn", "LeakyAverage-attn"),
 ])
-def test_backbone_label_from_the_description(model, label):
-    assert backbone_label(model) == label
+def test_the_leaderboard_label_is_the_backbones_own(backbone, head, label):
+    assert backbone.label(head) == label
 
 
 def fake_child(results: dict | None, code: int = 0):
@@ -61,7 +62,7 @@ RESULTS = {"stages": ["fit", "test"], "metrics": {"val/f1": 0.93, "test/f1": 0.9
                                                    "train/loss": 0.1, "train/tokens_per_s": 1234.56},
            "tokens_per_s": 1234.56, "best_checkpoint": "/runs/best.ckpt", "device": "cpu: 1 threads",
            "model": {"task": "tagging", "backbone": {"kind": "lstm", "bidirectional": True, "num_layers": 1,
-                                                    "backend": "fused"}, "params": 4321},
+                                                    "backend": "fused"}, "label": "bilstm", "params": 4321},
            "validation": HISTORY}
 ENTRY = Entry(name="conll-bilstm", configs=("c.yaml",), dataset="conll", budget={"max_steps": 3},
               target={"metric": "val/f1", "value": 0.9}, env={"OMP_NUM_THREADS": "1"})

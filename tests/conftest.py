@@ -49,6 +49,8 @@ SLOW = (
     "data/test_task_streaming.py::test_vocab_max_rows",
     "deploy/test_runtime_venv.py",  # a fresh venv, pip install numpy onnxruntime from the registry
     "deploy/test_onnx.py::test_export_command_format_onnx",  # two CLI processes, ~22 s (the API is tested fast)
+    # a server process each, 8-15 s (the bad requests, a bad folder and --help stay fast)
+    "deploy/test_serve.py::test_records_", "deploy/test_serve.py::test_sigterm_", "deploy/test_serve.py::test_a_",
 )
 
 

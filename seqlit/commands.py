@@ -18,6 +18,7 @@ COMMANDS = {
     "generate": "sample text from a language-model checkpoint",
     "benchmark": "run a benchmark suite, append its results, redraw the leaderboard",
     "export": "write a checkpoint as a model folder (safetensors weights, JSON config, vocabulary, model card)",
+    "serve": "serve a model folder over HTTP (POST /predict, GET /health) with dynamic batching",
 }
 
 

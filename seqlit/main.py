@@ -1,7 +1,7 @@
 """The entry point of `python -m seqlit` (and the `seqlit` script): dispatch, and bad input as one line.
 
 Light on purpose: help, a missing or misspelt command (`seqlit.commands`), and `generate` / `benchmark` /
-`export` start without LightningCLI, the data modules and the tasks (`seqlit.cli`), which the trainer commands
+`export` / `serve` start without LightningCLI, the data modules and the tasks (`seqlit.cli`), which the trainer commands
 (fit, validate, test, predict) import when they run.
 """
 
@@ -33,6 +33,10 @@ def run(argv: list[str]) -> None:
         from seqlit.deploy.command import main as export_main
 
         return export_main(argv[1:])
+    if argv and argv[0] == "serve":
+        from seqlit.deploy.serve_command import main as serve_main
+
+        return serve_main(argv[1:])
     from seqlit.cli import run_cli
 
     return run_cli(argv)

@@ -50,6 +50,8 @@ SLOW = (
     "deploy/test_runtime_venv.py",  # a fresh venv, pip install numpy onnxruntime from the registry
     "deploy/test_onnx.py::test_export_command_format_onnx",  # two CLI processes, ~22 s (the API is tested fast)
     "tasks/test_task_from_outside.py",  # five CLI processes, a benchmark among them
+    # a server process each, 8-15 s (the bad requests, a bad folder and --help stay fast)
+    "deploy/test_serve.py::test_records_", "deploy/test_serve.py::test_sigterm_", "deploy/test_serve.py::test_a_",
 )
 
 

@@ -36,8 +36,8 @@ def _pyproject() -> dict:
 
 def _declared() -> set[str]:
     project = _pyproject()["project"]
-    extras = project.get("optional-dependencies", {})  # seqlit/deploy imports the `export` extra's, lazily
-    names = project["dependencies"] + extras.get("export", []) + extras.get("runtime", [])
+    extras = project.get("optional-dependencies", {})  # seqlit/deploy imports the `export` and `serve` extras', lazily
+    names = project["dependencies"] + extras.get("export", []) + extras.get("runtime", []) + extras.get("serve", [])
     return {re.split(r"[\[<>=!~ ;]", n, maxsplit=1)[0].lower().replace("_", "-") for n in names}
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import run_seqlit
 
-EVERY_COMMAND = ["fit", "validate", "test", "predict", "generate", "benchmark", "export"]
+EVERY_COMMAND = ["fit", "validate", "test", "predict", "generate", "benchmark", "export", "serve"]
 
 
 def listed(text: str) -> list[str]:

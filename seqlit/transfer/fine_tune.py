@@ -9,17 +9,13 @@ character features). Lower layers hold the most general knowledge and should mov
 * gradual unfreezing: in epoch e only the top e + 1 groups train, so the fresh top layers settle before
   the pretrained ones below them receive its gradients.
 
-A backbone whose parameter names carry torch's layer suffix (`_l0`, `_l1_reverse` …, as `Recurrent` does)
-is split per layer; any other backbone is one group.
+Each backbone names its own layers (`Backbone.layer_groups`: `Recurrent` one group per stacked layer; a
+backbone that names none is one group); layer k of several backbones (an ensemble's) shares a group.
 """
 
 from __future__ import annotations
 
-import re
-
 from torch import nn
-
-LAYER = re.compile(r"_l(\d+)(?:_reverse)?$")
 
 
 def layer_groups(task) -> list[list[nn.Parameter]]:
@@ -28,9 +24,8 @@ def layer_groups(task) -> list[list[nn.Parameter]]:
     groups: list[list[nn.Parameter]] = [[p for embedding, _ in targets for p in embedding.parameters()]]
     by_layer: dict[int, list[nn.Parameter]] = {}
     for _, backbone in targets:
-        for name, p in backbone.named_parameters():
-            m = LAYER.search(name)
-            by_layer.setdefault(int(m.group(1)) if m else 0, []).append(p)
+        for k, layer in enumerate(backbone.layer_groups()):
+            by_layer.setdefault(k, []).extend(layer)
     groups += [by_layer[k] for k in sorted(by_layer)]
     taken = {id(p) for group in groups for p in group}
     groups.append([p for p in task.parameters() if id(p) not in taken])

@@ -2,7 +2,7 @@
 
 Every `every_n_steps` steps this records, for each time step t, the norm of ∂L/∂a<t> (the backbone's top-layer
 state), averaged over the sequences that reach t: the backbone runs its scratch loop with zero "probes" added
-to each a<t> (`Recurrent.probe_gradients`), since a fused kernel never shows per-step gradients. The curve is a
+to each a<t> (`Backbone.new_probe`, any backbone; `Recurrent` runs its scratch loop), since a fused kernel never shows per-step gradients. The curve is a
 PNG in the run folder and a W&B image; the gradient norm before and after clipping is logged too.
 """
 
@@ -14,7 +14,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import WandbLogger
 
-from seqlit.nn import Recurrent
+from seqlit.errors import SeqlitError
+from seqlit.nn import Backbone
 from seqlit.run_config import run_dir
 
 
@@ -43,27 +44,30 @@ class GradientFlow(pl.Callback):
             raise ValueError(f"GradientFlow: every_n_steps must be positive, got {every_n_steps}")
         self.every_n_steps, self.save_png = every_n_steps, save_png
         self.history: list[tuple[int, torch.Tensor]] = []
-        self._backbone: Recurrent | None = None
+        self._backbone: Backbone | None = None
         self._lengths: torch.Tensor | None = None
 
     # -- capture ∂L/∂a<t> ------------------------------------------------------
     def setup(self, trainer, pl_module, stage: str) -> None:
-        # a task's own backbone (not a character encoder's Recurrent); any other module: its first Recurrent
+        # a task's own backbone (not a character encoder's); any other module: its first backbone
         backbone = pl_module.main_backbone() if hasattr(pl_module, "main_backbone") else next(
-            (m for m in pl_module.modules() if isinstance(m, Recurrent)), None)
-        self._backbone = backbone if isinstance(backbone, Recurrent) else None
+            (m for m in pl_module.modules() if isinstance(m, Backbone)), None)
+        self._backbone = backbone if isinstance(backbone, Backbone) else None
         if self._backbone is None:
-            raise ValueError("GradientFlow needs a model with a seqlit.nn.Recurrent backbone")
+            raise ValueError("GradientFlow needs a model with a seqlit.nn.Backbone")
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._backbone.probe = trainer.global_step % self.every_n_steps == 0
         self._lengths = batch.get("lengths") if isinstance(batch, dict) else None
 
     def on_after_backward(self, trainer, pl_module) -> None:
-        grads = self._backbone.probe_gradients() if self._backbone.probe else None
+        if not self._backbone.probe:
+            return
+        grads = self._backbone.probe_gradients()
         self._backbone.probe = False
         if grads is None:
-            return
+            raise SeqlitError(f"GradientFlow: the backbone {type(self._backbone).__name__} made no probe: its forward "
+                              "must add `self.new_probe(...)` to its top layer's states (seqlit/nn/backbone.py)")
         norms = per_step_norms(grads.detach().float().cpu(), self._lengths)
         step = trainer.global_step
         self.history.append((step, norms))

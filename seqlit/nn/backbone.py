@@ -27,6 +27,10 @@ Any `Backbone` subclass whose first constructor argument is `input_size` plugs i
     with one ValueError naming the backbone.
     attributes: input_size, hidden_size, num_layers, num_directions, output_size (= num_directions *
         hidden_size), state_parts, and `describe()` -> a dict naming the backbone in records.
+    layer_groups() -> its parameters bottom to top, what gradual unfreezing and discriminative learning
+        rates step through (`seqlit.transfer.fine_tune`); by default one group.
+    new_probe(steps, batch, like) -> None, or zeros to add to the top layer's a<t> while `probe` is set, so that
+        `probe_gradients()` returns ∂L/∂a<t> through every later step (`seqlit.callbacks.gradient_flow`).
 
 A state is one tensor (L * D, B, H), row `layer * D + direction`, or a tuple of `state_parts` of them (the
 LSTM's (a, c)), the activation a first. Tasks that carry or reorder states across calls (truncated BPTT,
@@ -56,6 +60,16 @@ class Backbone(nn.Module):
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if self.bidirectional else 1
         self.output_size = self.num_directions * hidden_size
+        self.probe = False
+
+    @property
+    def probe(self) -> bool:
+        """Set by the gradient-flow callback for one forward and backward; setting it drops earlier probes."""
+        return self._probe
+
+    @probe.setter
+    def probe(self, on: bool) -> None:
+        self._probe, self._probes = bool(on), []
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> tuple[Tensor, State]:
         raise NotImplementedError
@@ -87,6 +101,31 @@ class Backbone(nn.Module):
                 raise ValueError(f"{name}: state must be {expected}")
             state = parts if self.state_parts > 1 else parts[0]
         return lengths, state
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters by layer, bottom to top: one group unless a backbone names its layers."""
+        return [list(self.parameters())]
+
+    def new_probe(self, steps: int, batch: int, like: Tensor, in_time_order: Callable[[Tensor], Tensor] | None = None
+                  ) -> Tensor | None:
+        """Zeros (T, B, H) to add to the top layer's a<t> of one direction (step t gets row t), or None.
+
+        Made only while `probe` is set and gradients are on. Since a<t> + p<t> feeds both the output and
+        step t + 1, ∂L/∂p<t> is the *total* derivative ∂L/∂a<t> through every later step, which a fused
+        kernel cannot show. `in_time_order` maps a gradient back to time order (a reversed direction);
+        directions are concatenated in the order probed.
+        """
+        if not (self.probe and torch.is_grad_enabled()):
+            return None
+        probe = like.new_zeros(steps, batch, self.hidden_size).requires_grad_()
+        self._probes.append((probe, in_time_order or (lambda grad: grad)))
+        return probe
+
+    def probe_gradients(self) -> Tensor | None:
+        """∂L/∂a<t> of the top layer from the last probed forward, (B, T, D*H), after backward; else None."""
+        if not self._probes or any(p.grad is None for p, _ in self._probes):
+            return None
+        return torch.cat([in_time_order(p.grad) for p, in_time_order in self._probes], dim=-1).transpose(0, 1)
 
     def describe(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "hidden_size": self.hidden_size, "num_layers": self.num_layers,

@@ -5,12 +5,12 @@
 parameters (`self.rnn`'s, torch's state-dict keys), so a checkpoint of one backend loads into the other.
 Padding never changes a result: padded outputs are zero, final states are each sequence's last real step's,
 and the reverse direction starts at each sequence's own end. Masked mode (`masked = True`, set by ONNX export)
-runs the fused kernels on the padded batch without packed sequences; there an LSTM's final c of a padded row
+(`seqlit.nn.masked`) runs the fused kernels on the padded batch without packed sequences; there an LSTM's final c of a padded row
 is NaN, which no exported graph reads. Weight dropout swaps dropped copies of `weight_hh` in for one call, so
-every backend runs the same dropped Waa at every step.
+every backend runs the same dropped Waa at every step. The scratch loop and the gradient-flow probe: `seqlit.nn.scratch`.
 """
 
-import functools
+import re
 import warnings
 from typing import Literal
 
@@ -20,12 +20,14 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlit.nn.backbone import Backbone, State
-from seqlit.nn.cells import NONLINEARITIES, gru_cell, lstm_cell, rnn_cell
+from seqlit.nn.cells import NONLINEARITIES
+from seqlit.nn.masked import masked_forward
+from seqlit.nn.scratch import scratch_forward
 from seqlit.nn.types import PositiveInt, Rate, check
 
 KINDS = ("rnn", "gru", "lstm")
 BACKENDS = ("fused", "scratch")
-COMPILE_CHUNK = 16  # time steps per compiled graph, see `_scan`
+LAYER = re.compile(r"_l(\d+)(?:_reverse)?$")  # torch's layer suffix on a parameter name
 
 
 class Recurrent(Backbone):
@@ -103,10 +105,7 @@ class Recurrent(Backbone):
             **extra,
         )
         self.init_memory(keep_bias, orthogonal_init)
-        # gradient probes (see `probe_gradients`): off unless a callback asks
-        self.probe = False
-        self.masked = False  # padding by masks instead of packing (see the module's docstring): ONNX export
-        self._probes: list[tuple[Tensor, bool, Tensor | None]] = []
+        self.masked = False  # padding by masks instead of packing (seqlit.nn.masked): ONNX export
 
     def init_memory(self, keep_bias: float = 0.0, orthogonal_init: bool = False) -> None:
         """Initialisations that help a cell keep information over long spans.
@@ -158,11 +157,10 @@ class Recurrent(Backbone):
             the LSTM, row ``layer * D + direction`` as in torch.
         """
         lengths, state = self.check_inputs(x, lengths, state)
-        self._probes = []
         recurrent = self._dropped_recurrent_weights()
         if self.backend == "fused" and not self.probe:
             return self._fused(x, lengths, state, recurrent)
-        return self._scratch(x, lengths, state, recurrent)
+        return scratch_forward(self, x, lengths, state, recurrent)
 
     def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """One time step, for decoders: x (B, input_size) -> output (B, H) and the new state.
@@ -182,17 +180,12 @@ class Recurrent(Backbone):
         return {name: F.dropout(param, self.weight_dropout) for name, param in self.rnn.named_parameters()
                 if name.startswith("weight_hh")}
 
-    def probe_gradients(self) -> Tensor | None:
-        """∂L/∂a<t> of the top layer from the last probed forward, as (B, T, D*H), after backward.
-
-        With `probe = True` the forward runs the scratch loop and adds a zero tensor p<t> to each top-layer a<t>; as
-        a<t> + p<t> feeds both the output and step t+1, ∂L/∂p<t> is the *total* derivative, which a fused kernel
-        cannot expose.
-        """
-        if not self._probes or any(p.grad is None for p, _, _ in self._probes):
-            return None
-        grads = [_reverse(p.grad, index) if reverse else p.grad for p, reverse, index in self._probes]
-        return torch.cat(grads, dim=-1).transpose(0, 1)
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """One group per stacked layer (both directions), read from torch's names (`_l0`, `_l1_reverse` …)."""
+        groups: list[list[nn.Parameter]] = [[] for _ in range(self.num_layers)]
+        for name, param in self.rnn.named_parameters():
+            groups[int(LAYER.search(name).group(1))].append(param)
+        return groups
 
     def _fused(self, x: Tensor, lengths: Tensor | None, state: State | None,
                recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
@@ -200,7 +193,7 @@ class Recurrent(Backbone):
         if lengths is None:
             return self._call_rnn(recurrent, x, state)
         if self.masked:
-            return self._masked(x, lengths, state, recurrent)
+            return masked_forward(self, x, lengths, state, recurrent)
         packed = pack_padded_sequence(x, lengths.to("cpu", torch.int64), batch_first=True, enforce_sorted=False)
         outputs, final = self._call_rnn(recurrent, packed, state)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
@@ -224,167 +217,11 @@ class Recurrent(Backbone):
         if weights[0].is_cuda and len({w.untyped_storage().data_ptr() for w in weights}) > 1:
             self.rnn.flatten_parameters()
 
-    def _masked(self, x: Tensor, lengths: Tensor, state: State | None,
-                recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
-        """The fused kernel, one layer and direction at a time, on the padded batch (see the module's docstring)."""
-        batch, steps, _ = x.shape
-        lengths = lengths.to(x.device)
-        mask = (torch.arange(steps, device=x.device)[:, None] < lengths).unsqueeze(-1)  # (T, B, 1)
-        reverse_index = _reverse_index(lengths, steps)
-        last = (lengths - 1).view(1, batch, 1).expand(1, batch, self.hidden_size)
-        if state is None:
-            zeros = x.new_zeros(self.num_layers * self.num_directions, batch, self.hidden_size)
-            state = (zeros, zeros) if self.kind == "lstm" else zeros
-        initial = state if self.kind == "lstm" else (state,)
-        kernel = {"lstm": torch._VF.lstm, "gru": torch._VF.gru, "rnn": getattr(torch._VF, f"rnn_{self.nonlinearity}")}
-        layer_input, finals = x.transpose(0, 1), []
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(self.num_directions):
-                row = layer * self.num_directions + direction
-                seq = _reverse(layer_input, reverse_index) if direction else layer_input
-                start = tuple(s[row : row + 1] for s in initial)
-                out, *kernel_final = kernel[self.kind](seq, start if self.kind == "lstm" else start[0],
-                                                       self._weights(layer, direction, recurrent), True, 1, 0.0,
-                                                       False, False, False)
-                out = out.masked_fill(~mask, 0.0)
-                final = [out.gather(0, last)]  # a after each sequence's last real step
-                if self.kind == "lstm":  # c is exposed only after step T: exact for rows that fill the batch
-                    full = (lengths == steps).view(1, batch, 1)
-                    final.append(torch.where(full, kernel_final[1], torch.full_like(kernel_final[1], float("nan"))))
-                outputs.append(_reverse(out, reverse_index) if direction else out)
-                finals.append(final)
-            layer_input = torch.cat(outputs, dim=-1) if self.num_directions == 2 else outputs[0]
-            if self.dropout and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, self.training)
-        final_state = tuple(torch.cat(parts) for parts in zip(*finals))
-        return layer_input.transpose(0, 1), final_state if self.kind == "lstm" else final_state[0]
-
-    def _scratch(self, x: Tensor, lengths: Tensor | None, state: State | None,
-                 recurrent: dict[str, Tensor]) -> tuple[Tensor, State]:
-        batch, steps, _ = x.shape
-        directions = self.num_directions
-        if state is None:
-            zeros = x.new_zeros(self.num_layers * directions, batch, self.hidden_size)
-            state = (zeros, zeros) if self.kind == "lstm" else zeros
-        initial = state if self.kind == "lstm" else (state,)
-
-        mask = reverse_index = None
-        if lengths is not None:
-            lengths = lengths.to(x.device)
-            time = torch.arange(steps, device=x.device)[:, None]
-            mask = (time < lengths).unsqueeze(-1)  # (T, B, 1): True at real steps
-            reverse_index = _reverse_index(lengths, steps)
-
-        layer_input = x.transpose(0, 1)  # time-major (T, B, F): row t is step t
-        finals = []
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction, recurrent)
-                reverse = direction == 1
-                seq = _reverse(layer_input, reverse_index) if reverse else layer_input
-                start = tuple(s[layer * directions + direction] for s in initial)
-                wx = F.linear(seq, w_ih, b_ih)
-                probe = None
-                if self.probe and layer == self.num_layers - 1 and torch.is_grad_enabled():
-                    probe = wx.new_zeros(steps, batch, self.hidden_size).requires_grad_()
-                    self._probes.append((probe, reverse, reverse_index))
-                out, final = _scan(self.kind, self.nonlinearity, wx, start, w_hh, b_hh, mask,
-                                   self.use_compile and probe is None, probe)
-                outputs.append(_reverse(out, reverse_index) if reverse else out)
-                finals.append(final)
-            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-            if self.dropout and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, self.training)
-
-        final_state = tuple(torch.stack(parts) for parts in zip(*finals))
-        return layer_input.transpose(0, 1), final_state if self.kind == "lstm" else final_state[0]
-
-    def _weights(self, layer: int, direction: int, recurrent: dict[str, Tensor]) -> list[Tensor]:
+    def layer_weights(self, layer: int, direction: int, recurrent: dict[str, Tensor]) -> list[Tensor]:
+        """[W_ih, W_hh, b_ih, b_hh] of one layer and direction, those in ``recurrent`` standing in for torch's."""
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         names = [name + suffix for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         return [recurrent.get(name, getattr(self.rnn, name)) for name in names]
-
-
-def _scan(kind, nonlinearity, wx, state, w_hh, b_hh, mask, compile: bool,
-          probe: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """Run one direction of one layer over all T steps; arguments as for `_steps`.
-
-    With `compile`, fixed-size chunks of `COMPILE_CHUNK` steps go through torch.compile (leftovers run eagerly):
-    the compile cost stays independent of T and one graph serves every length, layer and direction.
-    """
-    if not compile:
-        return _steps(kind, nonlinearity, wx, state, w_hh, b_hh, mask, probe)
-    outputs = []
-    for start in range(0, wx.shape[0], COMPILE_CHUNK):
-        stop = start + COMPILE_CHUNK
-        steps = _compiled_steps() if stop <= wx.shape[0] else _steps
-        chunk_mask = None if mask is None else mask[start:stop]
-        out, state = steps(kind, nonlinearity, wx[start:stop], state, w_hh, b_hh, chunk_mask)
-        outputs.append(out)
-    return torch.cat(outputs), state
-
-
-def _steps(
-    kind: str,
-    nonlinearity: str,
-    wx: Tensor,
-    state: tuple[Tensor, ...],
-    w_hh: Tensor,
-    b_hh: Tensor,
-    mask: Tensor | None,
-    probe: Tensor | None = None,
-) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """Step the cell over every row of ``wx``.
-
-    ``wx`` (T, B, G*H) holds every step's input term; ``state`` is ``(a,)`` or
-    ``(a, c)``.  Where ``mask`` (T, B, 1) is False the step is padding: the
-    state is carried through unchanged, so the final state is that of the last
-    real step, and the output there is zeroed.  Returns outputs (T, B, H) and
-    the final state tuple. ``probe`` (T, B, H), zeros, is added to each
-    step's a<t> so that its gradient is ∂L/∂a<t> (see `Recurrent.probe_gradients`).
-    """
-    outputs = []
-    for t in range(wx.shape[0]):
-        if kind == "lstm":
-            new = lstm_cell(wx[t], *state, w_hh, b_hh)
-        elif kind == "gru":
-            new = (gru_cell(wx[t], state[0], w_hh, b_hh),)
-        else:
-            new = (rnn_cell(wx[t], state[0], w_hh, b_hh, nonlinearity),)
-        if mask is not None:
-            new = tuple(torch.where(mask[t], n, old) for n, old in zip(new, state))
-        state = new if probe is None else (new[0] + probe[t], *new[1:])
-        outputs.append(state[0])
-    outputs = torch.stack(outputs)
-    if mask is not None:
-        outputs = outputs.masked_fill(~mask, 0.0)
-    return outputs, state
-
-
-@functools.cache
-def _compiled_steps():
-    """``_steps`` through torch.compile, built once and shared by all modules."""
-    return torch.compile(_steps, fullgraph=True)
-
-
-def _reverse_index(lengths: Tensor, steps: int) -> Tensor:
-    """(T, B) time index that reverses each sequence within its own length.
-
-    Step t of sequence b maps to ``lengths[b] - 1 - t``; padded steps map to
-    themselves, so padding stays at the end.  The map is its own inverse.
-    """
-    time = torch.arange(steps, device=lengths.device)[:, None]
-    flipped = lengths - 1 - time
-    return torch.where(flipped >= 0, flipped, time)
-
-
-def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
-    """Reverse time-major ``seq`` (T, B, F) per sequence; whole-T flip without lengths."""
-    if index is None:
-        return seq.flip(0)
-    return seq.gather(0, index.unsqueeze(-1).expand_as(seq))
 
 
 def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:

@@ -21,9 +21,8 @@ from torch import Tensor, nn
 
 from seqlit.errors import SeqlitError
 from seqlit.metrics import SpanF1, bio_spans
-from seqlit.nn.backbone import BackboneFactory
+from seqlit.nn.backbone import Backbone, BackboneFactory, activation
 from seqlit.nn.crf import CRF
-from seqlit.nn.recurrent import Recurrent
 from seqlit.nn.types import PositiveInt, Rate, check
 from seqlit.tasks.base import SeqTask
 from seqlit.transfer import Pretrained, pretrained as transfer
@@ -51,15 +50,14 @@ class CharCNN(nn.Module):
 
 
 class CharRNN(nn.Module):
-    """Character embeddings -> bidirectional LSTM; the two final states (Lample et al., 2016)."""
+    """Character embeddings -> a bidirectional backbone (a BiLSTM); its top layer's two final activations
+    (Lample et al., 2016)."""
 
-    def __init__(self, vocab_size: int, pad_id: int, dim: int, features: int):
+    def __init__(self, vocab_size: int, pad_id: int, dim: int, backbone: Backbone):
         super().__init__()
-        if features % 2:
-            raise SeqlitError(f"model.char_features must be even for char_encoder=rnn (two directions), got {features}")
         self.pad_id = pad_id
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
-        self.rnn = Recurrent(dim, "lstm", features // 2, bidirectional=True)
+        self.rnn = backbone
 
     def forward(self, chars: Tensor) -> Tensor:
         b, t, length = chars.shape
@@ -67,14 +65,14 @@ class CharRNN(nn.Module):
         lengths = (flat != self.pad_id).sum(dim=1)
         words = lengths > 0  # padding tokens have no characters: skip them
         _, state = self.rnn(self.embedding(flat[words]), lengths=lengths[words])
-        final = state[0]  # (2, N, H): forward and backward final activations
+        final = activation(state)[-2:]  # (2, N, H): the top layer's forward and backward final activations
         out = final.new_zeros(b * t, 2 * final.size(2))
         out[words] = torch.cat([final[0], final[1]], dim=1)
         return out.view(b, t, -1)
 
 
 class Tagger(SeqTask):
-    """Sequence tagger over any `Recurrent` backbone.
+    """Sequence tagger over any backbone (`seqlit.nn.backbone`).
 
     Args:
         data_spec: linked from the data module (vocabularies, casing classes, tag names).
@@ -143,14 +141,17 @@ class Tagger(SeqTask):
         if char_encoder == "cnn":
             self.chars = CharCNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features, char_kernel)
         elif char_encoder == "rnn":
-            self.chars = CharRNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, char_features)
+            if char_features % 2:
+                raise SeqlitError(f"model.char_features must be even for char_encoder=rnn (two directions), got {char_features}")
+            chars = self.build_backbone({"kind": "lstm", "hidden_size": char_features // 2, "bidirectional": True}, char_dim)
+            self.chars = CharRNN(spec["char_vocab_size"], spec["char_pad_id"], char_dim, chars)
         else:
             self.chars, char_features = None, 0
         self.char_lms = transfer.char_lm_features(self)
         contextual = self.char_lms.output_size if self.char_lms is not None else 0
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.backbone = self.build_backbone(backbone, embedding_dim + casing_dim + char_features + contextual)
-        if isinstance(self.chars, CharRNN):  # the character BiLSTM runs on the backbone's backend
+        if isinstance(self.chars, CharRNN) and hasattr(self.chars.rnn, "backend"):  # on the word backbone's backend
             self.chars.rnn.backend = getattr(self.backbone, "backend", "fused")
         self.output_dropout = nn.Dropout(dropout)
         self.scores = nn.Linear(self.backbone.output_size, len(self.tag_names))

@@ -2,17 +2,13 @@
 
 Layer groups, bottom to top: word embedding(s), each backbone layer, everything else. Lower layers hold the most
 general knowledge and move least: group g of G gets `lr / lr_decay ** (G - 1 - g)`, and with gradual unfreezing
-only the top e + 1 groups train in epoch e. A backbone whose parameter names carry torch's layer suffix
-(`_l0`, `_l1_reverse`) is split per layer; any other is one group (docs/transfer.md).
+only the top e + 1 groups train in epoch e. Each backbone names its layers (`Backbone.layer_groups`: `Recurrent` one per stacked layer, a backbone that
+names none one group); layer k of an ensemble's backbones shares a group (docs/transfer.md).
 """
 
 from __future__ import annotations
 
-import re
-
 from torch import nn
-
-LAYER = re.compile(r"_l(\d+)(?:_reverse)?$")
 
 
 def layer_groups(task) -> list[list[nn.Parameter]]:
@@ -21,9 +17,8 @@ def layer_groups(task) -> list[list[nn.Parameter]]:
     groups: list[list[nn.Parameter]] = [[p for embedding, _ in targets for p in embedding.parameters()]]
     by_layer: dict[int, list[nn.Parameter]] = {}
     for _, backbone in targets:
-        for name, p in backbone.named_parameters():
-            m = LAYER.search(name)
-            by_layer.setdefault(int(m.group(1)) if m else 0, []).append(p)
+        for k, layer in enumerate(backbone.layer_groups()):
+            by_layer.setdefault(k, []).extend(layer)
     groups += [by_layer[k] for k in sorted(by_layer)]
     taken = {id(p) for group in groups for p in group}
     groups.append([p for p in task.parameters() if id(p) not in taken])

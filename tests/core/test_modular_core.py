@@ -116,3 +116,52 @@ def test_the_contract_checks_a_plugged_backbones_inputs_as_it_checks_recurrents(
     ]:
         with pytest.raises(ValueError, match=re.escape(message)):
             call()
+
+
+class TrainingLayers(__import__("pytorch_lightning").Callback):
+    """Records, at each epoch's first batch, which of the backbone's layer groups train, in <root>/layers.json."""
+
+    def __init__(self):
+        self.epochs = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        groups = pl_module.main_backbone().layer_groups()
+        self.epochs.append([all(p.requires_grad for p in group) for group in groups])
+
+    def on_fit_end(self, trainer, pl_module):
+        (__import__("pathlib").Path(trainer.default_root_dir) / "layers.json").write_text(json.dumps(self.epochs))
+
+
+def test_a_plugged_backbone_gets_gradual_unfreezing_and_gradient_flow(in_tmp):
+    """The contract's `layer_groups` and `new_probe`: a backbone from outside seqlit is unfrozen layer by layer
+    from the top, and the gradient-flow callback draws ∂L/∂a<t> of its top layer at every step."""
+    plugin = json.dumps({"class_path": "tests.core.plugin_backbone.LeakyAverage",
+                         "init_args": {"hidden_size": 8, "num_layers": 2}})
+    main(["fit", *TASKS["classifier"], "--model.init_args.backbone", plugin,
+          "--model.init_args.pretrained", '{"gradual_unfreezing": true}', *ONE_STEP,
+          "--trainer.max_steps", "2", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "1",
+          "--trainer.default_root_dir", str(in_tmp), "--trainer.callbacks+=tests.core.test_modular_core.TrainingLayers",
+          "--trainer.callbacks+=seqlit.callbacks.gradient_flow.GradientFlow", "--trainer.callbacks.every_n_steps", "1"])
+    # groups: embedding, layer 0, layer 1, the rest; epoch 0 trains the rest only, epoch 1 the top layer too
+    assert json.loads((in_tmp / "layers.json").read_text()) == [[False, False], [False, True]]
+    curves = [torch.load(p) for p in sorted(in_tmp.rglob("gradient_flow/step_*.pt"))]
+    assert [c["step"] for c in curves] == [0, 1]
+    for curve in curves:
+        assert curve["norms"].dim() == 1 and curve["norms"].numel() > 1
+        assert (curve["norms"] > 0).all(), "every step of the plugged backbone receives gradient through time"
+
+
+def test_a_backbone_that_makes_no_probe_is_refused_by_the_gradient_flow_callback():
+    from types import SimpleNamespace
+
+    from seqlit.callbacks.gradient_flow import GradientFlow
+    from seqlit.errors import SeqlitError
+    from tests.core.plugin_backbone import LeakyAverage
+
+    flow, net = GradientFlow(every_n_steps=1), LeakyAverage(3, 4)
+    flow.setup(None, nn.Sequential(net), "fit")
+    flow.on_train_batch_start(SimpleNamespace(global_step=0), None, {}, 0)
+    with torch.no_grad():  # no gradients: no probe is made
+        net(torch.randn(2, 5, 3))
+    with pytest.raises(SeqlitError, match="GradientFlow: the backbone LeakyAverage made no probe"):
+        flow.on_after_backward(SimpleNamespace(global_step=0), None)

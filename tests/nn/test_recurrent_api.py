@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import seqlit.nn.recurrent as recurrent
+import seqlit.nn.scratch as scratch
 from seqlit.errors import SeqlitError
 from seqlit.nn import Recurrent
 
@@ -142,9 +142,9 @@ def test_compiled_scratch_matches_eager(monkeypatch):
     ``aot_eager`` backend traces forward and backward exactly as inductor would
     be fed, without its C++ build (tens of seconds); the bench runs inductor.
     """
-    monkeypatch.setattr(recurrent, "COMPILE_CHUNK", 2)
-    traced = torch.compile(recurrent._steps, backend="aot_eager", fullgraph=True)
-    monkeypatch.setattr(recurrent, "_compiled_steps", lambda: traced)
+    monkeypatch.setattr(scratch, "COMPILE_CHUNK", 2)
+    traced = torch.compile(scratch._steps, backend="aot_eager", fullgraph=True)
+    monkeypatch.setattr(scratch, "_compiled_steps", lambda: traced)
     x = torch.randn(B, T, I, dtype=torch.float64)
     lengths = torch.tensor([5, 2, 4])
     results = []

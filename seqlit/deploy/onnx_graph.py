@@ -34,7 +34,7 @@ RUNTIME_VERSION = 1
 class TaggerGraph(nn.Module):
     """(input_ids, casing, chars, lengths) -> emissions (B, T, K): the tag scores the CRF or argmax reads."""
 
-    kind = "tagger"  # what runtime.json calls the task (seqlit/runtime/folder.py reads it)
+    kind, file = "tagger", GRAPH  # what runtime.json calls the task (seqlit/runtime/folder.py reads it), the graph's file
     inputs = ("input_ids", "casing", "chars", "lengths")
     outputs = ("emissions",)
     axes = {"input_ids": {0: "batch", 1: "length"}, "casing": {0: "batch", 1: "length"},
@@ -58,7 +58,7 @@ class TaggerGraph(nn.Module):
 class ClassifierGraph(nn.Module):
     """(input_ids, lengths) -> log_probs (B, C): the log of the readers' mean class probabilities."""
 
-    kind = "classifier"
+    kind, file = "classifier", GRAPH
     inputs = ("input_ids", "lengths")
     outputs = ("log_probs",)
     axes = {"input_ids": {0: "batch", 1: "length"}, "lengths": {0: "batch"}, "log_probs": {0: "batch"}}
@@ -102,7 +102,7 @@ def masked(model: nn.Module):
     """Every `Recurrent` in `model` on its masked path (no packed sequences) for the duration."""
     layers = [m for m in model.modules() if isinstance(m, Recurrent)]
     if any(layer.backend != "fused" for layer in layers):
-        layers_ = ", ".join(sorted({layer.backend for layer in layers}))
+        layers_ = ", ".join(sorted({layer.backend for layer in layers} - {"fused"}))
         raise SeqlitError(f"export --format onnx: the backbone runs backend {layers_!r}, whose time loop has no "
                           "dynamic-length graph: export a model trained with backend: fused (the weights are the same)")
     for layer in layers:
@@ -134,7 +134,10 @@ def runtime_spec(task, data=None) -> dict:
         if data is not None:
             spec["text"] = {"kind": data.kind, "lowercase": bool(data.lowercase)}
     if task.task_name == "conditional_lm":
-        spec["condition_fields"] = {field: list(names) for field, names in task.condition_fields.items()}
+        # named as `generate --condition` names them: the data module's (an older checkpoint's one field is
+        # called `condition` in its data_spec but after the data's column there)
+        fields = (data or task).condition_fields
+        spec["condition_fields"] = {field: list(names) for field, names in fields.items()}
         if data is not None:
             spec["text"] = {"level": data.level, "lowercase": bool(data.lowercase)}
     return spec

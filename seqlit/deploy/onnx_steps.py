@@ -78,9 +78,8 @@ class ConditionalGraph(StepGraph):
 
     def forward(self, input_ids, conditions, fresh, *state):
         task = self.task
-        if task.init:
-            start = parts(task.bridge(task.condition_vector(conditions)))
-            state = tuple(torch.where(fresh[None, :, None], s0, s) for s0, s in zip(start, state))
+        start = parts(task.bridge(task.condition_vector(conditions))) if task.init else tuple(map(torch.zeros_like, state))
+        state = tuple(torch.where(fresh[None, :, None], s0, s) for s0, s in zip(start, state))
         log_probs, state = task.step(input_ids, conditions, joined(state))
         return (log_probs, *parts(state))
 

@@ -76,7 +76,7 @@ def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, onnx
         if onnx:
             from seqlit.deploy.onnx_graph import write_onnx
 
-            write_onnx(model, tmp)
+            write_onnx(model, tmp, _data_module(config, vocab, tmp))
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""Reading an exported folder: config.json, vocab.json, runtime.json and the onnxruntime session of model.onnx."""
+"""Reading an exported folder: config.json, vocab.json, runtime.json and the onnxruntime sessions of its graphs
+(model.onnx; the encoder–decoder's encoder.onnx and decoder.onnx)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .classifier import OnnxClassifier
+from .conditional_lm import OnnxConditionalLanguageModel
 from .errors import ModelFolderError
 from .language_model import OnnxLanguageModel
+from .seq2seq import OnnxSeq2Seq
 from .tagger import OnnxTagger
 
 RUNTIME_VERSION = 1
@@ -45,7 +48,8 @@ def session(path: Path, threads: int | None = None):
 
 
 def load(path: str | os.PathLike, threads: int | None = None):
-    """The model a folder holds (`OnnxTagger`, `OnnxClassifier` or `OnnxLanguageModel`), ready for `predict_text`."""
+    """The model a folder holds (`OnnxTagger`, `OnnxClassifier`, `OnnxLanguageModel`, `OnnxSeq2Seq` or
+    `OnnxConditionalLanguageModel`), ready for `predict_text` (or `generate`)."""
     folder = Path(path)
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {str(folder)!r} does not exist: pass the folder "
@@ -55,13 +59,17 @@ def load(path: str | os.PathLike, threads: int | None = None):
         raise ModelFolderError(f"{str(folder / 'runtime.json')!r} has runtime_version "
                                f"{spec.get('runtime_version') if isinstance(spec, dict) else None!r}; this runtime reads "
                                f"{RUNTIME_VERSION}: export the folder again with this seqlit version")
-    kinds = {"tagger": OnnxTagger, "classifier": OnnxClassifier, "language_model": OnnxLanguageModel}
+    kinds = {"tagger": OnnxTagger, "classifier": OnnxClassifier, "language_model": OnnxLanguageModel,
+             "seq2seq": OnnxSeq2Seq, "conditional_lm": OnnxConditionalLanguageModel}
     if spec.get("task") not in kinds:
         raise ModelFolderError(f"{str(folder / 'runtime.json')!r} names the task {spec.get('task')!r}; this runtime "
                                f"runs {', '.join(kinds)}")
     config, vocab = read_json(folder / "config.json"), read_json(folder / "vocab.json")
     try:
-        return kinds[spec["task"]](spec, config, vocab["vocab"], session(folder / spec["graph"], threads))
+        graphs = spec.get("graphs")
+        sessions = session(folder / spec["graph"], threads) if graphs is None else \
+            {name: session(folder / graph["file"], threads) for name, graph in graphs.items()}
+        return kinds[spec["task"]](spec, config, vocab["vocab"], sessions)
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, ModelFolderError):
             raise

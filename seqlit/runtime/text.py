@@ -69,3 +69,22 @@ def spans(tags: list[str]) -> list[tuple[str, int, int]]:
             begin = i
         prev_tag, prev_type = tag, type_
     return found
+
+
+# the encoder–decoder's (data_modules/parallel_encode.py): words with inner hyphens / apostrophes, or single marks
+PARALLEL_TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
+NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+
+
+def parallel_tokens(text: str, kind: str, lowercase: bool) -> list[str]:
+    """`word`: words and punctuation marks (lower-cased with `lowercase`); `char`: every character."""
+    if kind == "char":
+        return list(text)
+    return PARALLEL_TOKEN.findall(text.lower() if lowercase else text)
+
+
+def parallel_detokenize(tokens: list[str], kind: str) -> str:
+    if kind == "char":
+        return "".join(tokens)
+    return NO_SPACE_AFTER.sub(r"\1", NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))

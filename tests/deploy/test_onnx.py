@@ -1,7 +1,8 @@
 """`export --format onnx`: the graph computes what PyTorch computes (within 1e-4 on padded batches, any batch and
 length), and the torch-free `seqlit.runtime` predicts what `Task.predict_text` predicts: the legacy fixtures'
-tagger (CRF) and classifier on their own data and on a few hundred sentences of the shared CoNLL-2003 and SST-2
-test splits."""
+tagger (CRF) and classifier on their own data and on the whole shared CoNLL-2003 and SST-2 test splits (the
+language model on WikiText-2's). The step graphs of the language models and the encoder–decoder:
+tests/deploy/test_onnx_generation.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from tests.conftest import REPO, SHARED_DATA, needs_shared_data, run_seqlit
 LEGACY = REPO / "tests" / "fixtures" / "legacy"
 TEXTS = ["John visited Paris on Monday .", "", "the film is great .", "zebra quux 12/03/2001",
          "Ali Khan left London , England , on 1996-08-22 ; U.S. officials didn't .", "   "]
-SHARED_LINES = 300
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +90,12 @@ def test_runtime_predicts_what_predict_text_does(folders, task):
 @needs_shared_data
 @pytest.mark.parametrize("task,split", [("tagger", "conll2003"), ("classifier", "sst2")])
 def test_runtime_on_shared_test_split(folders, task, split):
-    table = pq.read_table(SHARED_DATA / split / "test.parquet").slice(0, SHARED_LINES).to_pylist()
+    """The whole test split (3,453 and 1,821 sentences; ~15 s of torch tagging)."""
+    table = pq.read_table(SHARED_DATA / split / "test.parquet").to_pylist()
     texts = [" ".join(row["tokens"]) if task == "tagger" else row["sentence"] for row in table]
     got = runtime_load(folders[task]).predict_text(texts, batch_size=64)
     want = seqlit.deploy.load(folders[task]).predict_text(texts)
-    assert len(got) == SHARED_LINES
+    assert len(got) == len(texts) == len(table)
     if task == "tagger":
         assert got == want
         return
@@ -199,10 +200,19 @@ def test_runtime_refuses_a_non_string(folders):
         runtime_load(folders["classifier"]).predict_text(["good", 3])
 
 
-def test_onnx_export_of_an_unsupported_task_leaves_nothing(tmp_path):
-    with pytest.raises(SeqlitError, match="exports the Tagger, the Classifier and the LanguageModel so far, not a Seq2Seq"):
-        seqlit.deploy.export(str(LEGACY / "seq2seq.ckpt"), tmp_path / "s2s", onnx=True)
-    assert list(tmp_path.iterdir()) == []
+def scratch_checkpoint(tmp_path):
+    """The legacy Seq2Seq checkpoint with its encoder on `backend: scratch` (same weights), which has no graph."""
+    ckpt = torch.load(LEGACY / "seq2seq.ckpt", weights_only=False)
+    ckpt["hyper_parameters"]["backend"] = "scratch"  # the fixture's layout, before `backbone:` (seqlit/upgrades.py)
+    torch.save(ckpt, tmp_path / "scratch.ckpt")
+    return tmp_path / "scratch.ckpt"
+
+
+def test_onnx_export_of_an_unsupported_model_leaves_nothing(tmp_path):
+    ckpt = scratch_checkpoint(tmp_path)
+    with pytest.raises(SeqlitError, match="backend 'scratch', whose time loop has no dynamic-length graph"):
+        seqlit.deploy.export(str(ckpt), tmp_path / "out" / "s2s", onnx=True)
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_export_command_format_onnx(tmp_path):
@@ -210,9 +220,9 @@ def test_export_command_format_onnx(tmp_path):
                       cwd=tmp_path)
     assert "model folder written" in proc.stdout
     assert {GRAPH, RUNTIME, "model.safetensors", "config.json", "vocab.json"} <= {p.name for p in (tmp_path / "model").iterdir()}
-    bad = run_seqlit("export", "--ckpt_path", str(LEGACY / "seq2seq.ckpt"), "--out", "s2s", "--format", "onnx",
+    bad = run_seqlit("export", "--ckpt_path", str(scratch_checkpoint(tmp_path)), "--out", "s2s", "--format", "onnx",
                      cwd=tmp_path, check=False)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a Seq2Seq" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "backend 'scratch'" in bad.stderr
     assert not (tmp_path / "s2s").exists()
 
 
@@ -286,7 +296,10 @@ def lm_folder(tmp_path_factory):
 
 
 def test_language_model_graph_matches_pytorch(lm_folder):
+    """From a zero state (what scoring feeds), the graph's log-probabilities are torch's `step(ids)` (state None)."""
     import onnxruntime as ort
+
+    from seqlit.runtime import state
 
     model = seqlit.deploy.load(lm_folder)
     session = ort.InferenceSession(str(lm_folder / GRAPH), providers=["CPUExecutionProvider"])
@@ -294,13 +307,14 @@ def test_language_model_graph_matches_pytorch(lm_folder):
         ids = torch.randint(2, 20, (batch, length), generator=torch.Generator().manual_seed(length))
         with torch.no_grad():
             want = model.step(ids)[0].numpy()
-        np.testing.assert_allclose(session.run(None, {"input_ids": ids.numpy()})[0], want, rtol=1e-4, atol=1e-4)
+        got = state.run(session, {"input_ids": ids.numpy()}, state.zeros(session, batch))[0]["log_probs"]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_language_model_runtime_perplexity_equals_predict_text(lm_folder):
     lines = (LEGACY / "data" / "lm.txt").read_text(encoding="utf-8").splitlines()
     if SHARED_DATA.is_dir():
-        table = pq.read_table(SHARED_DATA / "wikitext-2" / "test.parquet").slice(0, SHARED_LINES)
+        table = pq.read_table(SHARED_DATA / "wikitext-2" / "test.parquet")  # the whole test split
         lines += table.column(table.column_names[0]).to_pylist()
     texts = TEXTS + lines
     got, want = runtime_load(lm_folder).predict_text(texts, batch_size=16), seqlit.deploy.load(lm_folder).predict_text(texts)

@@ -14,9 +14,9 @@ import subprocess
 from importlib.metadata import version
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: str | None = None) -> str | None:
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -29,6 +29,20 @@ def host() -> str:
         model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{model or platform.processor() or platform.machine() or 'unknown processor'}, {cores} cores"
+
+
+def source_tree() -> dict:
+    """{commit, dirty} of the checkout seqlit is imported from; both None when it is not one (an installed wheel)."""
+    where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = _git("rev-parse", "HEAD", cwd=where)
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=where) if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def command_line(argv: list[str]) -> list[str]:
+    """The command as the user typed it: `python -m seqlit …` for the module entry, else the script's name."""
+    head = ["python", "-m", "seqlit"] if argv[0].endswith("__main__.py") else [os.path.basename(argv[0])]
+    return head + argv[1:]
 
 
 def collect() -> dict:

@@ -4,7 +4,8 @@ Printed logs are for people; a program that wants a run's outcome (the benchmark
 this file. It is rewritten when each trainer call completes (a call that raises writes nothing), by global
 rank zero only, atomically (`seqlit.storage`). Non-finite values are written as JSON's `NaN` / `Infinity`, so
 a diverged run says so. An evaluation without a logger appends to its checkpoint's run's `evaluations`.
-The format, field by field: docs/benchmark.md, "results.json".
+It names the command and the seqlit commit (with
+`dirty`) that ran, so a model card can say how to train the model again. The format, field by field: docs/benchmark.md, "results.json".
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import json
 import fcntl
 import os
+import sys
 import time
 
 import pytorch_lightning as pl
 
 from pytorch_lightning.utilities import rank_zero_warn
 
+from seqlit.benchmark.provenance import command_line, source_tree
 from seqlit.callbacks.throughput import device_name
 from seqlit.evaluation_runs import checkpoint_run
 from seqlit.run_config import run_dir
@@ -44,6 +47,8 @@ class RunResults(pl.Callback):
         self.metrics: dict[str, float] = {}
         self.validation: list[dict] = []
         self._fit_start: float | None = None
+        # read before the run writes anything, so the run's own files cannot make the tree look dirty
+        self.source = {"command": command_line(sys.argv), **source_tree()}
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self._fit_start = time.perf_counter()
@@ -95,6 +100,7 @@ class RunResults(pl.Callback):
             "global_step": trainer.global_step,
             "epoch": trainer.current_epoch,
             "validation": self.validation,
+            **self.source,
         }
         text = json.dumps(results, indent=2) + "\n"
         write_atomically(os.path.join(folder, FILENAME), lambda f: f.write(text.encode("utf-8")))

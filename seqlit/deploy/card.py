@@ -42,7 +42,8 @@ def model_card(config: dict[str, Any], results: dict[str, Any] | None, ckpt_path
     tested = (results or {}).get("tested")
     lines += [f"- command: `{' '.join(map(str, command)) if isinstance(command, list) else command}`" if command
               else "- command: not recorded in results.json (see the run's config.yaml)",
-              f"- commit: `{commit}`" if commit else "- commit: not recorded in results.json",
+              f"- commit: `{commit}`" + (" (with uncommitted changes)" if (results or {}).get("dirty") else "")
+              if commit else "- commit: not recorded in results.json",
               f"- test metrics scored on: `{tested}`" if tested else "- test metrics: none recorded"]
     lines += ["", "## Intended use and limits", "",
               f"Research and teaching use of a small recurrent `{task}` on data like `{source}`. "

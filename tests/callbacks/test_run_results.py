@@ -6,6 +6,7 @@ import glob
 import json
 import math
 import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,6 +51,11 @@ def test_fit_then_test_writes_everything_the_benchmark_reads(fitted):
     assert [v["step"] for v in res["validation"]] == [3, 6]  # fit's passes, not the sanity check
     assert all("val/ppl" in v["metrics"] and v["time_s"] > 0 for v in res["validation"])
     assert [p.name for p in path.parent.iterdir() if ".tmp" in p.name] == []
+    # how to train it again: the command as typed and the commit of the checkout that ran it
+    assert res["command"][:4] == ["python", "-m", "seqlit", "fit"] and res["command"][-2:] == ["--test_after_fit", "true"]
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert res["commit"] == (head.stdout.strip() if head.returncode == 0 else None)
+    assert isinstance(res["dirty"], bool) or res["commit"] is None
 
 
 def test_validate_writes_its_own_results(fitted):

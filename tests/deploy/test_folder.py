@@ -70,9 +70,12 @@ def test_model_card_lists_results_json_metrics(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     shutil.copy(LEGACY / "classifier.ckpt", run / "checkpoints" / "last.ckpt")
     (run / "results.json").write_text(json.dumps({"metrics": {"test/acc": 0.625, "val/acc": 0.75},
-                                                  "tested": "final weights"}), encoding="utf-8")
+                                                  "tested": "final weights",
+                                                  "command": ["python", "-m", "seqlit", "fit", "--config", "c.yaml"],
+                                                  "commit": "0123abcd", "dirty": False}), encoding="utf-8")
     card = (seqlit.deploy.export(str(run / "checkpoints" / "last.ckpt"), tmp_path / "out") / "README.md").read_text()
     assert "test `acc`: 0.625" in card and "val `acc`: 0.75" in card and "final weights" in card
+    assert "`python -m seqlit fit --config c.yaml`" in card and "`0123abcd`" in card
 
 
 def test_export_refuses_a_non_empty_folder_unless_overwrite(tmp_path):

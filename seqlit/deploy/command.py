@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt_path", help="(required) checkpoint written by `seqlit fit` (e.g. runs/…/checkpoints/last.ckpt)")
     p.add_argument("--out", help="(required) folder to write: model.safetensors, config.json, vocab.json, README.md")
     p.add_argument("--format", default="safetensors", choices=("safetensors", "onnx"),
-                   help="onnx: also model.onnx and runtime.json, for the torch-free seqlit.runtime (tagger, classifier, language model)")
+                   help="onnx: also the ONNX graphs and runtime.json, for the torch-free seqlit.runtime (every task)")
     p.add_argument("--overwrite", default="false", choices=("true", "false"), help="replace a non-empty --out folder")
     return p
 

@@ -2,7 +2,8 @@
 
 No torch, no Lightning and no other seqlit module is imported here, so it runs in a service with only
 `pip install seqlit[runtime]`: `seqlit.runtime.load("model/").predict_text([...])` gives the records
-`predict` writes. The graph computes the network; tokenisation and CRF Viterbi are done here in numpy.
+`predict` writes (and `generate` for language models). The graphs compute the network; tokenisation, CRF
+Viterbi, greedy and beam search and sampling are done here in numpy.
 """
 
 from .errors import ModelFolderError

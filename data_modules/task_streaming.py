@@ -33,7 +33,7 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import IterableDataset
 
 from data_modules.arrow import MAP_BATCH
-from data_modules.base import SPLITS
+from data_modules.base import COMMAND_STAGES, SPLITS
 from data_modules.loading import stream_splits
 from data_modules.lm_streaming import StreamLoader
 from seqlit.errors import SeqlitError
@@ -74,6 +74,17 @@ def first_batches(ds: datasets.IterableDataset, limit: int | None, size: int = M
         yield batch
         if left is not None and left <= 0:
             return
+
+
+def read_evaluation_splits(dm, command: str) -> None:
+    """`check` for a stream: read every evaluation split `command` uses through once, nothing kept, so a bad row
+    anywhere in them ends the run before the trainer starts, as on the map-style path. (Resolving a stream's
+    columns reads only its first `MAP_BATCH` rows; training rows are read by the vocabulary's first pass, up to
+    `vocab_max_rows`: a bad row past that is found when training reaches it.) Costs one validation pass."""
+    for stage in COMMAND_STAGES.get(command, ()):
+        if stage != "train" and not (stage == "predict" and dm.predict_file):
+            for _ in dm.encoded(stage).iter(batch_size=MAP_BATCH):
+                pass
 
 
 def is_empty(ds: datasets.IterableDataset) -> bool:

@@ -54,9 +54,15 @@ def streamed_splits(path: str, name: str | None, needed=SPLITS) -> datasets.Iter
 
 
 def streamed_map(ds: datasets.IterableDataset, fn, **fn_kwargs) -> datasets.IterableDataset:
-    """`arrow.mapped` for a stream: `fn(batch, indices, **fn_kwargs)` applied lazily, its columns replacing `ds`'s."""
+    """`arrow.mapped` for a stream: `fn(batch, indices, **fn_kwargs)` applied lazily, its columns replacing `ds`'s.
+
+    Only the input columns `fn` does not write are removed: datasets 2.21 and 3.0 drop a removed column from a
+    stream even where `fn` returns it (their `IterableDataset.map`; `Dataset.map` and datasets 5.2 keep it). `fn`'s
+    columns are those it writes for an empty batch (nothing read)."""
+    inputs = list(resolved(ds).column_names)
+    written = fn({c: [] for c in inputs}, [], **fn_kwargs)
     return ds.map(fn, batched=True, batch_size=MAP_BATCH, with_indices=True, fn_kwargs=fn_kwargs,
-                  remove_columns=list(resolved(ds).column_names))
+                  remove_columns=[c for c in inputs if c not in written])
 
 
 def resolved(ds: datasets.IterableDataset) -> datasets.IterableDataset:

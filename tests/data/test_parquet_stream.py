@@ -22,4 +22,4 @@ def test_rows_shards_and_features_are_the_parquet_builders(tmp_path, monkeypatch
     ours = stream_splits(str(tmp_path), None)["train"]
     theirs = datasets.load_dataset("parquet", data_files=files, split="train", streaming=True)
     assert list(ours) == list(theirs) and len(list(ours)) == 20
-    assert ours.features == features and ours.num_shards == theirs.num_shards == 2
+    assert ours.features == features and ours.n_shards == theirs.n_shards == 2

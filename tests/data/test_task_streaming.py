@@ -104,8 +104,6 @@ def test_vocab_max_rows_bounds_the_first_pass(corpus):
     assert 2 < len(bounded.vocab) < len(full.vocab)
 
 
-@pytest.mark.skipif(int(datasets.__version__.split(".")[0]) < 5, reason="a bad streamed row is a KeyError in datasets "
-                    "2.21 (the floor run, .ci/min_versions.sh); 5.x passes; versions between not tried (docs/packaging.md)")
 def test_a_bad_row_in_a_stream_is_one_line_naming_split_and_sentence(tmp_path):
     path = subset(tmp_path, "conll2003")
     ds = datasets.load_dataset("parquet", data_files=str(path / "validation.parquet"), split="train")

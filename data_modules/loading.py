@@ -32,6 +32,7 @@ import datasets
 import pyarrow.parquet as pq
 from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError, get_data_patterns
 
+from data_modules.parquet_stream import parquet_stream
 from seqlit.errors import SeqlitError
 from seqlit.hub_online import hub_unreachable, offline_mode
 from seqlit.storage import tried
@@ -133,6 +134,8 @@ def stream_splits(path: str, name: str | None) -> datasets.IterableDatasetDict:
                               "pass local files instead, e.g. --data.init_args.path path/to/folder of train/validation/test files") from err
     files = _split_files(p, BUILDERS) if p.is_dir() else {"train": [p]}
     builder = BUILDERS[_suffix(next(iter(files.values()))[0], BUILDERS)]
+    if builder == "parquet":  # decoded a batch at a time, not a row group at a time (parquet_stream.py)
+        return datasets.IterableDatasetDict({s: parquet_stream([str(f) for f in fs], s) for s, fs in files.items()})
     return datasets.load_dataset(builder, data_files={s: [str(f) for f in fs] for s, fs in files.items()}, streaming=True,
                                  **builder_options(builder, files))
 

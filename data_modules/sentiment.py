@@ -24,7 +24,8 @@ from data_modules.bucketing import pad
 from data_modules.carving import carve
 from data_modules.sentiment_encode import TOKEN, UNLABELLED, label_id, tokenize  # noqa: F401  (this module's API)
 from data_modules.subword import SubwordVocab
-from data_modules.task_streaming import first_batches, is_empty, stream_loader, streamed_map, streamed_splits
+from data_modules.task_streaming import (first_batches, is_empty, read_evaluation_splits, stream_loader, streamed_map,
+                                         streamed_splits)
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
@@ -243,6 +244,11 @@ class SentimentData(SeqDataModule):
         index, texts = self.line_texts(lines, self.text_column, "text")
         examples = self.encode(str(self.predict_file), datasets.Dataset.from_dict({self.text_column: texts}), None, False)
         return examples.map(lambda row, i: {"index": index[i]}, with_indices=True)  # in memory: never cached
+
+    def check(self, command: str) -> None:
+        super().check(command)
+        if self.streaming:  # a stream's encoding is lazy: read its evaluation splits through now
+            read_evaluation_splits(self, command)
 
     def loader(self, stage: str):
         if not self.streaming or stage == "predict" and self.predict_file:

@@ -24,7 +24,8 @@ from data_modules.bucketing import pad
 from data_modules.loading import load_splits
 from data_modules.tagging_encode import CASINGS, casing  # noqa: F401  (casing: part of this module's API)
 from data_modules.tagging_files import CONLL_SUFFIXES, conll_readers, predict_sentences
-from data_modules.task_streaming import first_batches, is_empty, stream_loader, streamed_map, streamed_splits
+from data_modules.task_streaming import (first_batches, is_empty, read_evaluation_splits, stream_loader, streamed_map,
+                                         streamed_splits)
 from seqlit.errors import SeqlitError
 from seqlit.vocab import PAD, UNK, Vocab
 
@@ -230,6 +231,11 @@ class TaggingData(SeqDataModule):
             rank_zero_info(f"[seqlit] train: {cut} of {len(examples)} sentences were longer than data.max_length="
                            f"{self.max_length} tokens and were truncated (evaluation keeps whole sentences)")
         return examples.select_columns(columns)
+
+    def check(self, command: str) -> None:
+        super().check(command)
+        if self.streaming:  # a stream's encoding is lazy: read its evaluation splits through now
+            read_evaluation_splits(self, command)
 
     def loader(self, stage: str):
         if not self.streaming or stage == "predict" and self.predict_file:

@@ -33,7 +33,7 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import IterableDataset
 
 from data_modules.arrow import MAP_BATCH
-from data_modules.base import SPLITS
+from data_modules.base import COMMAND_STAGES, SPLITS
 from data_modules.loading import stream_splits
 from data_modules.lm_streaming import StreamLoader
 from seqlit.errors import SeqlitError
@@ -54,9 +54,15 @@ def streamed_splits(path: str, name: str | None, needed=SPLITS) -> datasets.Iter
 
 
 def streamed_map(ds: datasets.IterableDataset, fn, **fn_kwargs) -> datasets.IterableDataset:
-    """`arrow.mapped` for a stream: `fn(batch, indices, **fn_kwargs)` applied lazily, its columns replacing `ds`'s."""
+    """`arrow.mapped` for a stream: `fn(batch, indices, **fn_kwargs)` applied lazily, its columns replacing `ds`'s.
+
+    Only the input columns `fn` does not write are removed: datasets 2.21 and 3.0 drop a removed column from a
+    stream even where `fn` returns it (their `IterableDataset.map`; `Dataset.map` and datasets 5.2 keep it). `fn`'s
+    columns are those it writes for an empty batch (nothing read)."""
+    inputs = list(resolved(ds).column_names)
+    written = fn({c: [] for c in inputs}, [], **fn_kwargs)
     return ds.map(fn, batched=True, batch_size=MAP_BATCH, with_indices=True, fn_kwargs=fn_kwargs,
-                  remove_columns=list(resolved(ds).column_names))
+                  remove_columns=[c for c in inputs if c not in written])
 
 
 def resolved(ds: datasets.IterableDataset) -> datasets.IterableDataset:
@@ -74,6 +80,17 @@ def first_batches(ds: datasets.IterableDataset, limit: int | None, size: int = M
         yield batch
         if left is not None and left <= 0:
             return
+
+
+def read_evaluation_splits(dm, command: str) -> None:
+    """`check` for a stream: read every evaluation split `command` uses through once, nothing kept, so a bad row
+    anywhere in them ends the run before the trainer starts, as on the map-style path. (Resolving a stream's
+    columns reads only its first `MAP_BATCH` rows; training rows are read by the vocabulary's first pass, up to
+    `vocab_max_rows`: a bad row past that is found when training reaches it.) Costs one validation pass."""
+    for stage in COMMAND_STAGES.get(command, ()):
+        if stage != "train" and not (stage == "predict" and dm.predict_file):
+            for _ in dm.encoded(stage).iter(batch_size=MAP_BATCH):
+                pass
 
 
 def is_empty(ds: datasets.IterableDataset) -> bool:

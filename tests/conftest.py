@@ -34,7 +34,7 @@ SLOW = (
     "cli/test_backend_switch.py", "cli/test_bad_config.py", "cli/test_evaluation_runs.py", "cli/test_predict_output.py",
     "cli/test_quiet.py", "cli/test_resume_run.py", "cli/test_root_dir.py", "cli/test_wandb_online.py",
     "cli/test_weight_averaging.py", "cli/test_help.py::test_each_listed_command_has_its_own_help",
-    "cluster/", "ddp/", "faults/", "tasks/test_lm_streaming_ddp.py", "tasks/test_lm_streaming_resume.py", "resume/test_kill_resume.py", "transfer/test_char_lm.py", "transfer/test_end_to_end.py",
+    "cluster/", "ddp/", "faults/", "tasks/test_lm_streaming_ddp.py", "tasks/test_lm_streaming_resume.py", "tasks/test_task_streaming_resume.py", "resume/test_kill_resume.py", "transfer/test_char_lm.py", "transfer/test_end_to_end.py",
     "transfer/test_recipes.py", "test_readme.py", "test_load_from_checkpoint.py", "test_legacy_checkpoints.py",
     "conditional/test_conditional_legacy.py", "conditional/test_condition_fields_cli.py",
     # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates, the LM's

@@ -81,7 +81,7 @@ def test_bad_rows_raise_before_any_cache_is_written(tmp_path):
     dm = TranslationData(path=str(folder), min_freq=1)
     try:
         splits = dm.splits()
-    except SeqlitError as err:  # datasets 2.21 (the floor) refuses the differing column type as it loads, one line
+    except SeqlitError as err:  # older datasets (2.21) refuse the differing column type as they load, one line
         assert "Couldn't cast" in str(err) and "\n" not in str(err)
         return
     source = Path(splits["train"].cache_files[0]["filename"]).parent

@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from seqlit.benchmark.runner import backbone_label
 from tests.conditional.corpus import write_play
 from tests.conftest import REPO, needs_shared_data, run_seqlit
 from tests.sentiment.corpus import make_sst_dir
@@ -46,7 +45,7 @@ def test_fit_tests_perplexity_and_records_the_model(trained):
     tmp, proc, _, _ = trained
     assert "test/ppl" in proc.stdout and "sample after epoch" in proc.stdout
     results = json.loads((tmp / "lm" / "results.json").read_text())
-    assert results["model"]["task"] == "conditional_lm" and backbone_label(results["model"]) == "lstm-cond-both"
+    assert results["model"]["task"] == "conditional_lm" and results["model"]["label"] == "lstm-cond-both"
     assert results["metrics"]["val/ppl"] > 1
 
 

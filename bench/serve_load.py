@@ -107,8 +107,10 @@ def load(host: str, port: int, texts: list[str], requests: int, clients: int) ->
                 conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
             took = time.perf_counter() - began
             with lock:
-                latencies.append(took) if ok else None
-                errors[0] += not ok
+                if ok:
+                    latencies.append(took)
+                else:
+                    errors[0] += 1
         conn.close()
 
     began = time.perf_counter()
@@ -139,19 +141,20 @@ def main() -> None:
                     proc, host, port = start(folder, backend, size)
                     try:
                         load(host, port, texts, min(50, args.requests), 4)  # warm-up
-                        for run_size, clients in RUNS:
-                            if run_size == size:
-                                rows.append((task, backend, size, clients, load(host, port, texts, args.requests, clients)))
+                        for clients in [c for s, c in RUNS if s == size]:
+                            rows.append((task, backend, size, clients, load(host, port, texts, args.requests, clients)))
                     finally:
                         proc.terminate()
                         proc.wait(TIMEOUT)
     print("| task | back end | max_batch_size | clients | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for task, backend, size, clients, r in rows:
-        print(f"| {task} | {backend} | {size} | {clients} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} |")
+        print(f"| {task} | {backend} | {size} | {clients} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+              f"| {r['errors']} |")
     after = os.getloadavg()
     print(f"\nload average after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
-    print("\n| task | back end | p99 at 16 clients / p50 at 1 client (target <= 4) | batching speed-up at 16 clients (target >= 2) |")
+    print("\n| task | back end | p99 at 16 clients / p50 at 1 client (target <= 4) "
+          "| batching speed-up at 16 clients (target >= 2) |")
     print("|---|---|---|---|")
     table = {(t, b, s, c): r for t, b, s, c, r in rows}
     for task in args.tasks:

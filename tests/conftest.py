@@ -52,6 +52,7 @@ SLOW = (
     "tasks/test_task_from_outside.py",  # five CLI processes, a benchmark among them
     # a server process each, 8-15 s (the bad requests, a bad folder and --help stay fast)
     "deploy/test_serve.py::test_records_", "deploy/test_serve.py::test_sigterm_", "deploy/test_serve.py::test_a_",
+    "benchmark/test_serve_load_script.py::test_a_tiny_run",  # eight server processes, ~45 s
 )
 
 

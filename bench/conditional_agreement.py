@@ -27,9 +27,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqlit.callbacks.samples import encode_prompt, with_condition  # noqa: E402
-from seqlit.checkpoint_io import import_class, load_checkpoint, stored_init_args  # noqa: E402
+from seqlit.io.checkpoints import import_class, load_checkpoint, stored_init_args  # noqa: E402
 from seqlit.errors import SeqlitError  # noqa: E402
-from seqlit.generate import load_language_model  # noqa: E402
+from seqlit.cli.generate import load_language_model  # noqa: E402
 from seqlit.generation import sample  # noqa: E402
 from seqlit.tasks import Classifier  # noqa: E402
 

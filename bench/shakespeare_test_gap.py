@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqlit.errors import SeqlitError  # noqa: E402
-from seqlit.generate import load_language_model  # noqa: E402
+from seqlit.cli.generate import load_language_model  # noqa: E402
 
 SPEAKER = re.compile(r"^[A-Za-z][A-Za-z' ]*:$")
 TEMPEST_OPENS = ["Master:", "Boatswain!"]  # the first two lines of The Tempest in this file

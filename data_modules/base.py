@@ -42,9 +42,9 @@ from data_modules.bucketing import BucketBatchSampler
 from data_modules.loading import load_splits
 from data_modules.predict_stream import check_all, chunks, stream_loader
 from data_modules.resumable import ResumableLoader
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from seqlit.errors import SeqlitError
-from seqlit.storage import tried
+from seqlit.io.storage import tried
 
 SPLITS = ("train", "validation", "test")
 # the stages each command reads: `check(command)` reads them all before the trainer writes anything

@@ -34,8 +34,8 @@ from datasets.data_files import SPLIT_KEYWORDS, DataFilesDict, EmptyDatasetError
 
 from data_modules.parquet_stream import parquet_stream
 from seqlit.errors import SeqlitError
-from seqlit.hub_online import hub_unreachable, offline_mode
-from seqlit.storage import tried
+from seqlit.io.hub_online import hub_unreachable, offline_mode
+from seqlit.io.storage import tried
 
 Reader = Callable[[Path], datasets.Dataset]
 
@@ -221,7 +221,7 @@ def _load_hub(path: str, name: str | None) -> datasets.DatasetDict:
     if looks_local:
         raise SeqlitError(f"data.path {path!r} does not exist ({tried(path)}): pass an existing folder or file, "
                           "or a hub dataset id")
-    unreached = hub_unreachable()  # then only the cache is asked: no retry lines over 25 s (seqlit/hub_online.py)
+    unreached = hub_unreachable()  # then only the cache is asked: no retry lines over 25 s (seqlit/io/hub_online.py)
     try:
         with offline_mode(unreached is not None):
             return datasets.load_dataset(path, name)

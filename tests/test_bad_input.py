@@ -1,6 +1,6 @@
 """The bad input catalogue (docs/errors.md): every case ends in one line naming the culprit and the fix.
 
-Each test runs the command line's entry point, `seqlit.main.main` (what `python -m seqlit` runs),
+Each test runs the command line's entry point, `seqlit.cli.main.main` (what `python -m seqlit` runs),
 inside the test process, so that twenty failing commands cost seconds, not twenty interpreter
 start-ups; `test_process_exit_code_and_stderr` checks the same through a real `python -m seqlit`
 process. For every case: exit code 2, standard error ends in exactly one line `seqlit: error: …`
@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from data_modules.tagging import TaggingData
-from seqlit.main import main
+from seqlit.cli.main import main
 from tests.conftest import REPO, run_seqlit
 from tests.sentiment.corpus import make_sst_dir, write_split
 

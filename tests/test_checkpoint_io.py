@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from seqlit.checkpoint_io import SafeCheckpointIO, load_checkpoint
+from seqlit.io.checkpoints import SafeCheckpointIO, load_checkpoint
 from seqlit.errors import SeqlitError
 
 

@@ -84,10 +84,10 @@ def test_no_import_cycle():
 
 
 def test_the_checkpoint_upgrades_are_read_only_where_checkpoints_are_read():
-    """seqlit.upgrades imports nothing of the project's, and only the checkpoint reader imports it."""
+    """seqlit.io.upgrades imports nothing of the project's, and only the checkpoint reader imports it."""
     edges = graph()
-    assert edges["seqlit.upgrades"] == set()
-    assert {name for name, targets in edges.items() if "seqlit.upgrades" in targets} == {"seqlit.checkpoint_io"}
+    assert edges["seqlit.io.upgrades"] == set()
+    assert {name for name, targets in edges.items() if "seqlit.io.upgrades" in targets} == {"seqlit.io.checkpoints"}
 
 
 def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import():

@@ -14,7 +14,7 @@ import shutil
 import pytest
 import torch
 
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from tests.conftest import REPO, run_seqlit
 from tests.test_predict_text import check_predict_text
 
@@ -38,7 +38,7 @@ def assert_loads_without_trainer(path) -> None:
     cls = task_class(ckpt)
     model = cls.load_from_checkpoint(path)
     assert type(model) is cls and model._trainer is None
-    expected = ckpt["state_dict"]  # in today's layout: load_checkpoint upgrades older ones (seqlit.upgrades)
+    expected = ckpt["state_dict"]  # in today's layout: load_checkpoint upgrades older ones (seqlit.io.upgrades)
     got = model.state_dict()
     assert got.keys() == expected.keys()
     assert all(torch.equal(got[k], expected[k]) for k in expected)

@@ -1,16 +1,16 @@
-"""One function turns a checkpoint into a model (`seqlit.checkpoint_io.model_from_checkpoint`), and a checkpoint
-of an older layout is upgraded once, where it is read (`seqlit.upgrades`)."""
+"""One function turns a checkpoint into a model (`seqlit.io.checkpoints.model_from_checkpoint`), and a checkpoint
+of an older layout is upgraded once, where it is read (`seqlit.io.upgrades`)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from seqlit.checkpoint_io import load_checkpoint, model_from_checkpoint
+from seqlit.io.checkpoints import load_checkpoint, model_from_checkpoint
 from seqlit.errors import SeqlitError
-from seqlit.generate import load_language_model
+from seqlit.cli.generate import load_language_model
 from seqlit.tasks import LanguageModel, Tagger
-from seqlit.upgrades import upgrade
+from seqlit.io.upgrades import upgrade
 from tests.conftest import REPO
 
 LEGACY = REPO / "tests" / "fixtures" / "legacy"

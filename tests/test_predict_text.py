@@ -25,7 +25,7 @@ LM_TEXTS = ["the cat sat .", "", "zebra quux"]
 
 def load(path):
     from tests.test_load_from_checkpoint import task_class
-    from seqlit.checkpoint_io import load_checkpoint
+    from seqlit.io.checkpoints import load_checkpoint
 
     return task_class(load_checkpoint(path)).load_from_checkpoint(path)
 

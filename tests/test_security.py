@@ -41,7 +41,7 @@ def test_every_torch_load_is_weights_only():
                 safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
                            for k in node.keywords)
                 calls.append((f"{path.name}:{node.lineno}", safe))
-    assert calls, "torch.load is called somewhere (seqlit/checkpoint_io.py)"
+    assert calls, "torch.load is called somewhere (seqlit/io/checkpoints.py)"
     assert all(safe for _, safe in calls), calls
 
 

@@ -14,14 +14,14 @@ import shlex
 import uuid
 from datetime import datetime
 
-from seqlit import signals
+from seqlit.run import signals
 from seqlit.benchmark import compare, dependencies, leaderboard, preflight, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry
 from seqlit.benchmark.seeds import summarize
-from seqlit.commands import parse_flags
+from seqlit.cli.commands import parse_flags
 from seqlit.benchmark.suite import load_suite, matches, select
 from seqlit.errors import SeqlitError
-from seqlit.storage import check_writable
+from seqlit.io.storage import check_writable
 
 
 def _bool(text: str) -> bool:
@@ -90,7 +90,7 @@ def main(argv: list[str]) -> None:
         print(f"[benchmark] the tree at {source['commit']} has uncommitted changes (or is not a git checkout): "
               "these records are marked dirty and are no baseline unless --allow_dirty_baseline", flush=True)
     current, rows, done = {}, [], {}
-    # a signal stops after the running entry, which gets it too and saves where it is (seqlit/signals.py)
+    # a signal stops after the running entry, which gets it too and saves where it is (seqlit/run/signals.py)
     signals.defer("entry (it is sent the signal too)")
     for i, entry in enumerate(entries, 1):
         run_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"

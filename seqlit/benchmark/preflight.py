@@ -43,17 +43,17 @@ def _parsed(cli) -> None:
 
 
 def parse(argv: list[str]) -> None:
-    """`fit ARGV` parsed as `seqlit.main` parses it, and no further; bad input raises SeqlitError with its one line."""
-    from seqlit import cli
-    from seqlit.config_errors import summarize
-    from seqlit.config_source import with_source
+    """`fit ARGV` parsed as `seqlit.cli.main` parses it, and no further; bad input raises SeqlitError with its one line."""
+    from seqlit.cli import trainer as cli
+    from seqlit.cli.config_errors import summarize
+    from seqlit.cli.config_source import with_source
 
     cli.SeqlitCLI._set_seed = _parsed  # this child only parses: stop right after `parse_arguments`
     try:
         cli.run_cli(argv)
     except Parsed:
         return
-    except argparse.ArgumentError as err:  # what `seqlit.main` prints as one line
+    except argparse.ArgumentError as err:  # what `seqlit.cli.main` prints as one line
         raise SeqlitError(with_source(summarize(str(err)), argv)) from None
     except SeqlitError as err:
         raise SeqlitError(with_source(str(err), argv)) from None

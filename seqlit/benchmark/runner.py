@@ -15,7 +15,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from seqlit import signals
+from seqlit.run import signals
 from seqlit.benchmark.compare import direction, directions_of
 from seqlit.benchmark.suite import Entry
 from seqlit.errors import SeqlitError
@@ -99,7 +99,7 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: str) -> tuple[int, 
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()
         start = time.perf_counter()
-        # its own process group: a Ctrl-C at the terminal reaches it once, forwarded (seqlit/signals.py), not
+        # its own process group: a Ctrl-C at the terminal reaches it once, forwarded (seqlit/run/signals.py), not
         # twice (the terminal's and the forwarded one), which would stop it before it saves
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}, process_group=0)
         with signals.forward_to(proc.pid):

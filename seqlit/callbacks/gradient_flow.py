@@ -16,7 +16,7 @@ from pytorch_lightning.loggers import WandbLogger
 
 from seqlit.errors import SeqlitError
 from seqlit.nn import Backbone
-from seqlit.run_config import run_dir
+from seqlit.run.config import run_dir
 
 
 def grad_norm(parameters) -> float:

@@ -2,7 +2,7 @@
 
 Lightning stops its loops on SIGTERM but exits 0 with no final checkpoint and no results.json. Here, where it
 stops, `last.ckpt` is saved (a validation in progress finishes first), results.json says `"interrupted"`, one
-line says how to resume, and `seqlit.main` exits 128 + the signal. `predict` keeps the whole lines written
+line says how to resume, and `seqlit.cli.main` exits 128 + the signal. `predict` keeps the whole lines written
 (seqlit/callbacks/predictions.py). Behaviour and tests: docs/resume.md, docs/predict.md.
 """
 
@@ -12,7 +12,7 @@ import signal
 
 from pytorch_lightning.callbacks import Callback
 
-from seqlit import signals
+from seqlit.run import signals
 from seqlit.callbacks.run_results import RunResults
 
 

@@ -22,9 +22,9 @@ import torch.distributed as dist
 from pytorch_lightning.callbacks import Callback
 
 from data_modules.predict_stream import FLUSH
-from seqlit import signals
-from seqlit.predict_output import Output, open_output
-from seqlit.storage import TMP_PREFIX, local_path
+from seqlit.run import signals
+from seqlit.io.predict_output import Output, open_output
+from seqlit.io.storage import TMP_PREFIX, local_path
 
 SHOWN = 20  # predictions rendered on the terminal; the file holds them all
 NOTED = 10  # blank lines named in the note
@@ -49,7 +49,7 @@ def with_blank_lines(records: list[dict], lines: int) -> tuple[list[dict], list[
 
 class JsonlPredictionWriter(Callback):
     """Args:
-        output: file to write ('-': `results`), checked by `seqlit.predict_output.check_output`.
+        output: file to write ('-': `results`), checked by `seqlit.io.predict_output.check_output`.
         results: where the records go for '-', and the readable view otherwise (default: standard output).
     """
 

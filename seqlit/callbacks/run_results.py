@@ -2,7 +2,7 @@
 
 Printed logs are for people; a program that wants a run's outcome (the benchmark runner, a sweep script) reads
 this file. It is rewritten when each trainer call completes (a call that raises writes nothing), by global
-rank zero only, atomically (`seqlit.storage`). Non-finite values are written as JSON's `NaN` / `Infinity`, so
+rank zero only, atomically (`seqlit.io.storage`). Non-finite values are written as JSON's `NaN` / `Infinity`, so
 a diverged run says so. An evaluation without a logger appends to its checkpoint's run's `evaluations`.
 It names the command and the seqlit commit (with
 `dirty`) that ran, so a model card can say how to train the model again. The format, field by field: docs/benchmark.md, "results.json".
@@ -22,9 +22,9 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from seqlit.benchmark.provenance import command_line, source_tree
 from seqlit.callbacks.throughput import device_name
-from seqlit.evaluation_runs import checkpoint_run
-from seqlit.run_config import run_dir
-from seqlit.storage import write_atomically
+from seqlit.cli.evaluation_runs import checkpoint_run
+from seqlit.run.config import run_dir
+from seqlit.io.storage import write_atomically
 
 FILENAME = "results.json"
 

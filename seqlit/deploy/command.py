@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqlit.commands import parse_flags
+from seqlit.cli.commands import parse_flags
 from seqlit.errors import SeqlitError
 
 

@@ -25,7 +25,7 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 def folder_config(ckpt: dict[str, Any], ckpt_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config.json, vocab.json) of checkpoint `ckpt`: today's init arguments of the task and of its data
     module (older layouts upgraded by load_checkpoint), the data spec (sizes, label names), and the data module's vocabulary."""
-    from seqlit.checkpoint_io import import_class, stored_init_args, trusted_class_path
+    from seqlit.io.checkpoints import import_class, stored_init_args, trusted_class_path
 
     stored, data = ckpt.get("hyper_parameters") or {}, ckpt.get("datamodule_hyper_parameters") or {}
     if "_class_path" not in stored or "_class_path" not in data:
@@ -51,7 +51,7 @@ def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, onnx
     `onnx` adds `model.onnx` and `runtime.json`, what the torch-free `seqlit.runtime` reads (onnx_graph.py)."""
     from safetensors.torch import save_file
 
-    from seqlit.checkpoint_io import load_checkpoint
+    from seqlit.io.checkpoints import load_checkpoint
     from seqlit.deploy.card import model_card, results_beside
 
     out = Path(out)
@@ -62,7 +62,7 @@ def export(ckpt_path: str, out: str | os.PathLike, overwrite: bool = False, onnx
     ckpt = load_checkpoint(ckpt_path)
     config, vocab = folder_config(ckpt, ckpt_path)
     model = _build(config, Path(ckpt_path))
-    model.load_state_dict(ckpt["state_dict"])  # load_checkpoint upgraded older layouts (seqlit/upgrades.py)
+    model.load_state_dict(ckpt["state_dict"])  # load_checkpoint upgraded older layouts (seqlit/io/upgrades.py)
     texts = {CONFIG: _json(config, CONFIG), VOCAB: _json(vocab, VOCAB),
              CARD: model_card(config, results_beside(ckpt_path), ckpt_path)}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +118,7 @@ def _read_json(path: Path) -> Any:
 
 def _build(config: dict[str, Any], where: Path):
     """The task config.json describes, with untrained weights."""
-    from seqlit.checkpoint_io import TRUSTED_PACKAGES, import_class
+    from seqlit.io.checkpoints import TRUSTED_PACKAGES, import_class
 
     try:
         class_path, init_args = config["task"]["class_path"], dict(config["task"]["init_args"])
@@ -137,7 +137,7 @@ def _build(config: dict[str, Any], where: Path):
 
 
 def _data_module(config: dict[str, Any], vocab: Any, folder: Path):
-    from seqlit.checkpoint_io import TRUSTED_PACKAGES, import_class
+    from seqlit.io.checkpoints import TRUSTED_PACKAGES, import_class
 
     data = config.get("data")
     if not isinstance(data, dict) or not str(data.get("class_path", "")).startswith(TRUSTED_PACKAGES):
@@ -174,7 +174,7 @@ def resolve(path: str | os.PathLike) -> Path:
     text = os.fspath(path)
     if not HUB_ID.match(text):
         raise SeqlitError(f"model folder {text!r} does not exist: pass the folder `python -m seqlit export --out DIR` wrote")
-    from seqlit.hub_online import hub_unreachable
+    from seqlit.io.hub_online import hub_unreachable
 
     offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
     why = "HF_HUB_OFFLINE=1 is set" if offline else hub_unreachable()

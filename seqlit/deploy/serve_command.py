@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from seqlit.commands import parse_flags
+from seqlit.cli.commands import parse_flags
 from seqlit.errors import SeqlitError
 
 POSITIVE = ("max_batch_size", "max_texts", "max_chars", "threads")

@@ -5,7 +5,7 @@ for those texts, computed in batches shared with concurrent requests (seqlit/dep
 names the task and back end and counts requests, texts and forward passes. Bad requests get a 4xx and
 `{"error": "<one line>"}` (docs/deploy.md lists them); so do unknown paths and methods.
 
-Signals go through `seqlit.signals` (the command line's handler, not uvicorn's): the first SIGTERM or Ctrl-C
+Signals go through `seqlit.run.signals` (the command line's handler, not uvicorn's): the first SIGTERM or Ctrl-C
 closes the listening socket and lets the requests in flight finish (uvicorn's graceful shutdown), then the
 command returns and exits 0; a second one exits at once.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from seqlit import signals
+from seqlit.run import signals
 from seqlit.deploy.batcher import Batcher
 
 
@@ -150,7 +150,7 @@ def serve(app: FastAPI, sock: socket.socket, drain_s: float) -> None:
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
-        def capture_signals(self):  # seqlit.signals handles them (below), and does not re-raise them after
+        def capture_signals(self):  # seqlit.run.signals handles them (below), and does not re-raise them after
             yield
 
     server = Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",

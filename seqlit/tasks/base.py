@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchmetrics import MeanMetric, Metric
 
-from seqlit import resume
+from seqlit.run import resume
 from seqlit.callbacks.throughput import batch_tokens
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import Backbone, BackboneFactory, State, build
@@ -270,12 +270,12 @@ class SeqTask(pl.LightningModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, weights_only: bool = True,
                              **kwargs):
-        """The task a checkpoint holds, for inference in plain Python, through `seqlit.checkpoint_io.model_from_checkpoint`.
+        """The task a checkpoint holds, for inference in plain Python, through `seqlit.io.checkpoints.model_from_checkpoint`.
 
         `weights_only=True`, seqlit's classes only, older layouts upgraded, another task's checkpoint refused in one
         line. `kwargs` override stored init arguments; the checkpoint's data module is kept, for `predict_text`.
         """
-        from seqlit.checkpoint_io import model_from_checkpoint
+        from seqlit.io.checkpoints import model_from_checkpoint
 
         if not weights_only:
             raise SeqlitError("seqlit loads checkpoints with weights_only=True only: loading any other way can run code")
@@ -291,7 +291,7 @@ class SeqTask(pl.LightningModule):
         return load(path, expected=cls)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        from seqlit.checkpoint_io import upgrade_unnamed
+        from seqlit.io.checkpoints import upgrade_unnamed
 
         upgrade_unnamed(checkpoint, type(self).__name__)  # before Lightning loads its weights
         self._resume = resume.this_rank(self, checkpoint.get(resume.KEY))

@@ -14,7 +14,7 @@ import os
 import torch
 from torch import Tensor, nn
 
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.nn.backbone import build
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.transfer.vectors import match
 

@@ -1,10 +1,10 @@
-"""A model too large to allocate is one line naming the size asked for (seqlit/allocation.py), not a double traceback."""
+"""A model too large to allocate is one line naming the size asked for (seqlit/run/allocation.py), not a double traceback."""
 
 from __future__ import annotations
 
 import pytest
 
-from seqlit.allocation import allocation_failure
+from seqlit.run.allocation import allocation_failure
 from tests.conftest import REPO
 from tests.test_bad_input import lm_text, one_line_error, seqlit
 

@@ -1,4 +1,4 @@
-"""The `seqlit` console script starts on the light entry (seqlit/main.py), as `python -m seqlit` does: its `--help`
+"""The `seqlit` console script starts on the light entry (seqlit/cli/main.py), as `python -m seqlit` does: its `--help`
 and a missing config answer without importing torch. The entry point is read from this tree's pyproject.toml (the
 venv's installed script belongs to another checkout), and called as the installed script would call it."""
 
@@ -54,7 +54,7 @@ def test_script_missing_config_is_one_line_without_torch(tmp_path):
 
 
 def test_an_inline_yaml_config_is_not_taken_for_a_missing_file():
-    from seqlit.prechecks import precheck
+    from seqlit.cli.prechecks import precheck
 
     precheck(["fit", "--config", "{trainer: {max_steps: 2}}"])  # jsonargparse's own: no error here
     with pytest.raises(Exception, match="--config 'nosuch.yaml' does not exist"):

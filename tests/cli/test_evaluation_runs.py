@@ -1,12 +1,12 @@
 """`validate`, `test` and `predict` leave no clutter: no W&B run and no run folder unless a logger is asked for;
-validate and test add their metrics to the evaluated run's results.json (seqlit/evaluation_runs.py)."""
+validate and test add their metrics to the evaluated run's results.json (seqlit/cli/evaluation_runs.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
-from seqlit.evaluation_runs import checkpoint_run, logger_asked
+from seqlit.cli.evaluation_runs import checkpoint_run, logger_asked
 from tests.cli.test_resume_run import ENV, corpus
 from tests.conftest import REPO, run_seqlit
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from seqlit.callbacks.samples import continuation, encode_prompt
-from seqlit.generate import TextStream, load_language_model
+from seqlit.cli.generate import TextStream, load_language_model
 from seqlit.generation import sample
 from tests.conftest import REPO
 from tests.test_bad_input import one_line_error, seqlit

@@ -46,7 +46,7 @@ def test_each_listed_command_has_its_own_help(tmp_path, command):
 
 def test_benchmark_help_needs_neither_lightning_nor_torch(tmp_path):
     """`benchmark --help` (and the top-level help) import only seqlit's light modules: quick on a busy machine."""
-    code = ("import sys; from seqlit.main import main\n"
+    code = ("import sys; from seqlit.cli.main import main\n"
             "try:\n    main(['benchmark', '--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'pytorch_lightning', 'lightning_fabric', 'matplotlib') if m in sys.modules]\n"
             "print('heavy:', heavy)")

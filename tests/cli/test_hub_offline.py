@@ -7,7 +7,7 @@ import pytest
 
 from huggingface_hub import constants
 
-from seqlit.wandb_online import unreachable
+from seqlit.run.wandb_online import unreachable
 from tests.cli.test_fit_test_generate import TINY
 from tests.conftest import run_seqlit
 

@@ -1,4 +1,4 @@
-"""Long work shows itself (seqlit/long_work.py): a very long predict line and a huge training window get a note
+"""Long work shows itself (seqlit/cli/long_work.py): a very long predict line and a huge training window get a note
 with their size, and a one-line refusal where the estimate exceeds the device's memory, which
 `--check_memory false` lifts. The device's memory is made small here, rather than the input huge."""
 
@@ -25,7 +25,7 @@ def test_a_very_long_predict_line_gets_a_note(tmp_path):
 
 
 def test_a_predict_line_beyond_the_memory_is_refused_unless_asked(tmp_path, monkeypatch):
-    monkeypatch.setattr("seqlit.long_work.device_memory", lambda device: 10**6)
+    monkeypatch.setattr("seqlit.cli.long_work.device_memory", lambda device: 10**6)
     one_line_error(predict(tmp_path), "line 2 of in.txt holds", "more than the 1.0 MB this device has",
                    "split it into sentences", "--check_memory false runs it anyway")
     assert not (tmp_path / "out.jsonl").exists()
@@ -46,7 +46,7 @@ def test_a_huge_window_gets_a_note(tmp_path):
 
 
 def test_a_window_beyond_the_memory_is_refused_unless_asked(tmp_path, monkeypatch):
-    monkeypatch.setattr("seqlit.long_work.device_memory", lambda device: 10**5)
+    monkeypatch.setattr("seqlit.cli.long_work.device_memory", lambda device: 10**5)
     one_line_error(fit(tmp_path), "data.bptt 5,000", "more than the 100.0 KB this device has",
                    "lower --data.init_args.bptt", "--check_memory false runs it anyway")
     assert fit(tmp_path, "--check_memory", "false").code == 0

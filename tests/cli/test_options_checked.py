@@ -1,5 +1,5 @@
 """Every option of every command is checked before work starts, and the one line says where the bad value came
-from: the option, or the config file and line (seqlit/config_source.py). In-process: `seqlit.main.main`."""
+from: the option, or the config file and line (seqlit/cli/config_source.py). In-process: `seqlit.cli.main.main`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from seqlit.main import main
-from seqlit.config_source import source_of, yaml_keys
+from seqlit.cli.main import main
+from seqlit.cli.config_source import source_of, yaml_keys
 from tests.conftest import REPO
 
 LEGACY = REPO / "tests" / "fixtures" / "legacy"

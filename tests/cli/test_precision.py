@@ -1,4 +1,4 @@
-"""A precision the hardware cannot run is one line before the first step (seqlit/precision.py).
+"""A precision the hardware cannot run is one line before the first step (seqlit/run/precision.py).
 
 This machine's CPU may well have bf16 kernels; the oneDNN failure of an AVX2-only CPU is reproduced by making
 torch's LSTM raise oneDNN's message, which the probe must meet before training writes anything.
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqlit.precision import check_precision, probe
+from seqlit.run.precision import check_precision, probe
 from tests.conftest import REPO
 from tests.test_bad_input import QUIET, SHORT, lm_text, nothing_written, one_line_error, seqlit
 

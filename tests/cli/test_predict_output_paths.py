@@ -1,7 +1,7 @@
 """`--predict_output` is never one of the run's inputs, never replaces an existing file unasked, and writes into
 special files (a FIFO, a character device, standard output) rather than replacing them; a symlink stays a link.
 
-Unit tests of seqlit/predict_output.py (the CLI calls `check_output` before anything is instantiated, and the
+Unit tests of seqlit/io/predict_output.py (the CLI calls `check_output` before anything is instantiated, and the
 writer streams into `open_output`'s `Output`); tests/faults/test_predict_stream.py runs the same cases end to end.
 """
 
@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from seqlit.errors import SeqlitError
-from seqlit.predict_output import check_output, open_output
+from seqlit.io.predict_output import check_output, open_output
 
 LINES = '{"index": 0}\n{"index": 1}\n'
 

@@ -1,5 +1,5 @@
 """`--trainer.default_root_dir DIR` holds everything a run writes: checkpoints, config.yaml, results.json, W&B's
-files, CSV logs; the working directory is left as it was (seqlit/run_root.py). A run there resumes there."""
+files, CSV logs; the working directory is left as it was (seqlit/run/root.py). A run there resumes there."""
 
 from __future__ import annotations
 

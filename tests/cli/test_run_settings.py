@@ -8,7 +8,7 @@ import json
 
 import torch
 
-from seqlit.run_settings import KEY
+from seqlit.run.settings import KEY
 from tests.cli.test_fit_test_generate import TINY
 from tests.conftest import run_seqlit
 

@@ -11,9 +11,9 @@ Here `ddp.yaml` runs its DDP strategy with one process, and `slurm.yaml` its SLU
 variables a one-task job sets.
 
 A case this machine cannot run is skipped with the reason seqlit gives, and only that: the bf16-mixed of the
-cluster configs on a CPU without bf16 LSTM kernels (seqlit/precision.py; AVX2-only CPUs).
+cluster configs on a CPU without bf16 LSTM kernels (seqlit/run/precision.py; AVX2-only CPUs).
 
-The runs are in this process (`seqlit.main.main`), which saves the interpreter's start-up per run; the
+The runs are in this process (`seqlit.cli.main.main`), which saves the interpreter's start-up per run; the
 process group, the environment and the working directory are restored after each.
 """
 
@@ -33,7 +33,7 @@ import yaml
 
 from seqlit.benchmark.runner import fit_command
 from seqlit.benchmark.suite import load_suite
-from seqlit.main import main
+from seqlit.cli.main import main
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 TASK_CONFIGS = {
@@ -82,7 +82,7 @@ DEFAULT_ROWS = 160
 
 def fit_unless_hardware_lacks(argv: list[str], capsys) -> None:
     """`main(argv)`; skipped, with seqlit's line as the reason, only where the precision probe finds that this
-    machine cannot run the configs' bf16-mixed (seqlit/precision.py: an AVX2-only CPU's LSTM); any other
+    machine cannot run the configs' bf16-mixed (seqlit/run/precision.py: an AVX2-only CPU's LSTM); any other
     failure fails the test."""
     try:
         main(argv)

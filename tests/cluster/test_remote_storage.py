@@ -17,8 +17,8 @@ import fsspec
 import pytest
 
 from seqlit.callbacks.predictions import JsonlPredictionWriter
-from seqlit.checkpoint_io import load_checkpoint
-from seqlit.main import main
+from seqlit.io.checkpoints import load_checkpoint
+from seqlit.cli.main import main
 from tests.conftest import REPO, run_seqlit
 
 # The task config's own model; only the data and the step budget are small.

@@ -11,7 +11,7 @@ from data_modules import ConditionalData
 from data_modules.conditions import condition_ids, upgrade_state
 from seqlit.errors import SeqlitError
 from seqlit.tasks import ConditionalLanguageModel
-from seqlit.upgrades import upgrade
+from seqlit.io.upgrades import upgrade
 from seqlit.vocab import UNK
 from tests.conditional.corpus import write_fields_corpus
 from tests.sentiment.corpus import LABELS, make_sst_dir, sentences

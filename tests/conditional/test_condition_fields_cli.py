@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqlit.generate import load_language_model
+from seqlit.cli.generate import load_language_model
 from tests.conditional.corpus import MOOD, PLACE, fields_text, write_fields_corpus
 from tests.conditional.test_conditional_cli import checkpoint
 from tests.conftest import REPO, run_seqlit

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqlit.main import main
+from seqlit.cli.main import main
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "fixtures" / "legacy" / "data"

@@ -1,7 +1,7 @@
 """Under DDP a run folder held by another live run is refused on every rank, not on rank zero alone.
 
 The two ranks are started as SLURM's `srun` or `torchrun` start them: two independent processes (LOCAL_RANK set,
-so Lightning launches nothing and kills nothing). Rank zero decides (seqlit/run_config.py) and broadcasts: both
+so Lightning launches nothing and kills nothing). Rank zero decides (seqlit/run/config.py) and broadcasts: both
 exit 2 with the one-line refusal within the timeout. Before, rank zero exited alone and rank one waited at
 Lightning's broadcast, then died with gloo's "Connection closed by peer" traceback (with NCCL it would wait for
 the process-group timeout).
@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 
-from seqlit.run_claim import MARKER
+from seqlit.run.claim import MARKER
 from tests.conftest import REPO
 from tests.ddp.ddp_helpers import DDP2, QUIET
 

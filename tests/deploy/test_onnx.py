@@ -203,7 +203,7 @@ def test_runtime_refuses_a_non_string(folders):
 def scratch_checkpoint(tmp_path):
     """The legacy Seq2Seq checkpoint with its encoder on `backend: scratch` (same weights), which has no graph."""
     ckpt = torch.load(LEGACY / "seq2seq.ckpt", weights_only=False)
-    ckpt["hyper_parameters"]["backend"] = "scratch"  # the fixture's layout, before `backbone:` (seqlit/upgrades.py)
+    ckpt["hyper_parameters"]["backend"] = "scratch"  # the fixture's layout, before `backbone:` (seqlit/io/upgrades.py)
     torch.save(ckpt, tmp_path / "scratch.ckpt")
     return tmp_path / "scratch.ckpt"
 

@@ -209,7 +209,7 @@ def test_a_port_in_use_is_one_line(folders, tmp_path):
 
 
 def test_serve_help_imports_nothing_heavy(tmp_path):
-    code = ("import sys; from seqlit.main import main\n"
+    code = ("import sys; from seqlit.cli.main import main\n"
             "try:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass\n"
             "print('heavy:', [m for m in ('torch', 'fastapi', 'uvicorn', 'onnxruntime') if m in sys.modules])")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from seqlit.storage import TMP_PREFIX, write_atomically
+from seqlit.io.storage import TMP_PREFIX, write_atomically
 
 
 def test_write_keeps_other_writers_temp_files(tmp_path):
@@ -30,7 +30,7 @@ def test_failed_write_removes_only_its_own_temp_file(tmp_path):
 
 
 def test_write_new_never_replaces(tmp_path):
-    from seqlit.storage import write_new
+    from seqlit.io.storage import write_new
 
     target = str(tmp_path / "config.yaml")
     assert write_new(target, lambda f: f.write(b"first"))

@@ -2,7 +2,7 @@
 config.yaml, last.ckpt and results.json are all that run's (each run trains a different number of steps, with a
 different seed), and nothing is left half-written. The runs wait for one another once built
 (`tests.faults.inject.StartTogether`), so they reach their run folders within milliseconds. Once with the default W&B logger (random run ids) and once with
-a CSV logger (versions claimed by `os.mkdir`, seqlit/run_claim.py).
+a CSV logger (versions claimed by `os.mkdir`, seqlit/run/claim.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 import pytest
 import yaml
 
-from seqlit.checkpoint_io import load_checkpoint
-from seqlit.run_claim import MARKER
+from seqlit.io.checkpoints import load_checkpoint
+from seqlit.run.claim import MARKER
 from tests.conftest import REPO
 
 RUNS = 4

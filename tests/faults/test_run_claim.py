@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 from pytorch_lightning.loggers import CSVLogger
 
-from seqlit import run_claim
+from seqlit.run import claim as run_claim
 from seqlit.errors import SeqlitError
-from seqlit.run_claim import MARKER, claim, claim_version
+from seqlit.run.claim import MARKER, claim, claim_version
 
 
 def test_live_holder_is_refused_and_named(tmp_path):
@@ -35,7 +35,7 @@ def test_two_claims_by_one_process_agree(tmp_path):
 
 
 def test_a_run_ending_releases_its_folder(tmp_path):
-    subprocess.run([sys.executable, "-c", f"from seqlit.run_claim import claim; claim({str(tmp_path)!r})"],
+    subprocess.run([sys.executable, "-c", f"from seqlit.run.claim import claim; claim({str(tmp_path)!r})"],
                    check=True, timeout=60)
     assert not (tmp_path / MARKER).exists()
 

@@ -1,4 +1,4 @@
-"""SIGTERM and Ctrl-C mean what a cluster means (seqlit/signals.py, seqlit/callbacks/interrupt.py).
+"""SIGTERM and Ctrl-C mean what a cluster means (seqlit/run/signals.py, seqlit/callbacks/interrupt.py).
 
 Each signal is a real one, sent by the process to itself at a step the test picks (`tests.faults.inject`), so
 it lands where the test says whatever the load. The fit step is drawn at random (printed on failure): a step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqlit.checkpoint_io import model_from_checkpoint
+from seqlit.io.checkpoints import model_from_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.nn.types import PositiveInt, Rate, check
 from tests.conftest import REPO

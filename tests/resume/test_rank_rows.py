@@ -1,4 +1,4 @@
-"""Each rank restores its own row of the resume state a multi-process checkpoint stores (seqlit/resume.py).
+"""Each rank restores its own row of the resume state a multi-process checkpoint stores (seqlit/run/resume.py).
 
 Found by the SLURM pre-emption test: rank 1 of a 2-process run resumed in 2 processes died in
 `torch.set_rng_state` ("Invalid mt19937 state", or a segfault), because its row was a view into the stacked
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import torch
 
-from seqlit import resume
+from seqlit.run import resume
 
 
 def test_rank_one_restores_its_random_generator_row():

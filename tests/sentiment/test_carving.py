@@ -14,7 +14,7 @@ import pytest
 from data_modules.base import SeqDataModule
 from data_modules.carving import carve, stratified_quota, whole_sentences
 from data_modules.sentiment import SentimentData, tokenize
-from seqlit.cli import TRAINER_DEFAULTS, SeqlitCLI
+from seqlit.cli.trainer import TRAINER_DEFAULTS, SeqlitCLI
 from seqlit.errors import SeqlitError
 from seqlit.tasks.base import SeqTask
 from tests.sentiment.corpus import write_split

@@ -8,7 +8,7 @@ import re
 import pytest
 import torch
 
-from seqlit.checkpoint_io import check_fits, load_checkpoint
+from seqlit.io.checkpoints import check_fits, load_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.nn.reader import Pool
 from seqlit.tasks.classifier import Classifier

@@ -18,7 +18,7 @@ import yaml
 
 from data_modules.base import SeqDataModule
 from seqlit.callbacks import SampleText
-from seqlit.cli import TRAINER_DEFAULTS, SeqlitCLI
+from seqlit.cli.trainer import TRAINER_DEFAULTS, SeqlitCLI
 from seqlit.tasks import LanguageModel
 from seqlit.tasks.base import SeqTask
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from data_modules import LanguageModelingData
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from seqlit.errors import SeqlitError
 from data_modules import SentimentData
 from seqlit.tasks import Classifier, LanguageModel, Tagger

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlit.checkpoint_io import load_checkpoint
+from seqlit.io.checkpoints import load_checkpoint
 from seqlit.errors import SeqlitError
 from seqlit.transfer import pretrained as transfer
 from seqlit.vocab import Vocab
@@ -142,7 +142,7 @@ def test_ulmfit_config_fits_then_predicts_without_the_lm(language_model, tmp_pat
 
 
 def test_a_misspelt_pretrained_key_is_one_line_with_a_suggestion(capsys):
-    from seqlit.main import main
+    from seqlit.cli.main import main
 
     with pytest.raises(SystemExit) as stop:
         main(["fit", "--config", str(SENTIMENT / "sst2_bilstm.yaml"), "--model.init_args.pretrained.vector", "x.txt"])

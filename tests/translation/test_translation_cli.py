@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlit.main import main
+from seqlit.cli.main import main
 from tests.conftest import run_seqlit
 from tests.translation.corpus import write_corpus
 

@@ -13,7 +13,7 @@ import sys
 import torch
 from torch import nn
 
-from seqlit.allocation import human
+from seqlit.run.allocation import human
 from seqlit.errors import SeqlitError
 
 NOTE_CHARS = 100_000  # a predict line longer than this gets a note

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from seqlit.storage import check_root
+from seqlit.io.storage import check_root
 
 DEFAULT_SAVE_DIR = "runs"  # where seqlit's default logger writes when no default_root_dir is given
 

@@ -1,7 +1,7 @@
 """An allocation that cannot succeed, as one line naming the size it asked for.
 
 Without it, a model too large for the machine is a 100-line jsonargparse traceback; the allocator's own message
-holds the size, and `seqlit.main.user_error` asks `allocation_failure` about every exception of the chain
+holds the size, and `seqlit.cli.main.user_error` asks `allocation_failure` about every exception of the chain
 (history: docs/run_plumbing.md).
 """
 

@@ -11,7 +11,7 @@ import os
 import yaml
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import check_root, local_path, tried
+from seqlit.io.storage import check_root, local_path, tried
 
 TRAINER_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CKPT_ALIASES = ("best", "last", "hpc", "registry")  # Lightning's names, resolved by the trainer

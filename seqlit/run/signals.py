@@ -22,7 +22,7 @@ _children: set[int] = set()
 
 
 class Interrupted(BaseException):
-    """The command was stopped by a signal; `seqlit.main` exits 128 + `signum`. A BaseException, as
+    """The command was stopped by a signal; `seqlit.cli.main` exits 128 + `signum`. A BaseException, as
     KeyboardInterrupt is, so that no library's `except Exception` swallows it."""
 
     def __init__(self, signum: int):

@@ -15,7 +15,7 @@ import tempfile
 from typing import TextIO
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import check_writable, fsync_folder, local_path, open_temporary, write_atomically
+from seqlit.io.storage import check_writable, fsync_folder, local_path, open_temporary, write_atomically
 
 
 def _stat(path: str) -> os.stat_result | None:

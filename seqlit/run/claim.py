@@ -16,7 +16,7 @@ import socket
 from lightning_fabric.loggers import CSVLogger, TensorBoardLogger
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import local_path
+from seqlit.io.storage import local_path
 
 MARKER = ".seqlit-run"
 

@@ -55,7 +55,7 @@ def go_offline(logger, why: str) -> None:
 def wants_online(logger) -> bool:
     from pytorch_lightning.loggers import WandbLogger
 
-    mode = os.environ.get("WANDB_MODE", "online")  # seqlit.main.main sets offline unless the user chose
+    mode = os.environ.get("WANDB_MODE", "online")  # seqlit.cli.main.main sets offline unless the user chose
     return (isinstance(logger, WandbLogger) and mode in ("online", "run") and not logger._offline
             and logger._wandb_init.get("mode") != "offline")
 

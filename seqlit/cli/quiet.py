@@ -22,11 +22,11 @@ WARNINGS = [
     # evaluation draws nothing at random (dropout off, data in file order): the seed cannot change its result
     (r"No seed found, seed set to", ("validate", "test", "predict")),
 ]
-# a resumed run writes into its own checkpoint folder (seqlit/continuation.py): of course it is not empty
+# a resumed run writes into its own checkpoint folder (seqlit/run/continuation.py): of course it is not empty
 RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",)),
             # the CSV logger continues the run's metrics.csv (continuation.keep_metrics): nothing is deleted
             (r"Experiment logs directory .* exists and is not empty", ("fit",)),
-            # Lightning's Timer exists only while `trainer.max_time` is set; seqlit/continuation.py reads the
+            # Lightning's Timer exists only while `trainer.max_time` is set; seqlit/run/continuation.py reads the
             # checkpoint's spent time itself (check_time_left), so a resume without max_time loses nothing
             (r"Be aware that when using `ckpt_path`.* Please add the following callbacks: \['Timer'\]\.$", ("fit",))]
 # Lightning's log lines (rank_zero_info) that are advertisements, not information about the run

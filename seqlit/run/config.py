@@ -18,8 +18,8 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
 from seqlit.errors import SeqlitError
-from seqlit.run_claim import claim
-from seqlit.storage import write_new
+from seqlit.run.claim import claim
+from seqlit.io.storage import write_new
 
 
 def run_dir(trainer) -> str:

@@ -1,7 +1,7 @@
 """The entry point of `python -m seqlit` (and the `seqlit` script): dispatch, and bad input as one line.
 
-Light on purpose: help, a missing or misspelt command (`seqlit.commands`), and `generate` / `benchmark` /
-`export` / `serve` start without LightningCLI, the data modules and the tasks (`seqlit.cli`), which the trainer commands
+Light on purpose: help, a missing or misspelt command (`seqlit.cli.commands`), and `generate` / `benchmark` /
+`export` / `serve` start without LightningCLI, the data modules and the tasks (`seqlit.cli.trainer`), which the trainer commands
 (fit, validate, test, predict) import when they run.
 """
 
@@ -11,18 +11,18 @@ import argparse
 import os
 import sys
 
-from seqlit import signals
-from seqlit.allocation import allocation_failure
-from seqlit.commands import top_level
-from seqlit.config_errors import summarize
-from seqlit.config_source import with_source
+from seqlit.run import signals
+from seqlit.run.allocation import allocation_failure
+from seqlit.cli.commands import top_level
+from seqlit.cli.config_errors import summarize
+from seqlit.cli.config_source import with_source
 from seqlit.errors import SeqlitError
-from seqlit.prechecks import precheck
+from seqlit.cli.prechecks import precheck
 
 
 def run(argv: list[str]) -> None:
     if argv and argv[0] == "generate":
-        from seqlit.generate import main as generate_main
+        from seqlit.cli.generate import main as generate_main
 
         return generate_main(argv[1:])
     if argv and argv[0] == "benchmark":
@@ -37,7 +37,7 @@ def run(argv: list[str]) -> None:
         from seqlit.deploy.serve_command import main as serve_main
 
         return serve_main(argv[1:])
-    from seqlit.cli import run_cli
+    from seqlit.cli.trainer import run_cli
 
     return run_cli(argv)
 
@@ -57,7 +57,7 @@ def user_error(err: BaseException) -> str | None:
         return summarize(str(err))
     if type(err).__name__ == "MisconfigurationException":  # Lightning's own "this trainer setting is invalid"
         return f"trainer: {' '.join(str(err).split())}"
-    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.wandb_online can see
+    if type(err).__module__.startswith("wandb.errors"):  # W&B failing later than seqlit.run.wandb_online can see
         return (f"W&B: {' '.join(str(err).split())}; to log offline and upload later: WANDB_MODE=offline, "
                 "then `wandb sync runs/wandb/offline-run-…`")
     return None
@@ -65,7 +65,7 @@ def user_error(err: BaseException) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command; bad input exits 2 with one line (SEQLIT_DEBUG=1 shows the traceback); a command
-    stopped by a signal exits 128 + its number (seqlit/signals.py)."""
+    stopped by a signal exits 128 + its number (seqlit/run/signals.py)."""
     os.environ.setdefault("WANDB_MODE", "offline")  # never wait on the network or a login unless asked
     argv = sys.argv[1:] if argv is None else argv
     status = top_level(argv)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             run(argv)
     except BaseException as err:
         signum = signals.received()
-        if signum is not None:  # stopped by SIGTERM / Ctrl-C (seqlit/signals.py): whatever it raised on the way
+        if signum is not None:  # stopped by SIGTERM / Ctrl-C (seqlit/run/signals.py): whatever it raised on the way
             sys.exit(128 + signum)
         if not isinstance(err, Exception):
             raise

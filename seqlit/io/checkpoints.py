@@ -2,7 +2,7 @@
 
 Loading uses `torch.load(weights_only=True)`, so opening a checkpoint never runs code from it; the class paths
 it names are imported only from seqlit's own packages and those named in SEQLIT_TRUSTED_PACKAGES (`trusted_class_path`: importing a module runs its code).
-Saving is atomic (`seqlit.storage`), paths may be fsspec URLs, and a file that is not a checkpoint is one line.
+Saving is atomic (`seqlit.io.storage`), paths may be fsspec URLs, and a file that is not a checkpoint is one line.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from lightning_fabric.utilities.cloud_io import get_filesystem
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from seqlit.errors import SeqlitError
-from seqlit.storage import local_path, tried, write_atomically
-from seqlit.upgrades import upgrade
+from seqlit.io.storage import local_path, tried, write_atomically
+from seqlit.io.upgrades import upgrade
 
 TRUSTED_PACKAGES = ("seqlit.", "data_modules.")
 TRUST_ENV = "SEQLIT_TRUSTED_PACKAGES"  # more packages whose classes a checkpoint may name, comma-separated
@@ -128,7 +128,7 @@ def import_class(class_path: str):
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint with `weights_only=True`, turning every failure into one clear line; a checkpoint of an
-    older layout comes back in today's (`seqlit.upgrades`)."""
+    older layout comes back in today's (`seqlit.io.upgrades`)."""
     path = os.fspath(path)
     fs, local = get_filesystem(path), local_path(path)
     if not (os.path.isfile(local) if local is not None else fs.isfile(path)):

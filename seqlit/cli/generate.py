@@ -13,9 +13,9 @@ import sys
 
 import torch
 
-from seqlit import signals
-from seqlit.checkpoint_io import import_class, load_checkpoint, model_from_checkpoint, stored_config
-from seqlit.commands import parse_flags
+from seqlit.run import signals
+from seqlit.io.checkpoints import import_class, load_checkpoint, model_from_checkpoint, stored_config
+from seqlit.cli.commands import parse_flags
 from seqlit.errors import SeqlitError
 from seqlit.generation import stream
 from seqlit.seeds import MAX_SEED, check_seed

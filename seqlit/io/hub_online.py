@@ -10,7 +10,7 @@ import contextlib
 import os
 from unittest import mock
 
-from seqlit.wandb_online import PROXIES, unreachable
+from seqlit.run.wandb_online import PROXIES, unreachable
 
 
 def hub_unreachable() -> str | None:

@@ -1,4 +1,4 @@
-"""The trainer commands of `python -m seqlit`: fit, validate, test, predict (the entry point is seqlit/main.py).
+"""The trainer commands of `python -m seqlit`: fit, validate, test, predict (the entry point is seqlit/cli/main.py).
 
 LightningCLI does the work (composed configs, dotted overrides, subclass mode); seqlit adds `data_spec`
 linking, `--ckpt_path` alone rebuilding model and data, `fit --ckpt_path` continuing its run, defaults that
@@ -35,23 +35,23 @@ from seqlit.callbacks.run_results import RunResults
 from seqlit.callbacks.test_table import TestPredictionsTable
 from seqlit.callbacks.throughput import Throughput
 from seqlit.callbacks.url_root import CheckpointsUnderRoot
-from seqlit.checkpoint_io import SafeCheckpointIO, check_fits, load_checkpoint, stored_config
-from seqlit.config_errors import nonpositive_count
-from seqlit.continuation import check_time_left, continue_logger, keep_metrics
+from seqlit.io.checkpoints import SafeCheckpointIO, check_fits, load_checkpoint, stored_config
+from seqlit.cli.config_errors import nonpositive_count
+from seqlit.run.continuation import check_time_left, continue_logger, keep_metrics
 from seqlit.errors import SeqlitError
-from seqlit.evaluation_runs import no_logger_unless_asked
-from seqlit.long_work import check_predict_file, check_window
-from seqlit.precision import check_precision
-from seqlit.predict_output import check_output, predict_inputs
-from seqlit.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
-from seqlit.quiet import quiet, quiet_wandb
-from seqlit.run_claim import claim_version
-from seqlit.run_config import RunConfigSaver
-from seqlit.run_settings import StoreRunSettings, stored_settings
+from seqlit.cli.evaluation_runs import no_logger_unless_asked
+from seqlit.cli.long_work import check_predict_file, check_window
+from seqlit.run.precision import check_precision
+from seqlit.io.predict_output import check_output, predict_inputs
+from seqlit.cli.prechecks import CKPT_ALIASES, TRAINER_SUBCOMMANDS, check_ckpt_path, option_values
+from seqlit.cli.quiet import quiet, quiet_wandb
+from seqlit.run.claim import claim_version
+from seqlit.run.config import RunConfigSaver
+from seqlit.run.settings import StoreRunSettings, stored_settings
 from seqlit.seeds import check_seed
-from seqlit.run_root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
+from seqlit.run.root import DEFAULT_SAVE_DIR, keeps_wandb_local, logs_under_root
 from seqlit.tasks.base import SeqTask
-from seqlit.wandb_online import offline_as_mode, offline_unless_reachable
+from seqlit.run.wandb_online import offline_as_mode, offline_unless_reachable
 
 class SeqlitCLI(LightningCLI):
     def __init__(self, *args, results=None, **kwargs):
@@ -104,7 +104,7 @@ class SeqlitCLI(LightningCLI):
             continue_logger(config.trainer, config.ckpt_path)
 
     def _continues_run(self) -> bool:
-        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/continuation.py), unless the
+        """`fit --ckpt_path FILE`: the run FILE belongs to is continued (seqlit/run/continuation.py), unless the
         command sends this run elsewhere (a `trainer.default_root_dir` that does not hold FILE)."""
         path = self._get(self.config, "ckpt_path") if self.subcommand == "fit" else None
         if not path or not os.path.isfile(path):

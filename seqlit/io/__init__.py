@@ -1,0 +1,1 @@
+"""Bytes in and out: local or fsspec storage, checkpoints loaded safely, predictions written whole."""

@@ -2,7 +2,8 @@
 
 Tokens are what the model reads, not what the loader pads (the task says: `SeqTask.batch_tokens`); time is training wall time only (validation does
 not count). `train/tokens_per_s` is logged at each epoch's end as tokens over time since fit started, so the
-last value is the whole run's figure; under DDP the ranks' figures are summed. What counts: docs/benchmark.md.
+last value is the whole run's figure (of a resumed run: the resumed part's); under DDP the ranks' figures are summed.
+What counts: docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class Throughput(pl.Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         rank_zero_info(f"[seqlit] device: {device_name(pl_module.device)}")
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._since = self._now(pl_module)  # a run resumed mid-epoch gets no on_train_epoch_start for that epoch
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._since = self._now(pl_module)
 
@@ -72,7 +76,7 @@ class Throughput(pl.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._pause(pl_module)
-        rate = self.tokens / self.train_s if self.train_s > 0 else 0.0
+        rate = self.tokens / self.train_s if self.train_s > 0 else 0.0  # every rank logs: sync_dist waits for all
         pl_module.log("train/tokens_per_s", rate, sync_dist=True, reduce_fx="sum")
         if pl_module.device.type == "cuda":
             pl_module.log("train/peak_gpu_mem_mb", torch.cuda.max_memory_allocated(pl_module.device) / 2**20,

@@ -126,6 +126,7 @@ class SeqlitCLI(LightningCLI):
             ckpt = load_checkpoint(path)
             check_fits(ckpt, path, self.model, self.datamodule)
             if self.subcommand == "fit":
+                self._resume_step = ckpt.get("global_step", 0)  # keep_metrics drops the rows logged past it
                 timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)  # set by max_time
                 check_time_left(ckpt, path, timer._duration if timer is not None else None)  # seconds, or None
 
@@ -154,7 +155,7 @@ class SeqlitCLI(LightningCLI):
         if self.subcommand != "predict":  # after the checks, so that bad input leaves no empty folder
             claim_version(self.trainer)
         if self._continues_run():
-            keep_metrics(self.trainer.loggers)  # the run's metrics.csv goes on, not replaced
+            keep_metrics(self.trainer.loggers, self._resume_step)  # the run's metrics.csv goes on, not replaced
         quiet_wandb(self.trainer.loggers)
         offline_unless_reachable(self.trainer.loggers)
 

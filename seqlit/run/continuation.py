@@ -5,12 +5,14 @@ instantiated the logger is given the old run's id (W&B) or version (CSV, TensorB
 the checkpoint callbacks' state over. `check_time_left` refuses a run whose `max_time` is spent. Why:
 docs/run_plumbing.md, docs/resume.md.
 A CSV logger's run folder is `<save_dir>/version_N` (`name: null`); Lightning's writer deletes the `metrics.csv` it
-finds, so `keep_metrics` sets it aside while the writer starts and the resumed rows join the run's own file.
+finds, so `keep_metrics` sets it aside while the writer starts and the resumed rows join the run's own file; rows
+a killed run logged after its last checkpoint are dropped, since the resumed run logs those steps again.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 
 from lightning_fabric.utilities.cloud_io import get_filesystem
@@ -19,6 +21,7 @@ from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.utilities import rank_zero_only
 
 from seqlit.errors import SeqlitError
+from seqlit.io.storage import write_atomically
 
 # logger class -> (init arg naming its folder under save_dir, its default, init arg naming the run)
 LOGGERS = {
@@ -60,10 +63,11 @@ def continue_logger(trainer_config, ckpt_path: str) -> str | None:
     return None
 
 
-def keep_metrics(loggers) -> None:
+def keep_metrics(loggers, step: int) -> None:
     """Start each CSV logger of a resumed run with its run's `metrics.csv` in place (Lightning's writer would
     delete it): the file is moved aside while the writer starts, then back, and the writer is told its columns, so
-new rows are appended to it (under a new header when a new column comes).
+new rows are appended to it (under a new header when a new column comes). Rows at `step` (the checkpoint's
+    global step) or later were logged after the checkpoint by a run that then died: they are dropped.
     Rank zero only: the other ranks' writers are dummies that touch no file."""
     if rank_zero_only.rank != 0:
         return
@@ -79,8 +83,24 @@ new rows are appended to it (under a new header when a new column comes).
         writer = logger.experiment  # the writer starts here, finding no file to delete
         if kept:
             fs.mv(aside, path)
-            with fs.open(path, "r", newline="") as f:  # its header: a new column then rewrites the file whole
-                writer.metrics_keys = sorted(next(csv.reader(f), []))
+            writer.metrics_keys = drop_rows_from(fs, path, step)  # a new column then rewrites the file whole
+
+
+def drop_rows_from(fs, path: str, step: int) -> list[str]:
+    """Remove the rows of the metrics file `path` logged at `step` or later (atomically, only if there are any);
+    return its columns."""
+    with fs.open(path, "r", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
+    if len(kept) < len(rows):
+        text = io.StringIO(newline="")
+        out = csv.DictWriter(text, fieldnames=columns)
+        out.writeheader()
+        out.writerows(kept)
+        write_atomically(path, lambda f: f.write(text.getvalue().encode()))
+    return sorted(columns)
 
 
 def check_time_left(ckpt: dict, path: str, max_time_s: float | None) -> None:

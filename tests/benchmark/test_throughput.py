@@ -54,3 +54,14 @@ def test_sanity_check_validation_does_not_start_the_clock(monkeypatch):
     cb.on_train_batch_end(None, module, None, {"input_ids": torch.zeros(2, 10)}, 0)
     cb.on_train_epoch_end(None, module)
     assert module.logged["train/tokens_per_s"] == pytest.approx(20 / 2.0)
+
+
+def test_a_run_resumed_mid_epoch_is_timed(monkeypatch):
+    """Lightning calls no on_train_epoch_start for the epoch a resumed run restarts in: the figure used to be 0.0."""
+    clock = iter([3.0, 7.0])  # train start, epoch end
+    monkeypatch.setattr(throughput.time, "perf_counter", lambda: next(clock))
+    cb, module = Throughput(), Module()
+    cb.on_train_start(None, module)
+    cb.on_train_batch_end(None, module, None, {"lengths": torch.tensor([30, 10])}, 0)
+    cb.on_train_epoch_end(None, module)
+    assert module.logged["train/tokens_per_s"] == pytest.approx(40 / 4.0)

@@ -117,3 +117,24 @@ def test_resume_with_the_csv_logger_keeps_the_metrics_with_the_run(tmp_path):
     loss_steps = [int(row["step"]) for row in after if row.get("train/loss")]
     assert loss_steps == list(range(6)), loss_steps  # the first run's steps 0-2, then the resumed 3-5
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
+    rates = [float(row["train/tokens_per_s"]) for row in after if row.get("train/tokens_per_s")]
+    assert len(rates) == 2 and min(rates) > 0, rates  # the resumed part's epoch end was 0.0: it went untimed
+
+
+def test_resume_drops_the_rows_logged_after_the_checkpoint(tmp_path):
+    """A run killed after logging steps its last checkpoint does not hold: the resumed run logs those steps again,
+    so the rows past the checkpoint's step go, and each step appears once in metrics.csv."""
+    args = [*corpus(tmp_path), "--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
+            "--trainer.default_root_dir", "root", "--trainer.log_every_n_steps", "1"]
+    run_seqlit("fit", *args, "--trainer.max_steps", "3", cwd=tmp_path, env=ENV)
+    (run,) = [p.parent.parent for p in (tmp_path / "root").rglob("last.ckpt")]
+    metrics = run / "metrics.csv"
+    with open(metrics, newline="") as f:
+        columns = csv.DictReader(f).fieldnames
+    with open(metrics, "a", newline="") as f:  # what the killed run logged past its checkpoint (step 3)
+        csv.DictWriter(f, fieldnames=columns).writerows([{"epoch": 0, "step": s, "train/loss": 99.0} for s in (3, 4)])
+    run_seqlit("fit", *args, "--trainer.max_steps", "6", "--ckpt_path", str(run / "checkpoints" / "last.ckpt"),
+               cwd=tmp_path, env=ENV)
+    rows = [row for row in csv.DictReader(open(metrics)) if row.get("train/loss")]
+    assert [int(row["step"]) for row in rows] == list(range(6))
+    assert all(float(row["train/loss"]) != 99.0 for row in rows)

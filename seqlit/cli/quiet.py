@@ -29,6 +29,9 @@ RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",)),
             # Lightning's Timer exists only while `trainer.max_time` is set; seqlit/run/continuation.py reads the
             # checkpoint's spent time itself (check_time_left), so a resume without max_time loses nothing
             (r"Be aware that when using `ckpt_path`.* Please add the following callbacks: \['Timer'\]\.$", ("fit",))]
+# a run of one process needs no `srun`: the hint (Lightning's, on any machine where SLURM is installed, at every
+# command) is against multi-process jobs that hang without it, so those still get it
+ONE_PROCESS = [(r"The `srun` command is available on your system but is not used", None)]
 # Lightning's log lines (rank_zero_info) that are advertisements, not information about the run
 LOG_LINES = ("💡 Tip: For seamless cloud logging",)
 
@@ -42,11 +45,11 @@ def debugging() -> bool:
     return os.environ.get("SEQLIT_DEBUG") == "1"
 
 
-def quiet(subcommand: str | None, resuming: bool = False) -> None:
+def quiet(subcommand: str | None, resuming: bool = False, one_process: bool = False) -> None:
     """Install the filters for this command (nothing under SEQLIT_DEBUG=1)."""
     if debugging():
         return
-    for message, where in WARNINGS + (RESUMING if resuming else []):
+    for message, where in WARNINGS + (RESUMING if resuming else []) + (ONE_PROCESS if one_process else []):
         if where is None or subcommand in where:
             warnings.filterwarnings("ignore", message=message)
     # datasets' "Generating train split" bars: seqlit's data modules count what they read in one line of their own

@@ -78,11 +78,19 @@ class SeqlitCLI(LightningCLI):
                             help="predict: replace an existing --predict_output file (refused otherwise)")
 
     def _set_seed(self) -> None:
-        quiet(self.subcommand, resuming=self._continues_run())  # before seeding, which warns when no seed is given
+        quiet(self.subcommand, resuming=self._continues_run(),  # before seeding, which warns when no seed is given
+              one_process=self._one_process())
         seed = self._get(self.config, "seed_everything")
         if seed not in (None, True, False):  # out of range, Lightning warns and picks a random seed instead
             check_seed(seed, "--seed_everything")
         super()._set_seed()
+
+    def _one_process(self) -> bool:
+        """The trainer runs as a single process: one node, and one device (or at most one GPU to choose from)."""
+        trainer = self._get(self.config, "trainer")
+        devices = str(trainer.get("devices", "auto"))
+        single = devices in ("1", "[0]") or (devices == "auto" and torch.cuda.device_count() <= 1)
+        return single and trainer.get("num_nodes", 1) == 1
 
     def before_instantiate_classes(self) -> None:
         threads = self._get(self.config, "num_threads")

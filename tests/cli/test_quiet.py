@@ -3,6 +3,7 @@ them. Run with the default W&B logger, not silenced, as a user meets it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -49,3 +50,20 @@ def test_fit_resume_test_and_predict_are_quiet(tmp_path, args):
 def test_debug_shows_everything(tmp_path, args):
     proc = run_seqlit("fit", *args, "--trainer.max_steps", "2", cwd=tmp_path, env={**LOUD, "SEQLIT_DEBUG": "1"})
     assert {"litlogger", "anonymous setting has no effect", "git root", "Generating train split"} <= set(noise(proc))
+
+
+def test_a_one_process_run_gets_no_srun_hint(tmp_path):
+    """Where SLURM is installed (an `srun` on PATH), Lightning hinted at `srun` on every command, even a one-process
+    predict; the hint is for multi-process jobs, which hang without srun."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "srun").chmod(0o755)
+    shutil.copy(REPO / "tests" / "fixtures" / "legacy" / "tagger.ckpt", tmp_path)
+    (tmp_path / "in.txt").write_text("Maria works for Siemens in Paris .\n", encoding="utf-8")
+    env = {**LOUD, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    args = ["predict", "--ckpt_path", "tagger.ckpt", "--data.init_args.predict_file", "in.txt", "--predict_output",
+            "out.jsonl", "--num_threads", "1"]
+    assert "`srun` command is available" not in run_seqlit(*args, cwd=tmp_path, env=env).stderr
+    shown = run_seqlit(*args, "--overwrite", "true", cwd=tmp_path, env={**env, "SEQLIT_DEBUG": "1"}).stderr
+    assert "`srun` command is available" in shown  # the fake srun is seen: the hint above was silenced, not missed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 
 # (message regex, the subcommands it is silenced in, or None for all), each with why it does not concern the user
@@ -32,13 +33,16 @@ RESUMING = [(r"Checkpoint directory .* exists and is not empty", ("fit",)),
 # a run of one process needs no `srun`: the hint (Lightning's, on any machine where SLURM is installed, at every
 # command) is against multi-process jobs that hang without it, so those still get it
 ONE_PROCESS = [(r"The `srun` command is available on your system but is not used", None)]
-# Lightning's log lines (rank_zero_info) that are advertisements, not information about the run
-LOG_LINES = ("💡 Tip: For seamless cloud logging",)
+# Lightning's log lines that are advertisements, not information about the run, or that say again what seqlit's
+# own line says better (a signal: seqlit/run/signals.py names it and what the run does about it)
+LOG_LINES = re.compile(r"💡 Tip: For seamless cloud logging|(\[rank: \d+\] )?Received SIGTERM: ")
+LOGGERS = ("lightning_fabric.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero",
+           "pytorch_lightning.trainer.connectors.signal_connector")
 
 
 class _DropLines(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(LOG_LINES)
+        return not LOG_LINES.match(str(record.msg))
 
 
 def debugging() -> bool:
@@ -56,7 +60,7 @@ def quiet(subcommand: str | None, resuming: bool = False, one_process: bool = Fa
     import datasets
 
     datasets.disable_progress_bars()
-    for name in ("lightning_fabric.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
+    for name in LOGGERS:
         log = logging.getLogger(name)
         if not any(isinstance(f, _DropLines) for f in log.filters):
             log.addFilter(_DropLines())

@@ -3,6 +3,7 @@ them. Run with the default W&B logger, not silenced, as a user meets it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
@@ -67,3 +68,15 @@ def test_a_one_process_run_gets_no_srun_hint(tmp_path):
     assert "`srun` command is available" not in run_seqlit(*args, cwd=tmp_path, env=env).stderr
     shown = run_seqlit(*args, "--overwrite", "true", cwd=tmp_path, env={**env, "SEQLIT_DEBUG": "1"}).stderr
     assert "`srun` command is available" in shown  # the fake srun is seen: the hint above was silenced, not missed
+
+
+def test_lightnings_sigterm_line_is_dropped(caplog):
+    """seqlit's own line names the signal and what the run does about it; Lightning's said it again before it."""
+    from seqlit.cli.quiet import quiet
+
+    quiet("fit")
+    log = logging.getLogger("pytorch_lightning.trainer.connectors.signal_connector")
+    with caplog.at_level(logging.INFO):
+        log.info("[rank: 0] Received SIGTERM: 15")
+        log.info("Requeued SLURM job: 4242")
+    assert [r.getMessage() for r in caplog.records] == ["Requeued SLURM job: 4242"]

@@ -53,6 +53,14 @@ SLOW = (
     # a server process each, 8-15 s (the bad requests, a bad folder and --help stay fast)
     "deploy/test_serve.py::test_records_", "deploy/test_serve.py::test_sigterm_", "deploy/test_serve.py::test_a_",
     "benchmark/test_serve_load_script.py::test_a_tiny_run",  # eight server processes, ~45 s
+    # CLI runs beyond the smoke tests, 10-38 s each on the loaded 2-core machine (/tmp/lt-fast-durations.log);
+    # the fast tier keeps their unit-level neighbours (the option's own tests, the API's export, the README check)
+    "cli/test_run_settings.py::test_evaluation_runs_with_the_checkpoints_threads",  # a fit and three tests
+    "cli/test_readme_resume.py::test_the_readme_resume_continues",  # a fit and two resumes
+    "cli/test_results_figures.py",  # a fit and its test, twice
+    "cli/test_wandb_run.py::test_offline_true_still_logs",  # a second fit (the module's run stays fast)
+    "sentiment/test_subword.py::test_fit_then_predict_raw_text",  # a fit and a predict
+    "deploy/test_folder.py::test_export_command",  # three export processes
 )
 
 

@@ -1,5 +1,5 @@
-"""End to end through the command line (`seqlit.cli.main`, in this process): fit a tiny tagger, test it and tag raw text from the
-checkpoint alone."""
+"""End to end through the command line (`seqlit.cli.main`, in this process): fit a tiny tagger,
+test it and tag raw text from the checkpoint alone."""
 
 from __future__ import annotations
 

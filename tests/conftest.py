@@ -37,8 +37,9 @@ SLOW = (
     "cluster/", "ddp/", "faults/", "tasks/test_lm_streaming_ddp.py", "tasks/test_lm_streaming_resume.py", "tasks/test_task_streaming_resume.py", "resume/test_kill_resume.py", "transfer/test_char_lm.py", "transfer/test_end_to_end.py",
     "transfer/test_recipes.py", "test_readme.py", "test_load_from_checkpoint.py", "test_legacy_checkpoints.py",
     "conditional/test_conditional_legacy.py", "conditional/test_condition_fields_cli.py",
-    # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates, the LM's
-    # fit/test/generate, the conditional LM's fit
+    # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates (tagging/, sentiment/,
+    # translation/test_*_cli.py, through seqlit.cli.main in the test process), the LM's fit/test/generate
+    # (cli/test_fit_test_generate.py, processes), the conditional LM's fit (conditional/test_conditional_cli.py)
     "conditional/test_conditional_cli.py::test_generate", "conditional/test_conditional_cli.py::test_a_",
     "conditional/test_conditional_cli.py::test_speaker", "conditional/test_conditional_cli.py::test_agreement",
     "conditional/test_conditional_cli.py::test_cpu_suite", "translation/test_translation_cli.py::test_multi30k",

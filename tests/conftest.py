@@ -37,8 +37,9 @@ SLOW = (
     "cluster/", "ddp/", "faults/", "tasks/test_lm_streaming_ddp.py", "tasks/test_lm_streaming_resume.py", "tasks/test_task_streaming_resume.py", "resume/test_kill_resume.py", "transfer/test_char_lm.py", "transfer/test_end_to_end.py",
     "transfer/test_recipes.py", "test_readme.py", "test_load_from_checkpoint.py", "test_legacy_checkpoints.py",
     "conditional/test_conditional_legacy.py", "conditional/test_condition_fields_cli.py",
-    # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates, the LM's
-    # fit/test/generate, the conditional LM's fit
+    # the smoke tests keep one CLI run per task: tagging, sentiment and translation's dates (tagging/, sentiment/,
+    # translation/test_*_cli.py, through seqlit.cli.main in the test process), the LM's fit/test/generate
+    # (cli/test_fit_test_generate.py, processes), the conditional LM's fit (conditional/test_conditional_cli.py)
     "conditional/test_conditional_cli.py::test_generate", "conditional/test_conditional_cli.py::test_a_",
     "conditional/test_conditional_cli.py::test_speaker", "conditional/test_conditional_cli.py::test_agreement",
     "conditional/test_conditional_cli.py::test_cpu_suite", "translation/test_translation_cli.py::test_multi30k",
@@ -53,6 +54,14 @@ SLOW = (
     # a server process each, 8-15 s (the bad requests, a bad folder and --help stay fast)
     "deploy/test_serve.py::test_records_", "deploy/test_serve.py::test_sigterm_", "deploy/test_serve.py::test_a_",
     "benchmark/test_serve_load_script.py::test_a_tiny_run",  # eight server processes, ~45 s
+    # CLI runs beyond the smoke tests, 10-38 s each on the loaded 2-core machine (/tmp/lt-fast-durations.log);
+    # the fast tier keeps their unit-level neighbours (the option's own tests, the API's export, the README check)
+    "cli/test_run_settings.py::test_evaluation_runs_with_the_checkpoints_threads",  # a fit and three tests
+    "cli/test_readme_resume.py::test_the_readme_resume_continues",  # a fit and two resumes
+    "cli/test_results_figures.py",  # a fit and its test, twice
+    "cli/test_wandb_run.py::test_offline_true_still_logs",  # a second fit (the module's run stays fast)
+    "sentiment/test_subword.py::test_fit_then_predict_raw_text",  # a fit and a predict
+    "deploy/test_folder.py::test_export_command",  # three export processes
 )
 
 

@@ -154,6 +154,8 @@ def _fake_run(tmp_path, monkeypatch, capsys, baseline_rows: list[dict], produced
     """`benchmark --compare` through the command, with training replaced by a canned result."""
     produced = produced or record()
     monkeypatch.setattr(command, "run_entry", lambda *a, **kw: copy.deepcopy(produced))
+    # the configs' check is a child process of ~10 s; tests/benchmark/test_preflight.py proves it
+    monkeypatch.setattr(command.preflight, "check_configs", lambda *a, **kw: None)
     baseline = tmp_path / "baseline.jsonl"
     baseline.write_text("".join(json.dumps(r) + "\n" for r in baseline_rows))
     monkeypatch.chdir(REPO)

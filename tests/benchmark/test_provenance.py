@@ -37,6 +37,7 @@ def test_the_command_reads_provenance_once_before_writing(tmp_path, monkeypatch,
                         {"commit": "c", "dirty": False})
     seen = []
     monkeypatch.setattr(command, "run_entry", lambda *a, **kw: seen.append(kw["provenance"]) or record())
+    monkeypatch.setattr(command.preflight, "check_configs", lambda *a, **kw: None)  # test_preflight.py's concern
     monkeypatch.chdir(tmp_path)
     (tmp_path / "s.yaml").write_text(f"suite: s\ndefaults: {{config: {QUICK}, budget: {{max_steps: 1}}}}\n"
                                      "entries:\n  - {name: a, dataset: x, seeds: [0, 1]}\n  - {name: b, dataset: x}\n")

@@ -66,10 +66,15 @@ class StepCounter(__import__("pytorch_lightning").Callback):
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
-def test_a_backbone_from_outside_seqlit_plugs_into_every_task_by_config(in_tmp, task):
+def test_a_backbone_from_outside_seqlit_plugs_into_every_task_by_config(in_tmp, monkeypatch, task):
+    from tests.core.plugin_backbone import LeakyAverage
+
+    ran, forward = [], LeakyAverage.forward
+    monkeypatch.setattr(LeakyAverage, "forward", lambda self, *a, **kw: ran.append(1) or forward(self, *a, **kw))
     plugin = json.dumps({"class_path": "tests.core.plugin_backbone.LeakyAverage", "init_args": {"hidden_size": 8}})
     extra = ["--model.init_args.decoder", plugin] if task == "seq2seq" else []
     fit(in_tmp, *TASKS[task], "--model.init_args.backbone", plugin, *extra)
+    assert ran  # the plugged backbone ran, not a default one in its place
 
 
 @pytest.fixture

@@ -126,9 +126,9 @@ def main(argv: list[str]) -> None:
     failed = [name for name, run in current.items() if run["status"] != "ok"]
     problems = []
     if baseline is not None:
-        drop = (suite.max_throughput_drop if suite.max_throughput_drop is not None
-                else compare.DEFAULT_THROUGHPUT_DROP) if args.compare_throughput else None
-        diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.tolerances, drop,
+        drop = suite.compare.get("max_throughput_drop")
+        drop = (compare.DEFAULT_THROUGHPUT_DROP if drop is None else drop) if args.compare_throughput else None
+        diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.compare["tolerances"], drop,
                                 allow_new=args.allow_new, expected={e.name for e in entries if e.name in baseline})
         problems = [d for d in diffs if d.failed]
         print(f"\n[benchmark] compared with {args.compare}: {len(problems)} failure(s)")

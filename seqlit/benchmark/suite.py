@@ -13,7 +13,7 @@ import os
 import yaml
 
 from seqlit.benchmark import dependencies
-from seqlit.benchmark.compare import KNOWN, direction
+from seqlit.benchmark.compare import BUILT_IN, direction
 from seqlit.benchmark.schema import DATASET, NUMBER, Budget, Entry, Suite, check, keys, mapping, unknown
 from seqlit.errors import SeqlitError
 
@@ -60,7 +60,7 @@ def _tolerances(tolerances: dict, path: str) -> dict[str, float]:
     for metric, tol in tolerances.items():
         if direction(str(metric)) == 0:
             raise SeqlitError(f"{path}: compare.tolerances: unknown metric {metric!r} (a family whose direction "
-                              f"seqlit knows, or one of its metrics such as f1_PER: {', '.join(sorted(KNOWN))})")
+                              f"seqlit knows, or one of its metrics such as f1_PER: {', '.join(sorted(BUILT_IN))})")
         if not NUMBER.ok(tol) or tol < 0:
             raise SeqlitError(f"{path}: compare.tolerances.{metric} must be a non-negative number, got {tol!r}")
     return {str(k): float(v) for k, v in tolerances.items()}

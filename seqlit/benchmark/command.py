@@ -18,18 +18,10 @@ from seqlit.run import signals
 from seqlit.benchmark import compare, dependencies, leaderboard, preflight, provenance, results, tracking
 from seqlit.benchmark.runner import data_path, fit_command, not_run, run_entry
 from seqlit.benchmark.seeds import summarize
-from seqlit.cli.commands import parse_flags
+from seqlit.cli.commands import boolean, parse_flags
 from seqlit.benchmark.suite import load_suite, matches, select
 from seqlit.errors import SeqlitError
 from seqlit.io.storage import check_writable
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,13 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="BASELINE.jsonl",
                    help="fail (exit 1) on a regression against this results file, or on anything that makes the "
                         "comparison meaningless (NaN, missing metrics or entries, entries without a baseline)")
-    p.add_argument("--compare_throughput", type=_bool, default=True,
+    p.add_argument("--compare_throughput", type=boolean, default=True,
                    help="also fail when training tokens/s drops beyond the suite's max_throughput_drop (default true)")
     p.add_argument("--allow_new", action="store_true",
                    help="--compare: accept entries the baseline does not have (default: they fail the check)")
     p.add_argument("--allow_dirty_baseline", action="store_true",
                    help="--compare: let a run recorded from a tree with uncommitted changes be the baseline")
-    p.add_argument("--wandb", type=_bool, default=True, help="log each entry and a summary table to W&B (default true)")
+    p.add_argument("--wandb", type=boolean, default=True, help="log each entry and a summary table to W&B (default true)")
     p.add_argument("--dry_run", action="store_true",
                    help="print each entry's command and exit (without parsing the configs, which a run does first)")
     return p
@@ -126,9 +118,9 @@ def main(argv: list[str]) -> None:
     failed = [name for name, run in current.items() if run["status"] != "ok"]
     problems = []
     if baseline is not None:
-        drop = (suite.max_throughput_drop if suite.max_throughput_drop is not None
-                else compare.DEFAULT_THROUGHPUT_DROP) if args.compare_throughput else None
-        diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.tolerances, drop,
+        drop = suite.compare.get("max_throughput_drop")
+        drop = (compare.DEFAULT_THROUGHPUT_DROP if drop is None else drop) if args.compare_throughput else None
+        diffs = compare.compare({n: summarize(r) for n, r in baseline.items()}, current, suite.compare["tolerances"], drop,
                                 allow_new=args.allow_new, expected={e.name for e in entries if e.name in baseline})
         problems = [d for d in diffs if d.failed]
         print(f"\n[benchmark] compared with {args.compare}: {len(problems)} failure(s)")

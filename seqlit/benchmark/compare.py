@@ -16,7 +16,6 @@ from seqlit.benchmark.seeds import Stat
 # and for the suite's checks, which run before any task does
 BUILT_IN = {"ppl": -1, "bpc": -1, "loss": -1, "nll": -1,
             "acc": 1, "f1": 1, "bleu": 1, "exact_match": 1, "auroc": 1, "precision": 1, "recall": 1}
-KNOWN = set(BUILT_IN)
 DEFAULT_TOLERANCES = {"ppl": 0.02, "bpc": 0.02, "acc": 0.01, "f1": 0.01, "bleu": 0.02, "exact_match": 0.01}
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_THROUGHPUT_DROP = 0.5
@@ -70,7 +69,7 @@ def _judge(entry: str, metric: str, base: Stat | None, cur: Stat | None, tol: fl
         return Diff(entry, metric, base, cur, allowed, verdict, failed)
 
     if sign == 0:
-        return diff(f"FAIL: no known direction (families: {', '.join(sorted(directions or KNOWN))})", failed=True)
+        return diff(f"FAIL: no known direction (families: {', '.join(sorted(directions or BUILT_IN))})", failed=True)
     if tol is None:
         return diff("not compared")
     if cur is None or cur.n < records:

@@ -18,18 +18,6 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z0-9][A-Za-z0-9._-]*)\.([A-Za-z_]+)\}")
 FIELDS = {"best_checkpoint"}  # what a placeholder may read from a dependency's record
 
 
-def after_names(value, where: str) -> tuple[str, ...]:
-    """`after:` as a tuple of entry names (one name or a list of distinct names)."""
-    if value is None:
-        return ()
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
-            or len(set(names)) != len(names):
-        raise SeqlitError(f"{where}: after must name an entry or list distinct entries (e.g. "
-                          f"after: [wt2-charlm-fwd, wt2-charlm-bwd]), got {value!r}")
-    return tuple(names)
-
-
 def _strings(value):
     if isinstance(value, str):
         yield value

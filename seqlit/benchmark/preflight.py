@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from seqlit.benchmark import dependencies
 from seqlit.benchmark.runner import fit_command
-from seqlit.benchmark.suite import Entry
+from seqlit.benchmark.schema import Entry
 from seqlit.errors import SeqlitError
 
 

@@ -31,12 +31,15 @@ def host() -> str:
     return f"{model or platform.processor() or platform.machine() or 'unknown processor'}, {cores} cores"
 
 
+def _tree(cwd: str | None = None, short: bool = False) -> dict:
+    commit = _git("rev-parse", *(["--short=12"] if short else []), "HEAD", cwd=cwd)
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd) if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
 def source_tree() -> dict:
     """{commit, dirty} of the checkout seqlit is imported from; both None when it is not one (an installed wheel)."""
-    where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    commit = _git("rev-parse", "HEAD", cwd=where)
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=where) if commit else None
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    return _tree(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def command_line(argv: list[str]) -> list[str]:
@@ -46,9 +49,9 @@ def command_line(argv: list[str]) -> list[str]:
 
 
 def collect() -> dict:
-    """{commit, dirty, torch, lightning, python, host}; commit 'unknown' (and dirty None) outside a git checkout."""
-    commit = _git("rev-parse", "--short=12", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit or "unknown", "dirty": None if status is None else bool(status),
+    """{commit, dirty, torch, lightning, python, host} of the current directory's checkout; commit 'unknown' (and
+    dirty None) outside one."""
+    tree = _tree(short=True)
+    return {"commit": tree["commit"] or "unknown", "dirty": tree["dirty"],
             "torch": version("torch"), "lightning": version("pytorch-lightning"),
             "python": platform.python_version(), "host": host()}

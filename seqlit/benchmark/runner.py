@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from seqlit.run import signals
 from seqlit.benchmark.compare import direction, directions_of
-from seqlit.benchmark.suite import Entry
+from seqlit.benchmark.schema import Entry
 from seqlit.errors import SeqlitError
 
 THROUGHPUT = "seqlit.callbacks.throughput.Throughput"

@@ -66,6 +66,15 @@ def underscored(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
+def boolean(text: str) -> bool:
+    """An argparse `type` for true/false flags (`--wandb false`); 1/0 and yes/no too."""
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def parse_flags(parser: argparse.ArgumentParser, argv: list[str], command: str) -> argparse.Namespace:
     """The flags of seqlit's own argparse commands (generate, benchmark): either spelling, and bad input as one
     line naming the flag (argparse would print a usage block). The parser needs `exit_on_error=False`."""

@@ -10,7 +10,7 @@ import pytest
 
 from seqlit.benchmark import runner
 from seqlit.benchmark.runner import run_entry, time_to_target
-from seqlit.benchmark.suite import Entry
+from seqlit.benchmark.schema import Entry
 from seqlit.nn import Recurrent
 from tests.core.plugin_backbone import LeakyAverage
 

@@ -61,6 +61,10 @@ def write(tmp_path: Path, text: str) -> str:
     (GOOD + "    target: {metric: val/mystery, value: 0.9}\n", "target.metric must be a validation metric"),
     (GOOD + "    target: {metric: val/f1, value: high}\n", "target.value must be a number"),
     (GOOD + "    target: {metric: val/f1, valeu: 0.9}\n", "target: unknown key 'valeu'"),
+    (GOOD + "    target: {metric: val/f1}\n", "target.value must be a number, got None"),
+    (GOOD + "    task: 5\n", "entry 1 (pydoc-char-gru): task must be a string, got 5"),
+    (GOOD + "    budget: {max_steps: 2, foo: 1}\n", "budget: unknown key 'foo' (allowed: max_epochs, max_steps, max_time)"),
+    (GOOD + "env: 3\n", "env must be a mapping (key: value), got int"),
 ])
 def test_mistakes_are_one_line(tmp_path, text, message):
     with pytest.raises(SeqlitError) as err:
@@ -73,7 +77,7 @@ def test_seeds_and_target_are_read(tmp_path):
                              "compare: {tolerances: {bpc: 0.01, f1_PER: 0.05}}\n"))
     entry = suite.entries[0]
     assert entry.seeds == (0, 1, 2) and entry.target == {"metric": "val/bpc", "value": 4.0}
-    assert suite.tolerances == {"bpc": 0.01, "f1_PER": 0.05}
+    assert suite.compare == {"tolerances": {"bpc": 0.01, "f1_PER": 0.05}}
     cmd = fit_command(entry, "out", "v1", None, seed=2)
     assert cmd[cmd.index("--seed_everything") + 1] == "2"
 

@@ -3,11 +3,13 @@
 One text per request (CoNLL-2003 test sentences for the tagger, SST-2 test sentences for the classifier), sent by
 1 and 16 client threads, each on its own keep-alive http.client connection, to a server per back end (torch, onnx)
 with dynamic batching (--max_batch_size 32), and once more with --max_batch_size 1 at 16 clients (no batching).
+The servers of a task and back end run side by side and the rows' requests go in interleaved rounds, so the
+ratios compare rows measured under the same load.
 The models are random weights of the shipped shapes, built as bench/export_speed.py builds them, written into the
 legacy fixtures' exported folders (their vocabularies: most real words are <unk>, which costs the same), so the
 figures measure serving, not accuracy. The load average is printed before and after: the machine may be shared.
 
-    python bench/serve_load.py --requests 500
+    python bench/serve_load.py            # 2,000 requests per row
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def start(folder: Path, backend: str, max_batch_size: int) -> tuple[subprocess.P
     return proc, host, int(port)
 
 
-def load(host: str, port: int, texts: list[str], requests: int, clients: int) -> dict:
-    """Send `requests` one-text requests from `clients` threads; latencies of the answered ones, and errors."""
+def load(host: str, port: int, texts: list[str], requests: int, clients: int, first: int = 0) -> dict:
+    """Send `requests` one-text requests (texts from `first` on) from `clients` threads: the wall time, the
+    latencies of the answered ones, and the errors."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -95,7 +98,7 @@ def load(host: str, port: int, texts: list[str], requests: int, clients: int) ->
     def client(share: range) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
         for i in share:
-            body = json.dumps({"texts": [texts[i % len(texts)]]}).encode()
+            body = json.dumps({"texts": [texts[(first + i) % len(texts)]]}).encode()
             began = time.perf_counter()
             try:
                 conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
@@ -116,36 +119,57 @@ def load(host: str, port: int, texts: list[str], requests: int, clients: int) ->
     began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, [range(c, requests, clients) for c in range(clients)]))
-    wall = time.perf_counter() - began
+    return {"wall": time.perf_counter() - began, "latencies": latencies, "errors": errors[0]}
+
+
+def summary(parts: list[dict]) -> dict:
+    """requests/s, p50/p99 (ms) and errors of a row's rounds together."""
+    latencies = [t for part in parts for t in part["latencies"]]
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
-    return {"rps": len(latencies) / wall, "p50": cuts[49] * 1e3, "p99": cuts[98] * 1e3, "errors": errors[0]}
+    return {"rps": len(latencies) / sum(p["wall"] for p in parts), "p50": cuts[49] * 1e3, "p99": cuts[98] * 1e3,
+            "errors": sum(p["errors"] for p in parts)}
+
+
+def measure(folder: Path, backend: str, texts: list[str], requests: int, rounds: int) -> dict:
+    """The rows of RUNS for one folder and back end: a server per max_batch_size, all started at once, and the
+    rows' requests sent in `rounds` interleaved blocks, so a change of load elsewhere hits every row alike."""
+    servers = {size: start(folder, backend, size) for size in sorted({s for s, _ in RUNS}, reverse=True)}
+    parts: dict[tuple[int, int], list[dict]] = {run: [] for run in RUNS}
+    try:
+        for _, host, port in servers.values():
+            load(host, port, texts, min(50, requests), 4)  # warm-up
+        for r in range(rounds):
+            for size, clients in RUNS:
+                _, host, port = servers[size]
+                share = requests // rounds + (r < requests % rounds)
+                parts[(size, clients)].append(load(host, port, texts, share, clients, first=r * requests))
+    finally:
+        for proc, _, _ in servers.values():
+            proc.terminate()
+            proc.wait(TIMEOUT)
+    return {run: summary(p) for run, p in parts.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500,
-                        help="requests per row of the table (500: the whole run in a few minutes on 2 busy cores)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per row of the table")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="blocks each row's requests are sent in, the rows of a task and back end interleaved")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with conll2003/ and sst2/ test.parquet")
     args = parser.parse_args()
     before = os.getloadavg()
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; load average before "
-          f"{before[0]:.2f} {before[1]:.2f} {before[2]:.2f}; {args.requests} one-text requests per row\n")
+          f"{before[0]:.2f} {before[1]:.2f} {before[2]:.2f}; {args.requests} one-text requests per row, "
+          f"in {args.rounds} interleaved rounds\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks:
             texts, folder = texts_of(task, args.data), folder_of(task, Path(tmp))
             for backend in args.backends:
-                for size in sorted({s for s, _ in RUNS}, reverse=True):
-                    proc, host, port = start(folder, backend, size)
-                    try:
-                        load(host, port, texts, min(50, args.requests), 4)  # warm-up
-                        for clients in [c for s, c in RUNS if s == size]:
-                            rows.append((task, backend, size, clients, load(host, port, texts, args.requests, clients)))
-                    finally:
-                        proc.terminate()
-                        proc.wait(TIMEOUT)
+                for (size, clients), r in measure(folder, backend, texts, args.requests, args.rounds).items():
+                    rows.append((task, backend, size, clients, r))
     print("| task | back end | max_batch_size | clients | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for task, backend, size, clients, r in rows:

@@ -120,7 +120,8 @@ def build_app(batcher: Batcher, limits: Limits, about: dict) -> FastAPI:
         except BadRequest as err:
             return error(err.status, str(err))
         try:
-            return {"predictions": await batcher.predict(texts)}
+            # the records are plain JSON already: JSONResponse skips FastAPI's jsonable_encoder walk over them
+            return JSONResponse({"predictions": await batcher.predict(texts)})
         except Exception as err:  # the model failed on these texts: one line, not a traceback
             return error(500, f"prediction failed: {type(err).__name__}: {err}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ModelFolderError
+from .batches import length_groups
 from .records import numbered, with_blank
 from .text import SENTIMENT_TOKEN, pad
 
@@ -27,8 +28,7 @@ class OnnxClassifier:
         words = SENTIMENT_TOKEN.findall(text.lower() if self.lowercase else text)
         return [self.index.get(w, self.unk) for w in words][: self.max_length]
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        ids = [self.encode(t) for t in texts]
+    def probabilities(self, ids: list[list[int]]) -> np.ndarray:
         log_probs = self.session.run(["log_probs"], {"input_ids": pad(ids, self.pad),
                                                      "lengths": np.array([len(i) for i in ids], dtype=np.int64)})[0]
         exp = np.exp(log_probs - log_probs.max(axis=-1, keepdims=True))
@@ -36,10 +36,10 @@ class OnnxClassifier:
 
     def predict_text(self, texts, batch_size: int | None = None) -> list[dict]:
         lines, records = numbered(texts), []
-        size = batch_size or self.batch_size
-        for first in range(0, len(lines), size):
-            chunk = lines[first: first + size]
-            for (i, text), p in zip(chunk, self.probabilities([t for _, t in chunk]).tolist()):
+        ids = [self.encode(text) for _, text in lines]
+        for group in length_groups([len(i) for i in ids], batch_size or self.batch_size):
+            for k, p in zip(group, self.probabilities([ids[k] for k in group]).tolist()):
+                i, text = lines[k]
                 records.append({"index": i, "text": text, "label": self.label_names[max(range(len(p)), key=p.__getitem__)],
                                 "probs": {name: round(q, 6) for name, q in zip(self.label_names, p)}})
         return with_blank(records, len(texts))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batches import length_groups
 from .records import numbered, with_blank
 from .text import casing, pad, spans, tagging_tokens, word_key
 
@@ -62,12 +63,11 @@ class OnnxTagger:
         return viterbi(emissions[:length], *self.crf)
 
     def predict_text(self, texts, batch_size: int | None = None) -> list[dict]:
-        lines, records = numbered(texts), []
-        size = batch_size or self.batch_size
-        for first in range(0, len(lines), size):
-            chunk = [(i, text, *tagging_tokens(text)) for i, text in lines[first: first + size]]
-            scores = self.emissions([self.encode(tokens) for _, _, tokens, _ in chunk])
-            for (i, text, tokens, offsets), row in zip(chunk, scores):
+        lines = [(i, text, *tagging_tokens(text)) for i, text in numbered(texts)]
+        encoded, records = [self.encode(tokens) for _, _, tokens, _ in lines], []
+        for group in length_groups([len(tokens) for _, _, tokens, _ in lines], batch_size or self.batch_size):
+            scores = self.emissions([encoded[k] for k in group])
+            for (i, text, tokens, offsets), row in zip((lines[k] for k in group), scores):
                 tags = [self.tag_names[t] for t in self.decode(row, len(tokens))]
                 entities = [{"type": type_, "start": offsets[a][0], "end": offsets[b][1],
                              "text": text[offsets[a][0]: offsets[b][1]], "token_start": a, "token_end": b + 1}

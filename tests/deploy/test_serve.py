@@ -132,6 +132,17 @@ BAD = [  # (body, headers, status, words of the error)
 ]
 
 
+def chunked_post(base: str, chunks: list[bytes]) -> tuple[int, dict]:
+    """(status, the JSON answer) of a POST /predict whose body is sent in chunks (Transfer-Encoding: chunked)."""
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=TIMEOUT)
+    try:
+        conn.request("POST", "/predict", iter(chunks), {"Content-Type": "application/json"}, encode_chunked=True)
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+
+
 def test_bad_requests_get_a_4xx_and_one_line_of_json(folders):
     with server(folders["classifier"], "--backend", "onnx", "--max_texts", "4", "--max_chars", "50") as base:
         for body, headers, status, words in BAD:
@@ -147,6 +158,10 @@ def test_bad_requests_get_a_4xx_and_one_line_of_json(folders):
                 got_status, answer = request(f"{base}/predict", body, headers)
             assert (got_status, list(answer)) == (status, ["error"]), (body[:40], answer)
             assert words in answer["error"] and "\n" not in answer["error"]
+        # no Content-Length: a chunked body is refused once it passes the limit (4 texts of 50 characters: 2,240 bytes)
+        status, answer = chunked_post(base, [b'{"texts": ["' + b"a" * 1000] * 5)
+        assert (status, list(answer)) == (413, ["error"]) and "over 2240 bytes" in answer["error"], answer
+        assert chunked_post(base, [b'{"texts": ', b'["chunked ', b'but small"]}'])[0] == 200
         assert request(f"{base}/nowhere") == (404, {"error": "GET /nowhere: Not Found (routes: POST /predict, GET /health)"})
         assert request(f"{base}/predict")[0] == 405
         assert predict(base, ["still serving ."])[0] == 200  # nothing above broke it

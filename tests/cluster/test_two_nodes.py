@@ -46,9 +46,12 @@ def test_two_torchrun_nodes_make_one_run_that_validates_alike(tiny_corpus, tmp_p
                 proc.kill()
                 proc.wait(timeout=10)
             log.close()
-    logs = "\n".join(f"--- node {r}\n" + (tmp_path / f"node{r}.log").read_text()[-3000:] for r in (0, 1))
+    full = {r: (tmp_path / f"node{r}.log").read_text() for r in (0, 1)}
+    logs = "\n".join(f"--- node {r}\n" + text[-3000:] for r, text in full.items())
     assert codes == [0, 0], logs
-    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in logs, logs
+    # Searched in the whole log: when node 0 closes its store first, torch elastic logs a long "exit barrier"
+    # traceback on node 1 (and still exits 0), which pushes the rank line out of the tail shown on failure.
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in full[1], logs
 
     wandb_runs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
     assert len(wandb_runs) == 1, f"expected one W&B run, found {wandb_runs}"

@@ -34,6 +34,7 @@ import yaml
 from seqlit.benchmark.runner import fit_command
 from seqlit.benchmark.suite import load_suite
 from seqlit.cli.main import main
+from tests.cluster.slurm_cluster import free_port
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 TASK_CONFIGS = {
@@ -198,6 +199,9 @@ def test_task_config_trains_with_cluster_config(task, cluster, small_data, isola
     if "plugins" in cluster_yaml:
         for key, value in ONE_TASK_SLURM_JOB.items():
             monkeypatch.setenv(key, value)
+        # SLURMEnvironment's port is 15000 + the job id's last digits unless MASTER_PORT is set: one fixed job id
+        # would make two pytest-xdist workers listen on the same port at once (EADDRINUSE)
+        monkeypatch.setenv("MASTER_PORT", str(free_port()))
     fit_unless_hardware_lacks(["fit", *(a for c in configs for a in ("--config", c)), *args({**data, **TINY_RUN, **extra}),
                                "--trainer.logger", "false", "--trainer.default_root_dir", str(isolated)], capsys)
     trainer = trained(isolated)["trainer"]
